@@ -1,0 +1,21 @@
+//! `vouch completions SHELL`.
+
+use anyhow::Result;
+use clap::{Args, CommandFactory};
+use clap_complete::Shell;
+
+use crate::cli::{Cli, GlobalArgs};
+use crate::output;
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to write completions for.
+    pub shell: Shell,
+}
+
+pub fn run(global: &GlobalArgs, args: CompletionsArgs) -> Result<u8> {
+    let mut buf = Vec::new();
+    clap_complete::generate(args.shell, &mut Cli::command(), "vouch", &mut buf);
+    output::emit(global, &buf)?;
+    Ok(0)
+}

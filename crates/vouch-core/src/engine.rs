@@ -1,0 +1,164 @@
+//! Runs the registered checks over one walk of a repository and produces a [`Report`].
+//!
+//! Order of work: configure every enabled check (bad options fail before any file is read),
+//! walk once, hand each file to the checks that want it (in parallel), run repository-level
+//! checks, apply `[rules]` overrides, exceptions and the threshold.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use jiff::civil::Date;
+use rayon::prelude::*;
+
+use crate::check::{Check, CheckContext, Sink, SourceFile};
+use crate::exceptions::{self, ExceptionSet};
+use crate::rule::RuleInfo;
+use crate::walk::{self, WalkOptions, looks_binary};
+use crate::{Config, Finding, InputError, Report, Severity};
+
+/// Inputs to a run that do not come from `vouch.toml`.
+pub struct RunOptions<'a> {
+    /// The date exceptions and SLAs are judged against.
+    pub today: Date,
+    /// Overrides `fail_on` from the configuration (the `--fail-on` flag).
+    pub fail_on: Option<Severity>,
+    /// Called with (files done, files total) while files are checked.
+    pub progress: Option<&'a (dyn Fn(usize, usize) + Sync)>,
+}
+
+/// Every rule the given checks (and the exception machinery) can report.
+pub fn all_rules(checks: &[Box<dyn Check>]) -> Vec<RuleInfo> {
+    let mut rules: Vec<RuleInfo> = checks
+        .iter()
+        .flat_map(|c| c.rules())
+        .chain(exceptions::RULES.iter().copied())
+        .map(RuleInfo::from)
+        .collect();
+    rules.sort_by(|a, b| a.id.cmp(&b.id));
+    rules.dedup_by(|a, b| a.id == b.id);
+    rules
+}
+
+/// Checks `root` (a directory or a single file) with `checks`.
+pub fn run(
+    root: &Path,
+    config: &Config,
+    mut checks: Vec<Box<dyn Check>>,
+    options: &RunOptions<'_>,
+) -> Result<Report, InputError> {
+    let known_rules = all_rules(&checks);
+    let mut report = Report::new(root.display().to_string());
+
+    checks.retain(|c| {
+        let on = config.check_enabled(c.name());
+        if !on {
+            report.skipped_checks.push(crate::report::SkippedCheck {
+                name: c.name().to_string(),
+                reason: "disabled in vouch.toml".to_string(),
+            });
+        }
+        on
+    });
+    for c in checks.iter_mut() {
+        c.configure(config)?;
+    }
+    // Exceptions are read before the walk, so a malformed file fails fast.
+    let exception_root = if root.is_dir() { root } else { root.parent().unwrap_or(root) };
+    let exceptions = ExceptionSet::discover(exception_root)?;
+
+    let walked = walk::walk(
+        root,
+        &WalkOptions {
+            max_file_size: config.max_file_size.unwrap_or(walk::DEFAULT_MAX_FILE_SIZE),
+            ignore: config.ignore.clone(),
+        },
+    )?;
+    let paths: Vec<String> = walked.files.iter().map(|f| f.path.clone()).collect();
+    let ctx = CheckContext {
+        root,
+        config,
+        files: &paths,
+        today: options.today,
+    };
+
+    let done = AtomicUsize::new(0);
+    let total = walked.files.len();
+    let per_file: Vec<Result<Sink, InputError>> = walked
+        .files
+        .par_iter()
+        .map(|wf| {
+            let mut sink = Sink::default();
+            let interested: Vec<&Box<dyn Check>> =
+                checks.iter().filter(|c| c.wants(&wf.path)).collect();
+            if !interested.is_empty() {
+                match std::fs::read(&wf.full_path) {
+                    Ok(bytes) => {
+                        let binary = looks_binary(&bytes);
+                        let file = SourceFile {
+                            path: &wf.path,
+                            full_path: &wf.full_path,
+                            bytes: &bytes,
+                        };
+                        for c in interested {
+                            if binary && !c.accepts_binary() {
+                                continue;
+                            }
+                            c.check_file(&ctx, &file, &mut sink)?;
+                        }
+                    }
+                    Err(e) => sink.warn(format!("{}: cannot read: {e}", wf.path)),
+                }
+            }
+            let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+            if let Some(p) = options.progress {
+                p(n, total);
+            }
+            Ok(sink)
+        })
+        .collect();
+
+    let mut findings: Vec<Finding> = Vec::new();
+    for r in per_file {
+        let sink = r?;
+        findings.extend(sink.findings);
+        report.warnings.extend(sink.warnings);
+    }
+    for c in &checks {
+        let mut sink = Sink::default();
+        c.check_repo(&ctx, &mut sink)?;
+        findings.extend(sink.findings);
+        report.warnings.extend(sink.warnings);
+        report.checks.push(c.name().to_string());
+    }
+    for (path, size) in &walked.too_large {
+        report
+            .warnings
+            .push(format!("{path}: skipped, {size} bytes is over the size limit (max_file_size)"));
+    }
+    report.warnings.extend(walked.errors.iter().cloned());
+
+    apply_rule_config(config, &mut findings);
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    crate::fingerprint::disambiguate(&mut findings);
+    let meta = exceptions.apply(&mut findings, options.today, config.exceptions.max_lifetime_days);
+    let mut meta = meta;
+    apply_rule_config(config, &mut meta);
+    findings.extend(meta);
+
+    report.files_scanned = walked.files.len();
+    report.findings = findings;
+    let fail_on = options
+        .fail_on
+        .or(config.fail_on)
+        .unwrap_or(Severity::High);
+    report.finalize(fail_on, &known_rules);
+    Ok(report)
+}
+
+/// Drops findings of disabled rules and applies severity overrides.
+pub fn apply_rule_config(config: &Config, findings: &mut Vec<Finding>) {
+    findings.retain(|f| config.rule_enabled(&f.rule));
+    for f in findings.iter_mut() {
+        f.severity = config.severity_for(&f.rule, f.severity);
+    }
+}

@@ -1,0 +1,135 @@
+//! The error for bad input: a file, a line, what is wrong and how to fix it.
+//!
+//! The CLI prints it as `error: <file>:<line>: <what> (<hint>)` and exits 2. Capability
+//! crates have their own error enums; those that describe bad input convert into this.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Bad input that a user must fix: exit code 2.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct InputError {
+    /// The file at fault, if the input came from a file.
+    pub file: Option<PathBuf>,
+    /// 1-based line, when known.
+    pub line: Option<u32>,
+    /// 1-based column, when known.
+    pub column: Option<u32>,
+    /// What is wrong, in one sentence, without the file name.
+    pub message: String,
+    /// How to fix it, if there is something useful to say.
+    pub hint: Option<String>,
+}
+
+impl InputError {
+    /// An error about no file in particular (a flag, an environment variable).
+    pub fn new(message: impl Into<String>) -> Self {
+        InputError {
+            file: None,
+            line: None,
+            column: None,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// An error about a file, with no position.
+    pub fn in_file(file: impl AsRef<Path>, message: impl Into<String>) -> Self {
+        InputError {
+            file: Some(file.as_ref().to_path_buf()),
+            ..InputError::new(message)
+        }
+    }
+
+    /// An error at a line (and optionally a column) of a file.
+    pub fn at(
+        file: impl AsRef<Path>,
+        line: u32,
+        column: Option<u32>,
+        message: impl Into<String>,
+    ) -> Self {
+        InputError {
+            file: Some(file.as_ref().to_path_buf()),
+            line: Some(line),
+            column,
+            ..InputError::new(message)
+        }
+    }
+
+    /// Adds a hint, shown in parentheses after the message.
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// Sets the file when the producer did not know it (a parser given only text).
+    pub fn or_file(mut self, file: impl AsRef<Path>) -> Self {
+        if self.file.is_none() {
+            self.file = Some(file.as_ref().to_path_buf());
+        }
+        self
+    }
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(file) = &self.file {
+            write!(f, "{}", file.display())?;
+            if let Some(line) = self.line {
+                write!(f, ":{line}")?;
+                if let Some(col) = self.column {
+                    write!(f, ":{col}")?;
+                }
+            }
+            f.write_str(": ")?;
+        }
+        f.write_str(&self.message)?;
+        if let Some(hint) = &self.hint {
+            write!(f, " ({hint})")?;
+        }
+        Ok(())
+    }
+}
+
+/// Converts a byte offset in `text` into a 1-based (line, column) pair, counting columns in
+/// characters. Offsets past the end map to the last position.
+pub fn line_col(text: &str, offset: usize) -> (u32, u32) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.bytes().filter(|b| *b == b'\n').count() + 1;
+    let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let column = before[line_start..].chars().count() + 1;
+    (
+        u32::try_from(line).unwrap_or(u32::MAX),
+        u32::try_from(column).unwrap_or(u32::MAX),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_forms() {
+        assert_eq!(InputError::new("bad").to_string(), "bad");
+        assert_eq!(
+            InputError::at("a.yaml", 3, Some(7), "missing `owner`")
+                .with_hint("every exception needs an owner")
+                .to_string(),
+            "a.yaml:3:7: missing `owner` (every exception needs an owner)"
+        );
+        assert_eq!(InputError::in_file("x", "empty").to_string(), "x: empty");
+    }
+
+    #[test]
+    fn offsets_to_positions() {
+        let t = "ab\ncdé\nf";
+        assert_eq!(line_col(t, 0), (1, 1));
+        assert_eq!(line_col(t, 3), (2, 1));
+        assert_eq!(line_col(t, 7), (2, 4));
+        assert_eq!(line_col(t, 999), (3, 2));
+    }
+}

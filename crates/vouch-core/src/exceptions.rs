@@ -1,0 +1,404 @@
+//! `.vouch/exceptions.yaml`: time-boxed, owned decisions to accept a finding.
+//!
+//! Every entry needs an id, a matcher (`rule` glob with an optional `path` glob, a
+//! `fingerprint`, or a `vuln` id), an `owner`, an `expires` date and a `reason`. A missing or
+//! malformed field is bad input (exit 2). An expired entry stops suppressing and becomes an
+//! `exception/expired` finding; an entry that matches nothing is `exception/stale`; one whose
+//! expiry lies further out than the allowed lifetime is `exception/too-long`.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use globset::{Glob, GlobMatcher};
+use jiff::civil::Date;
+use marked_yaml::Spanned;
+use serde::Deserialize;
+
+use crate::{Finding, InputError, Location, Region, Rule, Severity};
+
+/// Where exceptions live, relative to the scanned root.
+pub const EXCEPTIONS_FILE: &str = ".vouch/exceptions.yaml";
+
+pub const EXPIRED: Rule = Rule {
+    id: "exception/expired",
+    severity: Severity::High,
+    summary: "An exception has expired and no longer suppresses its findings",
+    help: "Fix the findings the exception covered, or renew it with a new `expires` date and \
+           a reason that says why the risk is still accepted. Expired exceptions fail the run \
+           so that accepted risk is reviewed, not forgotten.",
+    references: &[],
+};
+
+pub const STALE: Rule = Rule {
+    id: "exception/stale",
+    severity: Severity::Low,
+    summary: "An exception matches no finding",
+    help: "The problem it covered is gone (or the matcher has a typo). Remove the entry from \
+           .vouch/exceptions.yaml so that it cannot silently suppress a future finding.",
+    references: &[],
+};
+
+pub const TOO_LONG: Rule = Rule {
+    id: "exception/too-long",
+    severity: Severity::Medium,
+    summary: "An exception expires further out than the allowed lifetime",
+    help: "Choose an `expires` date within `[exceptions] max_lifetime_days` (default 90) of \
+           today, and renew it when it comes due.",
+    references: &[],
+};
+
+/// The rules this module reports.
+pub const RULES: &[&Rule] = &[&EXPIRED, &STALE, &TOO_LONG];
+
+/// One validated exception.
+#[derive(Debug, Clone)]
+pub struct Exception {
+    pub id: String,
+    pub rule: Option<String>,
+    rule_glob: Option<GlobMatcher>,
+    pub path: Option<String>,
+    path_glob: Option<GlobMatcher>,
+    pub fingerprint: Option<String>,
+    pub vuln: Option<String>,
+    pub owner: String,
+    pub expires: Date,
+    pub reason: String,
+    /// Line of the entry in the file.
+    pub line: u32,
+}
+
+impl Exception {
+    /// Whether this entry covers `finding` (ignoring expiry).
+    pub fn matches(&self, finding: &Finding) -> bool {
+        if let Some(g) = &self.rule_glob {
+            if !g.is_match(&finding.rule) {
+                return false;
+            }
+        }
+        if let Some(g) = &self.path_glob {
+            if !g.is_match(&finding.location.path) {
+                return false;
+            }
+        }
+        if let Some(fp) = &self.fingerprint {
+            let base = finding.fingerprint.split(':').next().unwrap_or("");
+            if fp != &finding.fingerprint && fp != base {
+                return false;
+            }
+        }
+        if let Some(v) = &self.vuln {
+            if !vuln_ids(finding).iter().any(|id| id.eq_ignore_ascii_case(v)) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Days from `today` until expiry (negative once expired).
+    pub fn days_left(&self, today: Date) -> i64 {
+        (self.expires - today).get_days() as i64
+    }
+}
+
+/// The vulnerability ids a finding carries: the rule suffix of `vuln/<ID>` plus the `aliases`
+/// property, so that an exception for a CVE covers the GHSA that aliases it.
+fn vuln_ids(finding: &Finding) -> Vec<String> {
+    let mut ids = Vec::new();
+    if let Some(id) = finding.rule.strip_prefix("vuln/") {
+        ids.push(id.to_string());
+    }
+    if let Some(serde_json::Value::Array(a)) = finding.properties.get("aliases") {
+        ids.extend(a.iter().filter_map(|v| v.as_str().map(str::to_string)));
+    }
+    ids
+}
+
+/// The parsed file.
+#[derive(Debug, Clone, Default)]
+pub struct ExceptionSet {
+    /// The file's path relative to the scanned root (for findings).
+    pub file: String,
+    pub entries: Vec<Exception>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    exceptions: Vec<Spanned<RawEntry>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEntry {
+    id: Option<Spanned<String>>,
+    rule: Option<Spanned<String>>,
+    path: Option<Spanned<String>>,
+    fingerprint: Option<Spanned<String>>,
+    vuln: Option<Spanned<String>>,
+    owner: Option<Spanned<String>>,
+    expires: Option<Spanned<String>>,
+    reason: Option<Spanned<String>>,
+}
+
+fn line_of<T>(s: &Spanned<T>) -> u32 {
+    s.span()
+        .start()
+        .map(|m| u32::try_from(m.line()).unwrap_or(u32::MAX))
+        .unwrap_or(0)
+}
+
+impl ExceptionSet {
+    /// Reads `root/.vouch/exceptions.yaml`; a missing file is an empty set.
+    pub fn discover(root: &Path) -> Result<ExceptionSet, InputError> {
+        let full = root.join(EXCEPTIONS_FILE);
+        if !full.is_file() {
+            return Ok(ExceptionSet {
+                file: EXCEPTIONS_FILE.to_string(),
+                entries: Vec::new(),
+            });
+        }
+        let text = std::fs::read_to_string(&full)
+            .map_err(|e| InputError::in_file(&full, format!("cannot read: {e}")))?;
+        ExceptionSet::parse(&full, EXCEPTIONS_FILE, &text)
+    }
+
+    /// Parses and validates the text of an exceptions file. `shown` is the path used in error
+    /// messages, `rel` the root-relative path used in findings.
+    pub fn parse(shown: &Path, rel: &str, text: &str) -> Result<ExceptionSet, InputError> {
+        let mut set = ExceptionSet {
+            file: rel.to_string(),
+            entries: Vec::new(),
+        };
+        if text.trim().is_empty() {
+            return Ok(set);
+        }
+        let raw: RawFile = marked_yaml::from_yaml(0, text).map_err(|e| yaml_error(shown, &e))?;
+        let mut ids = BTreeSet::new();
+        for entry in raw.exceptions {
+            let line = line_of(&entry);
+            let e = entry;
+            let need = |field: Option<&Spanned<String>>, name: &str, why: &str| {
+                match field {
+                    Some(v) if !v.trim().is_empty() => Ok(v.trim().to_string()),
+                    _ => Err(InputError::at(shown, line, None, format!("exception is missing `{name}`"))
+                        .with_hint(why.to_string())),
+                }
+            };
+            let id = need(e.id.as_ref(), "id", "give every exception a unique id such as EXC-12")?;
+            if !ids.insert(id.clone()) {
+                return Err(InputError::at(shown, line, None, format!("duplicate exception id `{id}`"))
+                    .with_hint("ids must be unique"));
+            }
+            let owner = need(e.owner.as_ref(), "owner", "name who answers for this risk, e.g. a team address")?;
+            let reason = need(e.reason.as_ref(), "reason", "say why the finding is accepted and where it is tracked")?;
+            let expires_raw = need(e.expires.as_ref(), "expires", "every exception must expire; use a date such as 2026-12-31")?;
+            let expires_line = e.expires.as_ref().map(line_of).unwrap_or(line);
+            let expires: Date = expires_raw.parse().map_err(|_| {
+                InputError::at(shown, expires_line, None, format!("`expires: {expires_raw}` is not a date"))
+                    .with_hint("use YYYY-MM-DD")
+            })?;
+            let rule = e.rule.as_ref().map(|r| r.trim().to_string());
+            let fingerprint = e.fingerprint.as_ref().map(|r| r.trim().to_string());
+            let vuln = e.vuln.as_ref().map(|r| r.trim().to_string());
+            if rule.is_none() && fingerprint.is_none() && vuln.is_none() {
+                return Err(InputError::at(shown, line, None, format!("exception `{id}` has no matcher"))
+                    .with_hint("add `rule:` (optionally with `path:`), `fingerprint:` or `vuln:`"));
+            }
+            let glob = |pattern: &Spanned<String>, what: &str| {
+                Glob::new(pattern.trim()).map(|g| g.compile_matcher()).map_err(|err| {
+                    InputError::at(shown, line_of(pattern), None, format!("bad {what} glob `{}`: {err}", pattern.as_str()))
+                })
+            };
+            let rule_glob = e.rule.as_ref().map(|r| glob(r, "rule")).transpose()?;
+            let path_glob = e.path.as_ref().map(|p| glob(p, "path")).transpose()?;
+            set.entries.push(Exception {
+                id,
+                rule,
+                rule_glob,
+                path: e.path.as_ref().map(|p| p.trim().to_string()),
+                path_glob,
+                fingerprint,
+                vuln,
+                owner,
+                expires,
+                reason,
+                line,
+            });
+        }
+        Ok(set)
+    }
+
+    /// Marks the findings each live exception covers and returns the findings about the
+    /// exceptions themselves (expired, stale, too long).
+    pub fn apply(&self, findings: &mut [Finding], today: Date, max_lifetime_days: u32) -> Vec<Finding> {
+        let mut meta = Vec::new();
+        for ex in &self.entries {
+            let location = Location::at(self.file.clone(), Region::line(ex.line));
+            let days_left = ex.days_left(today);
+            if days_left < 0 {
+                meta.push(
+                    Finding::new(
+                        &EXPIRED,
+                        location,
+                        format!(
+                            "exception {} expired on {} ({} days ago); it no longer suppresses findings (owner: {})",
+                            ex.id, ex.expires, -days_left, ex.owner
+                        ),
+                        &ex.id,
+                    )
+                    .with_annotation("expired"),
+                );
+                continue;
+            }
+            if days_left > i64::from(max_lifetime_days) {
+                meta.push(
+                    Finding::new(
+                        &TOO_LONG,
+                        location.clone(),
+                        format!(
+                            "exception {} expires on {}, {} days from now; the limit is {} days",
+                            ex.id, ex.expires, days_left, max_lifetime_days
+                        ),
+                        &ex.id,
+                    )
+                    .with_annotation("expires too far out"),
+                );
+            }
+            let mut used = false;
+            for f in findings.iter_mut() {
+                if f.suppressed_by.is_none() && ex.matches(f) {
+                    f.suppressed_by = Some(ex.id.clone());
+                    used = true;
+                }
+            }
+            if !used {
+                meta.push(
+                    Finding::new(
+                        &STALE,
+                        location,
+                        format!("exception {} matches no finding; remove it", ex.id),
+                        &ex.id,
+                    )
+                    .with_annotation("matches nothing"),
+                );
+            }
+        }
+        meta
+    }
+}
+
+fn yaml_error(shown: &Path, e: &marked_yaml::FromYamlError) -> InputError {
+    use marked_yaml::FromYamlError;
+    let mark = match e {
+        FromYamlError::ParseYaml(le) => load_error_mark(le),
+        FromYamlError::FromNode(ne) => ne.start_mark(),
+    };
+    let message = match e {
+        FromYamlError::FromNode(ne) => ne.to_string(),
+        FromYamlError::ParseYaml(le) => le.to_string(),
+    };
+    let hint = "see docs/exceptions.md for the format";
+    match mark {
+        Some(m) => InputError::at(
+            shown,
+            u32::try_from(m.line()).unwrap_or(u32::MAX),
+            u32::try_from(m.column()).ok(),
+            message,
+        )
+        .with_hint(hint),
+        None => InputError::in_file(shown, message).with_hint(hint),
+    }
+}
+
+fn load_error_mark(e: &marked_yaml::LoadError) -> Option<marked_yaml::Marker> {
+    use marked_yaml::LoadError as L;
+    match e {
+        L::TopLevelMustBeMapping(m)
+        | L::TopLevelMustBeSequence(m)
+        | L::UnexpectedAnchor(m)
+        | L::MappingKeyMustBeScalar(m)
+        | L::UnexpectedTag(m)
+        | L::ScanError(m, _) => Some(*m),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<ExceptionSet, InputError> {
+        ExceptionSet::parse(Path::new(".vouch/exceptions.yaml"), EXCEPTIONS_FILE, text)
+    }
+
+    fn finding(rule: &str, path: &str) -> Finding {
+        Finding::dynamic(rule, Severity::High, Location::file(path), "m", "k")
+    }
+
+    const VALID: &str = "exceptions:\n  - id: EXC-1\n    rule: secrets/*\n    path: tests/**\n    owner: sec@example.com\n    expires: 2026-12-31\n    reason: fixtures\n";
+
+    fn day(s: &str) -> Date {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn valid_entry_suppresses() {
+        let set = parse(VALID).unwrap();
+        let mut fs = vec![finding("secrets/aws", "tests/a.txt"), finding("secrets/aws", "src/a.rs")];
+        let meta = set.apply(&mut fs, day("2026-11-01"), 90);
+        assert!(meta.is_empty(), "{meta:?}");
+        assert_eq!(fs[0].suppressed_by.as_deref(), Some("EXC-1"));
+        assert!(fs[1].suppressed_by.is_none());
+    }
+
+    #[test]
+    fn missing_owner_and_expiry_and_bad_date() {
+        let e = parse("exceptions:\n  - id: A\n    rule: x\n    expires: 2026-01-01\n    reason: r\n").unwrap_err();
+        assert!(e.message.contains("owner"), "{e}");
+        assert_eq!(e.line, Some(2));
+        let e = parse("exceptions:\n  - id: A\n    rule: x\n    owner: o\n    reason: r\n").unwrap_err();
+        assert!(e.message.contains("expires"), "{e}");
+        let e = parse("exceptions:\n  - id: A\n    rule: x\n    owner: o\n    expires: 2026-13-01\n    reason: r\n").unwrap_err();
+        assert!(e.message.contains("not a date"), "{e}");
+        assert_eq!(e.line, Some(5));
+        let e = parse("exceptions:\n  - id: A\n    owner: o\n    expires: 2026-01-01\n    reason: r\n").unwrap_err();
+        assert!(e.message.contains("no matcher"), "{e}");
+        let e = parse("exceptions:\n  - id: A\n    rule: x\n    owner: o\n    expires: 2026-01-01\n    reason: r\n    colour: red\n").unwrap_err();
+        assert!(e.message.contains("colour"), "{e}");
+    }
+
+    #[test]
+    fn expired_stale_and_too_long() {
+        let set = parse(VALID).unwrap();
+        let mut fs = vec![finding("secrets/aws", "tests/a.txt")];
+        let meta = set.apply(&mut fs, day("2027-01-01"), 90);
+        assert_eq!(meta.len(), 1);
+        assert_eq!(meta[0].rule, "exception/expired");
+        assert!(fs[0].suppressed_by.is_none());
+
+        let mut none: Vec<Finding> = vec![];
+        let meta = set.apply(&mut none, day("2026-11-01"), 90);
+        assert_eq!(meta[0].rule, "exception/stale");
+
+        let meta = set.apply(&mut fs, day("2026-01-01"), 90);
+        assert_eq!(meta[0].rule, "exception/too-long");
+        assert_eq!(fs[0].suppressed_by.as_deref(), Some("EXC-1"));
+    }
+
+    #[test]
+    fn vuln_matcher_uses_aliases() {
+        let set = parse("exceptions:\n  - id: V\n    vuln: CVE-2024-1\n    owner: o\n    expires: 2026-12-01\n    reason: r\n").unwrap();
+        let mut fs = vec![finding("vuln/GHSA-aaaa-bbbb-cccc", "Cargo.lock")
+            .with_property("aliases", serde_json::json!(["CVE-2024-1"]))];
+        set.apply(&mut fs, day("2026-11-01"), 90);
+        assert_eq!(fs[0].suppressed_by.as_deref(), Some("V"));
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        for t in ["exceptions: 3", ":\n-", "exceptions:\n  - [1,2]", "\u{0}\u{1}", "exceptions:\n  - id: [x]\n"] {
+            let _ = parse(t);
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! (owned by the signing-core work: issue 4)

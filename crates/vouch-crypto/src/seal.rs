@@ -1,0 +1,1 @@
+//! (owned by the seal work: issue 9)
