@@ -49,7 +49,12 @@ pub fn render(report: &Report, options: &RenderOptions<'_>) -> String {
             let _ = writeln!(out, "{}", p.bold(&f.location.path));
             current = Some(&f.location.path);
         }
-        finding(&mut out, &p, f, options);
+        let rule_help = report
+            .rules
+            .iter()
+            .find(|r| r.id == f.rule)
+            .map(|r| r.help.as_str());
+        finding(&mut out, &p, f, rule_help, options);
     }
     if report.active().next().is_some() {
         out.push('\n');
@@ -64,8 +69,20 @@ pub fn render(report: &Report, options: &RenderOptions<'_>) -> String {
     out
 }
 
-fn finding(out: &mut String, p: &Paint, f: &Finding, options: &RenderOptions<'_>) {
-    let _ = writeln!(out, "  {} {} {}", p.severity(f.severity), p.bold(&f.rule), f.message);
+fn finding(
+    out: &mut String,
+    p: &Paint,
+    f: &Finding,
+    rule_help: Option<&str>,
+    options: &RenderOptions<'_>,
+) {
+    let _ = writeln!(
+        out,
+        "  {} {} {}",
+        p.severity(f.severity),
+        p.bold(&f.rule),
+        f.message
+    );
     let pos = match f.location.region {
         Some(r) if r.is_whole_line() => format!("{}:{}", f.location.path, r.line),
         Some(r) => format!("{}:{}:{}", f.location.path, r.line, r.column),
@@ -78,14 +95,26 @@ fn finding(out: &mut String, p: &Paint, f: &Finding, options: &RenderOptions<'_>
             let pad = " ".repeat(num.len());
             let shown: String = line.chars().take(200).collect();
             let _ = writeln!(out, "   {pad} {}", p.dim("|"));
-            let _ = writeln!(out, "   {} {} {}", p.dim(&num), p.dim("|"), shown.replace('\t', " "));
+            let _ = writeln!(
+                out,
+                "   {} {} {}",
+                p.dim(&num),
+                p.dim("|"),
+                shown.replace('\t', " ")
+            );
             let (start, end) = if r.is_whole_line() {
                 let indent = shown.chars().take_while(|c| c.is_whitespace()).count();
                 (indent + 1, shown.chars().count().max(indent + 1))
             } else if r.end_line > r.line {
-                (r.column as usize, shown.chars().count().max(r.column as usize))
+                (
+                    r.column as usize,
+                    shown.chars().count().max(r.column as usize),
+                )
             } else {
-                (r.column as usize, (r.end_column as usize).max(r.column as usize))
+                (
+                    r.column as usize,
+                    (r.end_column as usize).max(r.column as usize),
+                )
             };
             let start = start.clamp(1, 201);
             let end = end.clamp(start, 201);
@@ -108,8 +137,8 @@ fn finding(out: &mut String, p: &Paint, f: &Finding, options: &RenderOptions<'_>
     if let Some(e) = &f.evidence {
         let _ = writeln!(out, "   {} evidence: {e}", p.dim("="));
     }
-    if let Some(h) = &f.help {
-        let first = h.lines().next().unwrap_or("");
+    if let Some(h) = f.help.as_deref().or(rule_help).filter(|h| !h.is_empty()) {
+        let first = first_sentence(h);
         let _ = writeln!(out, "   {} help: {first}", p.dim("="));
     }
 }
@@ -141,7 +170,20 @@ fn summary(out: &mut String, p: &Paint, report: &Report) {
         parts.join(", "),
         s.suppressed,
         report.files_scanned,
-        if report.checks.is_empty() { "no checks".to_string() } else { report.checks.join(", ") },
+        if report.checks.is_empty() {
+            "no checks".to_string()
+        } else {
+            report.checks.join(", ")
+        },
         s.fail_on
     );
+}
+
+/// The first sentence of a help text: enough to act on in a terminal; `vouch explain` has the rest.
+fn first_sentence(help: &str) -> &str {
+    let line = help.lines().next().unwrap_or("");
+    match line.find(". ") {
+        Some(i) => &line[..=i],
+        None => line,
+    }
 }
