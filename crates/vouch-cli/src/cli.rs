@@ -103,6 +103,11 @@ pub enum Command {
     #[command(subcommand)]
     Exceptions(commands::exceptions::ExceptionsCommand),
 
+    /// Security registers D1–D7 (threat model … incident response) kept as CSV/YAML under
+    /// security/, with their gates and a readable report.
+    #[command(subcommand)]
+    Register(commands::registers::RegisterCommand),
+
     /// Explain a rule: what it finds, why it matters and how to fix it.
     Explain(commands::explain::ExplainArgs),
 

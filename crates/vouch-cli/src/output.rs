@@ -90,7 +90,6 @@ pub fn report_format(global: &GlobalArgs) -> Result<Format> {
         })
 }
 
-#[allow(dead_code)] // for commands that write documents rather than reports
 /// Parses `--format` as a command-specific value enum, with `default` when absent.
 pub fn format_as<T: ValueEnum + Clone>(global: &GlobalArgs, default: T) -> Result<T> {
     let Some(name) = global.format.as_deref() else {

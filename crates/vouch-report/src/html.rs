@@ -28,7 +28,7 @@ pub const STYLE: &str = "body{font-family:system-ui,-apple-system,Segoe UI,Robot
 h1{font-size:1.5rem}table{border-collapse:collapse;width:100%;margin:1rem 0}th,td{border:1px solid #d0d7de;padding:.35rem .5rem;text-align:left;vertical-align:top}\
 th{background:#f6f8fa}code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.9em;word-break:break-all}\
 .sev{font-weight:600;border-radius:.3rem;padding:.05rem .4rem;color:#fff}.critical{background:#8250df}.high{background:#cf222e}.medium{background:#bf8700}.low{background:#0969da}.info{background:#57606a}\
-.pass{color:#1a7f37}.fail{color:#cf222e}@media (max-width:40rem){td,th{display:block;width:auto}}@media print{.sev{color:#000;border:1px solid #000}}";
+.pass{color:#1a7f37}.fail{color:#cf222e}@media (max-width:40rem){body{padding:.5rem}table{font-size:.8rem}th,td{padding:.25rem .3rem}h1{font-size:1.25rem}}@media print{.sev{color:#000;border:1px solid #000}}";
 
 pub fn render(report: &Report, options: &RenderOptions<'_>) -> String {
     let s = &report.summary;

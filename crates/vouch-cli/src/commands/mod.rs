@@ -4,6 +4,7 @@ pub mod check;
 pub mod completions;
 pub mod exceptions;
 pub mod explain;
+pub mod registers;
 
 use anyhow::Result;
 
@@ -15,6 +16,7 @@ pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Check(args) => check::run(g, args),
         Command::Exceptions(cmd) => exceptions::run(g, cmd),
+        Command::Register(cmd) => registers::run(g, cmd),
         Command::Explain(args) => explain::run(g, args),
         Command::Completions(args) => completions::run(g, args),
     }

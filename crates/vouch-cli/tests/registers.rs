@@ -1,0 +1,270 @@
+//! `vouch register`: init, lint exit codes, report, threats, export, and the HTML report in a
+//! real headless browser.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command as Process;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn vouch(dir: &Path) -> Command {
+    let mut c = Command::cargo_bin("vouch").expect("vouch binary");
+    c.current_dir(dir).env("VOUCH_TODAY", "2026-11-24");
+    c
+}
+
+const D1: &str = "security/threat-model.csv";
+
+#[test]
+fn init_then_lint_passes_and_a_bad_threat_fails() {
+    let d = tempfile::tempdir().unwrap();
+    vouch(d.path()).args(["register", "init"]).assert().code(0);
+    let names: Vec<String> = fs::read_dir(d.path().join("security"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.len() >= 8, "{names:?}");
+    vouch(d.path())
+        .args(["register", "lint"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("register/empty"));
+    // Init again keeps what is there.
+    fs::write(d.path().join(D1), "Asset/Data Flow,Threat,Vector,Impact,Likelihood,Control,Owner,Residual Risk,Status,ReviewDate\nLogin API,Spoofing,Credential stuffing,High,High,,,,Open,2030-01-01\n").unwrap();
+    vouch(d.path()).args(["register", "init"]).assert().code(0);
+    vouch(d.path())
+        .args(["register", "lint"])
+        .assert()
+        .code(1)
+        .stdout(
+            predicate::str::contains("security/threat-model.csv:2:50")
+                .and(predicate::str::contains("register/threat-uncontrolled")),
+        );
+    // The same gate runs in `vouch check`.
+    vouch(d.path())
+        .args(["check", "."])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("register/threat-uncontrolled"));
+    // An exception suppresses it like any other finding.
+    fs::create_dir_all(d.path().join(".vouch")).unwrap();
+    fs::write(d.path().join(".vouch/exceptions.yaml"), "exceptions:\n  - id: EXC-1\n    rule: register/threat-uncontrolled\n    owner: sec@example.com\n    expires: 2026-12-24\n    reason: control being built, SEC-9\n").unwrap();
+    vouch(d.path()).args(["register", "lint"]).assert().code(0);
+}
+
+#[test]
+fn malformed_registers_exit_2_naming_row_and_column() {
+    let d = tempfile::tempdir().unwrap();
+    vouch(d.path()).args(["register", "init"]).assert().code(0);
+    fs::write(d.path().join(D1), "Asset/Data Flow,Threat,Vector,Impact,Likelihood,Control,Owner,Residual Risk,Status,ReviewDate\nLogin,Spoofing,x,High,Hihg,c,o,r,Open,2030-01-01\n").unwrap();
+    vouch(d.path())
+        .args(["register", "lint"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("security/threat-model.csv:2:23: Likelihood `Hihg`: not an accepted value (did you mean `High`?)"));
+    fs::write(d.path().join(D1), "\u{feff}Asset/Data Flow,Threat,Vector,Impact,Likelihood,Control,Owner,Residual Risk,Status,Reviewed On\r\n").unwrap();
+    vouch(d.path())
+        .args(["register", "lint"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown column `Reviewed On`"));
+    let empty = tempfile::tempdir().unwrap();
+    vouch(empty.path())
+        .args(["register", "lint"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("register init"));
+}
+
+#[test]
+fn threats_and_export() {
+    let d = tempfile::tempdir().unwrap();
+    fs::write(
+        d.path().join("flows.yaml"),
+        "boundaries:\n  - id: internet\n  - id: vpc\nelements:\n  - id: user\n    kind: external\n    boundary: internet\n  - id: api\n    kind: process\n    boundary: vpc\nflows:\n  - from: user\n    to: api\n    data: credentials\n    encrypted: true\n    authenticated: true\n    validated: true\n    logged: true\n",
+    )
+    .unwrap();
+    vouch(d.path())
+        .args(["register", "threats", "--from", "flows.yaml"])
+        .assert()
+        .code(0)
+        .stdout(
+            predicate::str::contains("Denial of service")
+                .and(predicate::str::contains("Spoofing").not()),
+        );
+    vouch(d.path())
+        .args([
+            "register",
+            "threats",
+            "--from",
+            "flows.yaml",
+            "--format",
+            "svg",
+        ])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::starts_with("<svg"));
+    fs::write(d.path().join("secrets.csv"), "Secret,Scope,StorageMethod,RotationPolicy,Access Roles,Last Rotated,AuditLog\nOTA_SIGN_KEY,prod,HSM,\"6 months\",\"Release-mgr; CI\",2025-11-01,link\n").unwrap();
+    vouch(d.path())
+        .args(["register", "export", "secrets.csv"])
+        .assert()
+        .code(0)
+        .stdout("Secret,Scope,Storage Method,Rotation Policy,Access Roles,Last Rotated,Audit Log\nOTA_SIGN_KEY,prod,HSM,6 months,Release-mgr; CI,2025-11-01,link\n");
+    vouch(d.path())
+        .args(["register", "export", "secrets.csv", "--format", "json"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("\"Storage Method\": \"HSM\""));
+}
+
+fn sample_repo() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    vouch(d.path()).args(["register", "init"]).assert().code(0);
+    let sec = d.path().join("security");
+    fs::write(sec.join("threat-model.csv"), format!("{}\nLogin API,Spoofing,Credential stuffing,High,High,MFA,Ana,,Mitigated,2027-01-01\nUploads,Tampering,Malicious file,High,Medium,,,,Open,2027-01-01\nDocs,Information disclosure,Draft leak,Low,Medium,Review,Bo,Low,Accepted,2027-03-01\n", "Asset/Data Flow,Threat,Vector,Impact,Likelihood,Control,Owner,Residual Risk,Status,ReviewDate")).unwrap();
+    fs::write(sec.join("vulnerabilities.csv"), "Source,CVE/Issue,Affected,Severity,Decision,SLA,Status,Evidence,Opened\nOSV,CVE-2026-1,openssl 3.0,Critical,Fix,7,Open,PR#1,2026-11-01\nOSV,CVE-2026-2,zlib 1.3,High,Fix,30,In Progress,PR#2,2026-11-10\n").unwrap();
+    fs::write(sec.join("flows.yaml"), "boundaries:\n  - id: internet\n    name: Internet\n  - id: vpc\n    name: VPC\nelements:\n  - id: user\n    name: User\n    kind: external\n    boundary: internet\n  - id: api\n    name: API\n    kind: process\n    boundary: vpc\n  - id: db\n    name: Orders DB\n    kind: store\n    boundary: vpc\nflows:\n  - from: user\n    to: api\n    data: orders\n    protocol: HTTPS\n    encrypted: true\n  - from: api\n    to: db\n    data: rows\n").unwrap();
+    d
+}
+
+#[test]
+fn report_is_self_contained_html_and_markdown() {
+    let d = sample_repo();
+    vouch(d.path())
+        .args(["register", "report", "--format", "html", "-o", "r.html"])
+        .assert()
+        .code(0);
+    let html = fs::read_to_string(d.path().join("r.html")).unwrap();
+    for needle in [
+        "<html",
+        "Gate status",
+        "Threats by likelihood and impact",
+        "Data-flow diagram",
+        "<svg",
+        "Vulnerability SLAs",
+        "16 days overdue",
+        "Orders DB",
+    ] {
+        assert!(html.contains(needle), "missing {needle}");
+    }
+    for remote in [
+        "src=\"http",
+        "href=\"http",
+        "<script",
+        "@import",
+        "url(http",
+        "url(//",
+    ] {
+        assert!(!html.contains(remote), "remote asset or script: {remote}");
+    }
+    vouch(d.path())
+        .args(["register", "report", "--format", "markdown"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "| D1 Threat model (STRIDE-lite) | `security/threat-model.csv` | 3 |",
+        ));
+}
+
+fn chromium() -> PathBuf {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join("chromium"))
+            .find(|p| p.is_file())
+    });
+    found.expect(
+        "chromium is not installed: run .ci/setup.d/40-chromium.sh (the test suite's setup does)",
+    )
+}
+
+/// Renders `page` headless at the given width; returns the console lines and writes `png`.
+fn render(page: &Path, png: &Path, width: u32) -> Vec<String> {
+    let profile = tempfile::tempdir().unwrap();
+    let out = Process::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("--screenshot={}", png.display()))
+        .arg(format!("--window-size={width},2400"))
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("run chromium");
+    assert!(
+        png.is_file(),
+        "no screenshot: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|l| l.contains(":CONSOLE"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn html_report_renders_in_a_real_browser_without_console_errors() {
+    let d = sample_repo();
+    vouch(d.path())
+        .args([
+            "register",
+            "report",
+            "--format",
+            "html",
+            "-o",
+            "report.html",
+        ])
+        .assert()
+        .code(0);
+    let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+    fs::create_dir_all(&target).unwrap();
+    // The detector itself works: a page that logs an error is caught.
+    let bad = d.path().join("bad.html");
+    fs::write(
+        &bad,
+        "<!DOCTYPE html><html><body><script>console.error('boom')</script></body></html>",
+    )
+    .unwrap();
+    assert!(
+        !render(&bad, &d.path().join("bad.png"), 400).is_empty(),
+        "console detector saw nothing on a page that logs"
+    );
+    for (width, name) in [
+        (390, "register-report-phone.png"),
+        (1280, "register-report-desktop.png"),
+    ] {
+        let console = render(&d.path().join("report.html"), &target.join(name), width);
+        assert!(
+            console.is_empty(),
+            "console output at width {width}: {console:#?}"
+        );
+        assert!(
+            fs::metadata(target.join(name)).unwrap().len() > 10_000,
+            "screenshot is suspiciously small"
+        );
+    }
+    // The general findings report renders too.
+    let out = vouch(d.path())
+        .args(["check", ".", "--format", "html"])
+        .output()
+        .unwrap();
+    fs::write(d.path().join("check.html"), &out.stdout).unwrap();
+    assert!(
+        render(
+            &d.path().join("check.html"),
+            &target.join("check-report.png"),
+            1280
+        )
+        .is_empty()
+    );
+}

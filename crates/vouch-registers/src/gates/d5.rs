@@ -1,0 +1,97 @@
+//! D5 secrets & access: rotation not overdue, roles listed, no plaintext storage.
+
+use vouch_core::{Finding, Rule, Severity};
+
+use super::{GateContext, finding, interval_days};
+use crate::register::Register;
+use crate::schema::RegisterKind::D5;
+
+pub const ROTATION_OVERDUE: Rule = Rule {
+    id: "register/secret-rotation-overdue",
+    severity: Severity::High,
+    summary: "A secret is past its rotation date",
+    help: "Rotate the secret, then update Last Rotated. If rotation is event-driven, say so in the Rotation Policy (e.g. `on compromise`) and accept the risk in the threat model.",
+    references: &[],
+};
+
+pub const SECRET_INCOMPLETE: Rule = Rule {
+    id: "register/secret-incomplete",
+    severity: Severity::Medium,
+    summary: "A secret has no storage method, rotation policy, last-rotated date or access roles",
+    help: "Record where the secret lives, how often it rotates, when it last rotated and which roles can read it.",
+    references: &[],
+};
+
+pub const SECRET_PLAINTEXT: Rule = Rule {
+    id: "register/secret-plaintext",
+    severity: Severity::High,
+    summary: "A secret is stored in plaintext or in the repository",
+    help: "Move the secret to a secret store (vault, cloud secret manager, HSM) and rotate it: a secret that was in a repository must be treated as leaked.",
+    references: &[],
+};
+
+pub const RULES: &[&Rule] = &[&ROTATION_OVERDUE, &SECRET_INCOMPLETE, &SECRET_PLAINTEXT];
+
+pub(super) fn check(r: &Register, ctx: &GateContext, out: &mut Vec<Finding>) {
+    for row in &r.rows {
+        let name = row.get(D5, "Secret").unwrap_or("(unnamed secret)");
+        for field in [
+            "Storage Method",
+            "Rotation Policy",
+            "Last Rotated",
+            "Access Roles",
+        ] {
+            if row.get(D5, field).is_none() {
+                out.push(finding(
+                    &SECRET_INCOMPLETE,
+                    r,
+                    row,
+                    field,
+                    format!("secret {name} has no {}", field.to_lowercase()),
+                    "empty",
+                ));
+            }
+        }
+        if let Some(storage) = row.get(D5, "Storage Method") {
+            let s = storage.to_ascii_lowercase();
+            if [
+                "plaintext",
+                "plain text",
+                "repo",
+                "repository",
+                "git",
+                "source code",
+                "hardcoded",
+                "hard-coded",
+            ]
+            .iter()
+            .any(|w| s.contains(w))
+            {
+                out.push(finding(
+                    &SECRET_PLAINTEXT,
+                    r,
+                    row,
+                    "Storage Method",
+                    format!("secret {name} is stored as `{storage}`"),
+                    "plaintext storage",
+                ));
+            }
+        }
+        if let (Some(last), Some(policy)) =
+            (row.date(D5, "Last Rotated"), row.get(D5, "Rotation Policy"))
+            && let Some(days) = interval_days(policy)
+        {
+            let due = last.checked_add(jiff::Span::new().days(days)).ok();
+            if let Some(due) = due.filter(|d| *d < ctx.today) {
+                out.push(finding(
+                    &ROTATION_OVERDUE,
+                    r,
+                    row,
+                    "Last Rotated",
+                    format!("secret {name} was due for rotation on {due} ({policy} after {last})"),
+                    "rotation overdue",
+                ));
+            }
+        }
+    }
+}

@@ -1,0 +1,217 @@
+//! Every gate fires on a register that breaks it and stays quiet on one that meets it.
+
+use std::path::Path;
+
+use jiff::civil::Date;
+use vouch_registers::{GateContext, Register, RegisterKind, gates};
+
+fn ctx() -> GateContext {
+    GateContext {
+        today: "2026-11-24".parse::<Date>().unwrap(),
+        allowed_licences: Some(vec![
+            "MIT".into(),
+            "Apache-2.0".into(),
+            "BSD-3-Clause".into(),
+        ]),
+    }
+}
+
+fn rules(kind: RegisterKind, rows: &str) -> Vec<String> {
+    let text = format!("{}\n{rows}", kind.starter_header());
+    let r = Register::parse(
+        kind,
+        Path::new("r.csv"),
+        &format!("security/{}.csv", kind.stem()),
+        &text,
+    )
+    .unwrap();
+    let mut ids: Vec<String> = gates::check(&r, &ctx())
+        .into_iter()
+        .map(|f| f.rule)
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn d1_exit_gate() {
+    assert_eq!(
+        rules(
+            RegisterKind::D1,
+            "Login API,Spoofing,Credential stuffing,High,High,,,,Open,2030-01-01\n"
+        ),
+        vec!["register/threat-uncontrolled"; 2]
+    );
+    assert_eq!(
+        rules(
+            RegisterKind::D1,
+            "Login API,Spoofing,Credential stuffing,Med,High,MFA,,,Open,2030-01-01\n"
+        ),
+        vec!["register/threat-uncontrolled"]
+    );
+    assert!(rules(RegisterKind::D1, "Login API,Spoofing,Credential stuffing,High,High,MFA + rate limit,Ana,,Mitigated,2030-01-01\n").is_empty());
+    assert!(
+        rules(
+            RegisterKind::D1,
+            "Docs site,Tampering,Defacement,Low,High,,,,Open,2030-01-01\n"
+        )
+        .is_empty(),
+        "Low impact is outside the exit gate"
+    );
+    assert_eq!(
+        rules(
+            RegisterKind::D1,
+            "Docs site,Tampering,Defacement,Low,Low,,,,Accepted,\n"
+        ),
+        vec!["register/accepted-risk-incomplete"; 2]
+    );
+    assert_eq!(
+        rules(
+            RegisterKind::D1,
+            "Docs,Tampering,x,Low,Low,c,o,r,Accepted,2026-01-01\n"
+        ),
+        vec!["register/review-overdue"]
+    );
+}
+
+#[test]
+fn d2_retention_encryption_roles() {
+    assert!(rules(RegisterKind::D2, RegisterKind::D2.example_rows()).is_empty());
+    assert_eq!(
+        rules(
+            RegisterKind::D2,
+            "Emails,App,Login,DB,,Support,TLS,N,None,Contract,Script,Ana\n"
+        ),
+        vec!["register/data-item-incomplete", "register/data-unencrypted"]
+    );
+}
+
+#[test]
+fn d3_licences_and_completeness() {
+    assert_eq!(
+        rules(
+            RegisterKind::D3,
+            "lwIP,2.2.0,BSD-3-Clause,https://x,sha256:ab,None,prod,Pin,Alex\n"
+        ),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        rules(
+            RegisterKind::D3,
+            "readline,8.2,GPL-3.0-only,https://x,,None,prod,Pin,Alex\n"
+        ),
+        vec![
+            "register/component-incomplete",
+            "register/licence-not-allowed"
+        ]
+    );
+    assert!(
+        rules(
+            RegisterKind::D3,
+            "dual,1.0,MIT OR Apache-2.0,x,sha256:1,None,prod,p,o\n"
+        )
+        .is_empty()
+    );
+}
+
+#[test]
+fn d4_signatures() {
+    assert!(rules(RegisterKind::D4, RegisterKind::D4.example_rows()).is_empty());
+    assert_eq!(
+        rules(RegisterKind::D4, "repo@a1,img,No,,No,pin,2,doc\n"),
+        vec!["register/unsigned-artifact"; 2]
+    );
+}
+
+#[test]
+fn d5_rotation_and_storage() {
+    assert_eq!(
+        rules(RegisterKind::D5, RegisterKind::D5.example_rows()),
+        vec!["register/secret-rotation-overdue"],
+        "rotated 2025-11-01, every 6 months"
+    );
+    assert!(
+        rules(
+            RegisterKind::D5,
+            "DB,prod,vault,90 days,app,2026-10-01,link\n"
+        )
+        .is_empty()
+    );
+    assert_eq!(
+        rules(
+            RegisterKind::D5,
+            "API_KEY,prod,plaintext in repo,,,2026-10-01,\n"
+        ),
+        vec![
+            "register/secret-incomplete",
+            "register/secret-incomplete",
+            "register/secret-plaintext"
+        ]
+    );
+}
+
+#[test]
+fn d6_sla() {
+    assert_eq!(
+        rules(
+            RegisterKind::D6,
+            "NVD,CVE-2025-1,OpenSSL,Critical,Fix,7,Open,PR#1,2026-11-01\n"
+        ),
+        vec!["register/vuln-sla-overdue"]
+    );
+    assert!(
+        rules(
+            RegisterKind::D6,
+            "NVD,CVE-2025-1,OpenSSL,Critical,Fix,7,Fixed,PR#1,2026-01-01\n"
+        )
+        .is_empty()
+    );
+    assert!(
+        rules(
+            RegisterKind::D6,
+            "NVD,CVE-2025-1,OpenSSL,High,Fix,30,Open,PR#1,2026-11-20\n"
+        )
+        .is_empty()
+    );
+    assert_eq!(
+        rules(RegisterKind::D6, RegisterKind::D6.example_rows()),
+        vec!["register/vuln-sla-unknown"]
+    );
+}
+
+#[test]
+fn d7_ladder_actions_rehearsal() {
+    let full = "Key leak,S1,Revoke,Logs,Advisory,On-call,link,2026-06-01\nOutage,S2,Failover,Metrics,Status page,SRE,link,\nBug,S3,Triage,Logs,None,Dev,link,\nQuestion,S4,Answer,None,None,Support,link,\n";
+    assert!(rules(RegisterKind::D7, full).is_empty());
+    assert_eq!(
+        rules(
+            RegisterKind::D7,
+            "Key leak,S2,,Logs,Advisory,,link,2024-01-01\n"
+        ),
+        vec![
+            "register/ir-ladder-incomplete",
+            "register/ir-rehearsal-overdue",
+            "register/ir-trigger-incomplete",
+            "register/ir-trigger-incomplete"
+        ]
+    );
+}
+
+#[test]
+fn findings_point_at_the_cell() {
+    let text = format!(
+        "{}\nLogin API,Spoofing,Credential stuffing,High,High,,Ana,,Open,2030-01-01\n",
+        RegisterKind::D1.starter_header()
+    );
+    let r = Register::parse(
+        RegisterKind::D1,
+        Path::new("r.csv"),
+        "security/threat-model.csv",
+        &text,
+    )
+    .unwrap();
+    let f = &gates::check(&r, &ctx())[0];
+    assert_eq!(f.location.path, "security/threat-model.csv");
+    let region = f.location.region.unwrap();
+    assert_eq!((region.line, region.column), (2, 50));
+}
