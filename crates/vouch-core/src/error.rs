@@ -108,6 +108,72 @@ pub fn line_col(text: &str, offset: usize) -> (u32, u32) {
     )
 }
 
+/// Converts a `marked_yaml` deserialization error into an [`InputError`] with the best position
+/// available. marked-yaml attaches no position to "unknown field" errors, so for those the
+/// first line of `text` that uses the unknown key as a mapping key is reported: a misspelled
+/// key is then shown exactly where it is.
+pub fn yaml_error(file: &Path, text: &str, e: &marked_yaml::FromYamlError) -> InputError {
+    use marked_yaml::{FromYamlError, LoadError as L};
+    let mark = match e {
+        FromYamlError::FromNode(n) => n.start_mark(),
+        FromYamlError::ParseYaml(le) => match le {
+            L::TopLevelMustBeMapping(m)
+            | L::TopLevelMustBeSequence(m)
+            | L::UnexpectedAnchor(m)
+            | L::MappingKeyMustBeScalar(m)
+            | L::UnexpectedTag(m)
+            | L::ScanError(m, _) => Some(*m),
+            _ => None,
+        },
+    };
+    let message = e.to_string();
+    let position = mark
+        .map(|m| {
+            (
+                u32::try_from(m.line()).unwrap_or(u32::MAX),
+                u32::try_from(m.column()).ok(),
+            )
+        })
+        .filter(|(l, _)| *l > 0)
+        .or_else(|| {
+            unknown_field(&message)
+                .and_then(|k| locate_key(text, k))
+                .map(|(l, c)| (l, Some(c)))
+        });
+    match position {
+        Some((line, column)) => InputError::at(file, line, column, message),
+        None => InputError::in_file(file, message),
+    }
+}
+
+/// The key named by a serde "unknown field `x`" message.
+fn unknown_field(message: &str) -> Option<&str> {
+    // serde says "unknown field", marked-yaml "Unknown field".
+    let rest = &message[message.find("nknown field `")? + "nknown field `".len()..];
+    rest.split('`').next()
+}
+
+/// The first (line, column) where `key` is used as a YAML mapping key.
+pub fn locate_key(text: &str, key: &str) -> Option<(u32, u32)> {
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        let (body, extra) = match trimmed.strip_prefix("- ") {
+            Some(b) => (b.trim_start(), trimmed.len() - b.trim_start().len()),
+            None => (trimmed, 0),
+        };
+        let quoted = [
+            format!("{key}:"),
+            format!("\"{key}\":"),
+            format!("'{key}':"),
+        ];
+        if quoted.iter().any(|q| body.starts_with(q.as_str())) {
+            let col = line.len() - trimmed.len() + extra + 1;
+            return Some((u32::try_from(i + 1).ok()?, u32::try_from(col).ok()?));
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,6 +188,27 @@ mod tests {
             "a.yaml:3:7: missing `owner` (every exception needs an owner)"
         );
         assert_eq!(InputError::in_file("x", "empty").to_string(), "x: empty");
+    }
+
+    #[test]
+    fn unknown_yaml_keys_are_located() {
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct S {
+            keys: Option<Vec<String>>,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Top {
+            signatures: S,
+        }
+        let text = "signatures:\n  keyz: [a]\n";
+        let e = marked_yaml::from_yaml::<Top>(0, text).unwrap_err();
+        let ie = yaml_error(Path::new("gate.yaml"), text, &e);
+        assert_eq!((ie.line, ie.column), (Some(2), Some(3)), "{ie}");
+        assert_eq!(locate_key("a:\n  - b: 1\n", "b"), Some((2, 5)));
     }
 
     #[test]

@@ -169,7 +169,10 @@ impl ExceptionSet {
         if text.trim().is_empty() {
             return Ok(set);
         }
-        let raw: RawFile = marked_yaml::from_yaml(0, text).map_err(|e| yaml_error(shown, &e))?;
+        let raw: RawFile = marked_yaml::from_yaml(0, text).map_err(|e| {
+            crate::error::yaml_error(shown, text, &e)
+                .with_hint("see docs/exceptions.md for the format")
+        })?;
         let mut ids = BTreeSet::new();
         for entry in raw.exceptions {
             let line = line_of(&entry);
@@ -326,42 +329,6 @@ impl ExceptionSet {
             }
         }
         meta
-    }
-}
-
-fn yaml_error(shown: &Path, e: &marked_yaml::FromYamlError) -> InputError {
-    use marked_yaml::FromYamlError;
-    let mark = match e {
-        FromYamlError::ParseYaml(le) => load_error_mark(le),
-        FromYamlError::FromNode(ne) => ne.start_mark(),
-    };
-    let message = match e {
-        FromYamlError::FromNode(ne) => ne.to_string(),
-        FromYamlError::ParseYaml(le) => le.to_string(),
-    };
-    let hint = "see docs/exceptions.md for the format";
-    match mark {
-        Some(m) => InputError::at(
-            shown,
-            u32::try_from(m.line()).unwrap_or(u32::MAX),
-            u32::try_from(m.column()).ok(),
-            message,
-        )
-        .with_hint(hint),
-        None => InputError::in_file(shown, message).with_hint(hint),
-    }
-}
-
-fn load_error_mark(e: &marked_yaml::LoadError) -> Option<marked_yaml::Marker> {
-    use marked_yaml::LoadError as L;
-    match e {
-        L::TopLevelMustBeMapping(m)
-        | L::TopLevelMustBeSequence(m)
-        | L::UnexpectedAnchor(m)
-        | L::MappingKeyMustBeScalar(m)
-        | L::UnexpectedTag(m)
-        | L::ScanError(m, _) => Some(*m),
-        _ => None,
     }
 }
 

@@ -88,20 +88,8 @@ impl Flows {
     /// Parses and checks references (unknown element or boundary ids are errors).
     pub fn parse(shown: &Path, text: &str) -> Result<Flows, InputError> {
         let flows: Flows = marked_yaml::from_yaml(0, text).map_err(|e| {
-            let (l, c) = match &e {
-                marked_yaml::FromYamlError::FromNode(n) => n
-                    .start_mark()
-                    .map(|m| (m.line(), m.column()))
-                    .unwrap_or((1, 1)),
-                marked_yaml::FromYamlError::ParseYaml(_) => (1, 1),
-            };
-            InputError::at(
-                shown,
-                u32::try_from(l).unwrap_or(1),
-                u32::try_from(c).ok(),
-                e.to_string(),
-            )
-            .with_hint("see docs/registers.md for the flows.yaml format")
+            vouch_core::error::yaml_error(shown, text, &e)
+                .with_hint("see docs/registers.md for the flows.yaml format")
         })?;
         let mut ids = BTreeSet::new();
         for el in &flows.elements {

@@ -1,0 +1,19 @@
+//! vouch-gate: decides whether a subject (an artifact, a digest, an image) may be deployed.
+//!
+//! The gate is pure logic over evidence: the signatures and attestations found for the subject
+//! (already verified cryptographically by vouch-attest), the policy, the current time, the
+//! freeze windows, the break-glass log and the exceptions. Each requirement is reported as met,
+//! waived (by an exception or a break-glass approval) or not met with the reason, so that "no
+//! signature" and "signature by an untrusted key" are never confused.
+//!
+//! This crate never prints or exits, and never reads the clock: `now` is an input.
+
+pub mod breakglass;
+pub mod decision;
+pub mod evaluate;
+pub mod freeze;
+pub mod policy;
+
+pub use decision::{Decision, Outcome, Requirement};
+pub use evaluate::{AttestationEvidence, Evidence, SignatureEvidence, SignatureProblem, evaluate};
+pub use policy::GatePolicy;
