@@ -13,6 +13,7 @@ pub mod decision;
 pub mod evaluate;
 pub mod freeze;
 pub mod policy;
+pub mod provenance;
 
 pub use decision::{Decision, Outcome, Requirement};
 pub use evaluate::{AttestationEvidence, Evidence, SignatureEvidence, SignatureProblem, evaluate};
