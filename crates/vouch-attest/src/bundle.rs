@@ -316,12 +316,12 @@ impl Bundle {
                                 d.algorithm
                             ))
                         })?;
-                    if d.digest.0.len() != alg.len() {
+                    if d.digest.0.len() != alg.output_len() {
                         return Err(AttestError::bundle(format!(
                             "messageDigest is {} bytes, {} needs {}",
                             d.digest.0.len(),
                             d.algorithm,
-                            alg.len()
+                            alg.output_len()
                         )));
                     }
                 }

@@ -110,6 +110,14 @@ impl Envelope {
         v
     }
 
+    /// SHA-256 (hex) of the envelope's canonical JSON (RFC 8785).
+    pub fn canonical_digest(&self) -> String {
+        let v = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
+        vouch_crypto::keys::HashAlgorithm::Sha256
+            .hash(&crate::canonical::canonicalize(&v))
+            .to_hex()
+    }
+
     /// The bytes signatures cover.
     pub fn pae(&self) -> Vec<u8> {
         pae(&self.payload_type, &self.payload.0)

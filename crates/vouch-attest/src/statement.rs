@@ -147,7 +147,7 @@ pub fn validate_slsa_v1(predicate: &Value) -> Result<(), AttestError> {
         .get("runDetails")
         .and_then(|r| r.get("builder"))
         .and_then(|b| b.get("id"));
-    if !id.is_some_and(|i| i.as_str().is_some_and(|s| !s.is_empty())) {
+    if id.and_then(Value::as_str).is_none_or(str::is_empty) {
         return bad("runDetails.builder.id is required");
     }
     Ok(())

@@ -168,7 +168,7 @@ impl Outcome {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Evidence {
     /// A Sigstore bundle.
-    Bundle(Bundle),
+    Bundle(Box<Bundle>),
     /// A raw DSSE envelope.
     Envelope(Envelope),
 }
@@ -181,7 +181,7 @@ impl Evidence {
         if v.get("payloadType").is_some() && v.get("mediaType").is_none() {
             Envelope::from_json(bytes).map(Evidence::Envelope)
         } else {
-            Bundle::from_json(bytes).map(Evidence::Bundle)
+            Bundle::from_json(bytes).map(|b| Evidence::Bundle(Box::new(b)))
         }
     }
 }

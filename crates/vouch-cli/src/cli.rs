@@ -22,7 +22,9 @@ const LONG_VERSION: &str = concat!(
 /// verification failed, gate denied · 2 bad input, usage or internal error.
 #[derive(Debug, Parser)]
 #[command(name = "vouch", version, long_version = LONG_VERSION, propagate_version = true)]
-#[command(after_help = "Start with `vouch check .` in a repository. `vouch explain RULE` says what a rule means and how to fix it.")]
+#[command(
+    after_help = "Start with `vouch check .` in a repository. `vouch explain RULE` says what a rule means and how to fix it."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -103,6 +105,14 @@ pub enum Command {
 
     /// Explain a rule: what it finds, why it matters and how to fix it.
     Explain(commands::explain::ExplainArgs),
+
+    /// Sign and verify: keys, blobs, attestations, bundles (cosign-compatible flags).
+    ///
+    /// `vouch key generate`, `vouch sign-blob`, `vouch verify-blob`, `vouch attest`,
+    /// `vouch verify-attestation`, `vouch bundle digest`. Bundles are Sigstore bundle v0.3, so
+    /// cosign and sigstore-js verify what vouch signs. See docs/signing.md.
+    #[command(flatten)]
+    Signing(commands::signing::SigningCommand),
 
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(commands::completions::CompletionsArgs),

@@ -183,7 +183,7 @@ impl HashAlgorithm {
     }
 
     /// The digest length in bytes.
-    pub fn len(self) -> usize {
+    pub fn output_len(self) -> usize {
         self.aws().output_len()
     }
 
@@ -250,6 +250,11 @@ pub struct Prehash {
 }
 
 impl Prehash {
+    /// The digest as lowercase hex.
+    pub fn to_hex(&self) -> String {
+        hex::encode(&self.value)
+    }
+
     fn to_aws(&self) -> Result<digest::Digest, BadSignature> {
         digest::Digest::import_less_safe(&self.value, self.algorithm.aws())
             .map_err(|_| BadSignature)
@@ -731,7 +736,7 @@ fn decrypt_pkcs8(der: &[u8], passphrase: &[u8]) -> Result<Zeroizing<Vec<u8>>, Ke
         .and_then(PaddedBlockDecryptingKey::cbc_pkcs7)
         .map_err(|_| KeyError::Internal("AES key setup failed"))?;
     let mut buf = Zeroizing::new(info.encrypted_data.to_vec());
-    if buf.is_empty() || buf.len() % 16 != 0 {
+    if buf.is_empty() || !buf.len().is_multiple_of(16) {
         return Err(KeyError::Malformed(
             "encrypted key length is not a multiple of 16".into(),
         ));

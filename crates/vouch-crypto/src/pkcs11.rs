@@ -266,7 +266,7 @@ impl Pkcs11Signer {
                 KeyError::Pkcs11("no PIN: set VOUCH_PKCS11_PIN (or pin-value in the URI)".into())
             })?;
         session
-            .login(UserType::User, Some(&AuthPin::new(pin.to_string().into())))
+            .login(UserType::User, Some(&AuthPin::new(pin.to_string())))
             .map_err(|e| match e {
                 cryptoki::error::Error::Pkcs11(cryptoki::error::RvError::PinIncorrect, _) => {
                     KeyError::Pkcs11("wrong PIN".into())
@@ -365,7 +365,7 @@ fn der_tlv(tag: u8, value: &[u8]) -> Vec<u8> {
 
 /// Re-encodes a fixed-width `r||s` ECDSA signature as ASN.1 DER `SEQUENCE { r, s }`.
 pub fn ecdsa_fixed_to_der(sig: &[u8]) -> Result<Vec<u8>, KeyError> {
-    if sig.is_empty() || sig.len() % 2 != 0 {
+    if sig.is_empty() || !sig.len().is_multiple_of(2) {
         return Err(KeyError::Pkcs11(format!(
             "token returned a {}-byte ECDSA signature",
             sig.len()

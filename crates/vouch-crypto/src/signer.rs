@@ -13,7 +13,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use zeroize::Zeroizing;
+pub use zeroize::Zeroizing;
 
 use crate::keys::{KeyAlgorithm, KeyError, Prehash, PrivateKey, PublicKey};
 use crate::pkcs11::{Pkcs11Signer, Pkcs11Uri};
