@@ -70,6 +70,13 @@ pub enum KeyCommand {
     /// The cosign passphrase is read from COSIGN_PASSWORD (or VOUCH_PASSWORD); the new key is
     /// encrypted with VOUCH_PASSWORD.
     ImportCosign(ImportCosignArgs),
+
+    /// Print the public key (SPKI PEM) of a private key, env:// key or pkcs11: key.
+    PublicKey {
+        /// The key: a PEM path, env://VAR, or a pkcs11: URI.
+        #[arg(long, value_name = "KEYREF")]
+        key: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -196,6 +203,11 @@ pub fn run(global: &GlobalArgs, cmd: SigningCommand) -> Result<u8> {
     match cmd {
         SigningCommand::Key(KeyCommand::Generate(a)) => generate(global, a),
         SigningCommand::Key(KeyCommand::ImportCosign(a)) => import_cosign(global, a),
+        SigningCommand::Key(KeyCommand::PublicKey { key }) => {
+            let signer = load_signer(&key)?;
+            output::emit(global, signer.public_key().to_pem().as_bytes())?;
+            Ok(0)
+        }
         SigningCommand::SignBlob(a) => sign_blob(global, a),
         SigningCommand::VerifyBlob(a) => verify_blob(global, a),
         SigningCommand::Attest(a) => attest(global, a),
