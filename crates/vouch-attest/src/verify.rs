@@ -393,3 +393,32 @@ impl Verifier {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcome_messages() {
+        let outcomes = [
+            Outcome::NoValidSignature {
+                reason: "none of the 1 signature(s) verifies with the given key(s)".into(),
+            },
+            Outcome::InvalidStatement {
+                reason: "payloadType is `text/plain`, not `application/vnd.in-toto+json`".into(),
+            },
+            Outcome::WrongPredicateType {
+                found: "https://cyclonedx.org/bom".into(),
+                expected: PredicateType::resolve("slsaprovenance")
+                    .map(|p| p.accepted)
+                    .unwrap_or_default(),
+            },
+            Outcome::SubjectDigestMismatch {
+                artifact: "sha256:aaaa".into(),
+                signed: vec!["sha256:bbbb".into()],
+            },
+        ];
+        let text: Vec<String> = outcomes.iter().map(Outcome::message).collect();
+        insta::assert_snapshot!(text.join("\n"));
+    }
+}
