@@ -111,6 +111,14 @@ pub enum Command {
     /// Explain a rule: what it finds, why it matters and how to fix it.
     Explain(commands::explain::ExplainArgs),
 
+    /// Sign and verify: keys, blobs, attestations, bundles (cosign-compatible flags).
+    ///
+    /// `vouch key generate`, `vouch sign-blob`, `vouch verify-blob`, `vouch attest`,
+    /// `vouch verify-attestation`, `vouch bundle digest`. Bundles are Sigstore bundle v0.3, so
+    /// cosign and sigstore-js verify what vouch signs. See docs/signing.md.
+    #[command(flatten)]
+    Signing(commands::signing::SigningCommand),
+
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(commands::completions::CompletionsArgs),
 }

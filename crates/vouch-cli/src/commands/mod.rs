@@ -5,6 +5,7 @@ pub mod completions;
 pub mod exceptions;
 pub mod explain;
 pub mod registers;
+pub mod signing;
 
 use anyhow::Result;
 
@@ -18,6 +19,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Exceptions(cmd) => exceptions::run(g, cmd),
         Command::Register(cmd) => registers::run(g, cmd),
         Command::Explain(args) => explain::run(g, args),
+        Command::Signing(cmd) => signing::run(g, cmd),
         Command::Completions(args) => completions::run(g, args),
     }
 }

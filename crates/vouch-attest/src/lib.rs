@@ -1,0 +1,42 @@
+//! vouch-attest: the formats signatures travel in, and their verification.
+//!
+//! - [`dsse`]: DSSE envelopes (PAE, multiple signatures, threshold verification).
+//! - [`statement`]: in-toto Statement v1 (and v0.1 on reading), predicate type names.
+//! - [`bundle`]: Sigstore bundle v0.3 (reads v0.1/v0.2) in the protobuf-specs proto3 JSON
+//!   mapping, with transparency-log entry types ready for `vouch-tlog`.
+//! - [`sign`]: helpers that turn a [`Signer`] and an artifact or statement into a bundle or
+//!   envelope (what `vouch sign-blob`, `vouch attest` and `vouch release` call).
+//! - [`verify`]: a [`Verifier`] with an explicit [`Policy`] (keys, identities, threshold,
+//!   predicate types) returning a typed [`Outcome`] so a gate can tell "no valid signature"
+//!   from "wrong predicate type" from "subject digest mismatch".
+//! - [`canonical`]: RFC 8785-style canonical JSON for signed payloads and bundle digests.
+//!
+//! Like every capability crate, this one never prints and never exits.
+//!
+//! ```
+//! use vouch_attest::{sign, verify::{Policy, Verifier}};
+//! use vouch_crypto::keys::{KeyAlgorithm, PrivateKey};
+//!
+//! let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+//! let bundle = sign::sign_blob(&key, &b"hello"[..]).unwrap();
+//! let verifier = Verifier::new(Policy::keys(vec![key.public_key().clone()]));
+//! assert!(verifier.verify_blob(&bundle, &b"hello"[..]).unwrap().is_verified());
+//! assert!(!verifier.verify_blob(&bundle, &b"hellO"[..]).unwrap().is_verified());
+//! ```
+
+pub mod b64;
+pub mod bundle;
+pub mod canonical;
+pub mod dsse;
+pub mod error;
+pub mod sign;
+pub mod statement;
+pub mod verify;
+
+pub use bundle::Bundle;
+pub use dsse::Envelope;
+pub use error::AttestError;
+pub use statement::Statement;
+pub use verify::{Evidence, Outcome, Policy, Verifier};
+pub use vouch_crypto;
+pub use vouch_crypto::signer::Signer;

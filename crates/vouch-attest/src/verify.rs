@@ -1,0 +1,424 @@
+//! Verification against an explicit [`Policy`], with a typed [`Outcome`].
+//!
+//! The outcomes are distinct on purpose: a deploy gate must tell "nobody we trust signed
+//! this" ([`Outcome::NoValidSignature`]) from "a trusted key signed a statement of another
+//! kind" ([`Outcome::WrongPredicateType`]) from "the statement is about another artifact"
+//! ([`Outcome::SubjectDigestMismatch`]). Errors ([`AttestError`]) are reserved for input that
+//! is not a bundle/envelope at all.
+//!
+//! Order of checks for attestations: signatures first (an unverified payload is never
+//! parsed), then the statement's shape, then the predicate type, then the subject digest.
+
+use std::io::Read;
+
+use vouch_crypto::keys::{HashAlgorithm, KeyAlgorithm, PublicKey};
+
+use crate::bundle::{Bundle, Content};
+use crate::dsse::{Envelope, IN_TOTO_PAYLOAD_TYPE};
+use crate::error::AttestError;
+use crate::statement::{PredicateType, Statement};
+
+/// A certificate identity (keyless signing): subject (SAN) and OIDC issuer.
+///
+/// Policies may carry identities already; verifying certificate-signed bundles arrives with
+/// the keyless work, and until then a bundle signed by a certificate gives
+/// [`Outcome::NoValidSignature`] saying so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// Certificate subject alternative name (email or URI).
+    pub subject: String,
+    /// OIDC issuer URL.
+    pub issuer: String,
+}
+
+/// What must hold for evidence to be accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    /// Trusted public keys.
+    pub keys: Vec<PublicKey>,
+    /// Trusted certificate identities (see [`Identity`]).
+    pub identities: Vec<Identity>,
+    /// How many distinct trusted keys must have signed (≥ 1). Bundles carry one signature,
+    /// so a threshold above 1 is only reachable with raw DSSE envelopes.
+    pub threshold: usize,
+    /// Accepted predicate types for attestations (`None`: any).
+    pub predicate_type: Option<PredicateType>,
+}
+
+impl Policy {
+    /// Trust these keys, threshold 1, any predicate type.
+    pub fn keys(keys: Vec<PublicKey>) -> Self {
+        Policy {
+            keys,
+            identities: Vec::new(),
+            threshold: 1,
+            predicate_type: None,
+        }
+    }
+
+    /// Requires `n` distinct trusted signers.
+    pub fn with_threshold(mut self, n: usize) -> Self {
+        self.threshold = n;
+        self
+    }
+
+    /// Requires one of these predicate types.
+    pub fn with_predicate_type(mut self, t: PredicateType) -> Self {
+        self.predicate_type = Some(t);
+        self
+    }
+
+    fn check(&self) -> Result<(), AttestError> {
+        if self.threshold == 0 {
+            return Err(AttestError::Usage(
+                "the threshold must be at least 1".into(),
+            ));
+        }
+        if self.keys.is_empty() && self.identities.is_empty() {
+            return Err(AttestError::Usage("the policy trusts no key".into()));
+        }
+        if self.threshold > self.keys.len() {
+            return Err(AttestError::Usage(format!(
+                "threshold {} is more than the {} trusted key(s) given",
+                self.threshold,
+                self.keys.len()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// A verified result's details.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verified {
+    /// The trusted keys that signed (indices into [`Policy::keys`]).
+    pub keys: Vec<usize>,
+    /// For attestations: the verified statement.
+    pub statement: Option<Statement>,
+    /// For attestations: the verified payload bytes, exactly as signed.
+    pub payload: Option<Vec<u8>>,
+}
+
+/// The result of a verification.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Everything the policy asks for holds.
+    Verified(Verified),
+    /// No (or not enough) valid signatures by trusted keys.
+    NoValidSignature {
+        /// Why.
+        reason: String,
+    },
+    /// The signature is valid but the signed statement is malformed or not in-toto.
+    InvalidStatement {
+        /// Why.
+        reason: String,
+    },
+    /// Validly signed, but the predicate type is not one the policy accepts.
+    WrongPredicateType {
+        /// The statement's predicate type.
+        found: String,
+        /// What the policy accepts.
+        expected: Vec<String>,
+    },
+    /// Validly signed, but not about this artifact.
+    SubjectDigestMismatch {
+        /// The artifact's digest (`sha256:…`).
+        artifact: String,
+        /// What the evidence says (`sha256:…` of each subject or the message digest).
+        signed: Vec<String>,
+    },
+}
+
+impl Outcome {
+    /// Whether verification succeeded.
+    pub fn is_verified(&self) -> bool {
+        matches!(self, Outcome::Verified(_))
+    }
+
+    /// One line for humans.
+    pub fn message(&self) -> String {
+        match self {
+            Outcome::Verified(_) => "verified".into(),
+            Outcome::NoValidSignature { reason } => format!("signature does not verify: {reason}"),
+            Outcome::InvalidStatement { reason } => {
+                format!("the signed payload is not a valid in-toto statement: {reason}")
+            }
+            Outcome::WrongPredicateType { found, expected } => format!(
+                "wrong predicate type: the attestation is `{found}`, expected {}",
+                expected
+                    .iter()
+                    .map(|e| format!("`{e}`"))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            ),
+            Outcome::SubjectDigestMismatch { artifact, signed } => format!(
+                "subject digest mismatch: the artifact is {artifact}, the signature covers {}",
+                if signed.is_empty() {
+                    "no sha256 digest".to_string()
+                } else {
+                    signed.join(", ")
+                }
+            ),
+        }
+    }
+}
+
+/// Signed evidence: a Sigstore bundle or a raw DSSE envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Evidence {
+    /// A Sigstore bundle.
+    Bundle(Box<Bundle>),
+    /// A raw DSSE envelope.
+    Envelope(Envelope),
+}
+
+impl Evidence {
+    /// Reads either form (a document with `payloadType` at the top is an envelope).
+    pub fn from_json(bytes: &[u8]) -> Result<Evidence, AttestError> {
+        let v: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| AttestError::from_json(&e, false))?;
+        if v.get("payloadType").is_some() && v.get("mediaType").is_none() {
+            Envelope::from_json(bytes).map(Evidence::Envelope)
+        } else {
+            Bundle::from_json(bytes).map(|b| Evidence::Bundle(Box::new(b)))
+        }
+    }
+}
+
+/// Verifies evidence against a policy. Holds no global state; cheap to clone and share.
+#[derive(Debug, Clone)]
+pub struct Verifier {
+    policy: Policy,
+}
+
+fn no_sig(reason: impl Into<String>) -> Outcome {
+    Outcome::NoValidSignature {
+        reason: reason.into(),
+    }
+}
+
+impl Verifier {
+    /// A verifier for this policy.
+    pub fn new(policy: Policy) -> Self {
+        Verifier { policy }
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Verifies a blob bundle (`messageSignature`) against the artifact read from `artifact`.
+    /// ECDSA keys stream the artifact; Ed25519 keys need it whole in memory.
+    pub fn verify_blob(
+        &self,
+        bundle: &Bundle,
+        artifact: impl Read,
+    ) -> Result<Outcome, AttestError> {
+        self.policy.check()?;
+        let Some(Content::Message(ms)) = bundle.content() else {
+            return Err(AttestError::bundle(
+                "the bundle holds a DSSE envelope, not a blob signature (use verify-attestation)",
+            ));
+        };
+        if bundle.verification_material.public_key.is_none() {
+            return Ok(no_sig(
+                "the bundle is signed with a certificate (keyless); only key-signed bundles are verified so far",
+            ));
+        }
+        let claimed = ms.message_digest.as_ref().and_then(|d| {
+            HashAlgorithm::from_proto_name(&d.algorithm).map(|a| (a, d.digest.0.clone()))
+        });
+        self.verify_blob_signature(&ms.signature.0, claimed, artifact)
+    }
+
+    /// Verifies a raw signature over an artifact (`--signature`), optionally with the digest
+    /// the signer claimed (from a bundle's `messageDigest`).
+    pub fn verify_blob_signature(
+        &self,
+        signature: &[u8],
+        claimed_digest: Option<(HashAlgorithm, Vec<u8>)>,
+        mut artifact: impl Read,
+    ) -> Result<Outcome, AttestError> {
+        self.policy.check()?;
+        if self.policy.threshold > 1 {
+            return Ok(no_sig(format!(
+                "a blob signature is made by one key; threshold {} cannot be met",
+                self.policy.threshold
+            )));
+        }
+        let need_whole = self
+            .policy
+            .keys
+            .iter()
+            .any(|k| k.algorithm() == KeyAlgorithm::Ed25519);
+        let mut algs: Vec<HashAlgorithm> = self
+            .policy
+            .keys
+            .iter()
+            .map(|k| k.algorithm().hash())
+            .collect();
+        algs.push(HashAlgorithm::Sha256);
+        if let Some((a, _)) = &claimed_digest {
+            algs.push(*a);
+        }
+        algs.sort_by_key(|a| a.proto_name());
+        algs.dedup();
+        let mut hashers: Vec<_> = algs.iter().map(|a| a.hasher()).collect();
+        let mut whole = Vec::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = match artifact.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(AttestError::Io(e.to_string())),
+            };
+            for h in &mut hashers {
+                h.update(&buf[..n]);
+            }
+            if need_whole {
+                whole.extend_from_slice(&buf[..n]);
+            }
+        }
+        let digests: Vec<_> = hashers.into_iter().map(|h| h.finish()).collect();
+        let digest_for = |a: HashAlgorithm| digests.iter().find(|d| d.algorithm == a);
+        if let Some((a, value)) = &claimed_digest {
+            let actual = digest_for(*a)
+                .map(|d| d.value.as_slice())
+                .unwrap_or_default();
+            if actual != value.as_slice() {
+                let name = a.proto_name().to_lowercase().replace("sha2_", "sha");
+                return Ok(Outcome::SubjectDigestMismatch {
+                    artifact: format!("{name}:{}", hex::encode(actual)),
+                    signed: vec![format!("{name}:{}", hex::encode(value))],
+                });
+            }
+        }
+        for (i, key) in self.policy.keys.iter().enumerate() {
+            let ok = match key.algorithm() {
+                KeyAlgorithm::Ed25519 => key.verify(&whole, signature).is_ok(),
+                other => digest_for(other.hash())
+                    .is_some_and(|d| key.verify_prehashed(d, signature).is_ok()),
+            };
+            if ok {
+                return Ok(Outcome::Verified(Verified {
+                    keys: vec![i],
+                    statement: None,
+                    payload: None,
+                }));
+            }
+        }
+        Ok(no_sig(if self.policy.keys.len() == 1 {
+            "the signature was not made by this key over this artifact".to_string()
+        } else {
+            format!(
+                "the signature was not made over this artifact by any of the {} keys",
+                self.policy.keys.len()
+            )
+        }))
+    }
+
+    /// Verifies an attestation (a DSSE bundle or raw envelope). With `subject_sha256` (hex),
+    /// some subject of the statement must carry that digest.
+    pub fn verify_attestation(
+        &self,
+        evidence: &Evidence,
+        subject_sha256: Option<&str>,
+    ) -> Result<Outcome, AttestError> {
+        self.policy.check()?;
+        let env = match evidence {
+            Evidence::Envelope(e) => e,
+            Evidence::Bundle(b) => match b.content() {
+                Some(Content::Dsse(e)) => {
+                    if b.verification_material.public_key.is_none() {
+                        return Ok(no_sig(
+                            "the bundle is signed with a certificate (keyless); only key-signed bundles are verified so far",
+                        ));
+                    }
+                    e
+                }
+                _ => {
+                    return Err(AttestError::bundle(
+                        "the bundle holds a blob signature, not an attestation (use verify-blob)",
+                    ));
+                }
+            },
+        };
+        let verification = match env.verify(&self.policy.keys, self.policy.threshold) {
+            Ok(v) => v,
+            Err(reason) => return Ok(no_sig(reason)),
+        };
+        if env.payload_type != IN_TOTO_PAYLOAD_TYPE {
+            return Ok(Outcome::InvalidStatement {
+                reason: format!(
+                    "payloadType is `{}`, not `{IN_TOTO_PAYLOAD_TYPE}`",
+                    env.payload_type
+                ),
+            });
+        }
+        let statement = match Statement::from_json(&env.payload.0) {
+            Ok(s) => s,
+            Err(e) => {
+                return Ok(Outcome::InvalidStatement {
+                    reason: e.to_string(),
+                });
+            }
+        };
+        if let Some(pt) = &self.policy.predicate_type
+            && !pt.accepts(&statement.predicate_type)
+        {
+            return Ok(Outcome::WrongPredicateType {
+                found: statement.predicate_type.clone(),
+                expected: pt.accepted.clone(),
+            });
+        }
+        if let Some(want) = subject_sha256
+            && !statement.has_sha256(want)
+        {
+            return Ok(Outcome::SubjectDigestMismatch {
+                artifact: format!("sha256:{want}"),
+                signed: statement
+                    .subject
+                    .iter()
+                    .filter_map(|s| s.digest.get("sha256").map(|d| format!("sha256:{d}")))
+                    .collect(),
+            });
+        }
+        Ok(Outcome::Verified(Verified {
+            keys: verification.keys,
+            statement: Some(statement),
+            payload: Some(env.payload.0.clone()),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcome_messages() {
+        let outcomes = [
+            Outcome::NoValidSignature {
+                reason: "none of the 1 signature(s) verifies with the given key(s)".into(),
+            },
+            Outcome::InvalidStatement {
+                reason: "payloadType is `text/plain`, not `application/vnd.in-toto+json`".into(),
+            },
+            Outcome::WrongPredicateType {
+                found: "https://cyclonedx.org/bom".into(),
+                expected: PredicateType::resolve("slsaprovenance")
+                    .map(|p| p.accepted)
+                    .unwrap_or_default(),
+            },
+            Outcome::SubjectDigestMismatch {
+                artifact: "sha256:aaaa".into(),
+                signed: vec!["sha256:bbbb".into()],
+            },
+        ];
+        let text: Vec<String> = outcomes.iter().map(Outcome::message).collect();
+        insta::assert_snapshot!(text.join("\n"));
+    }
+}

@@ -1,0 +1,613 @@
+//! Signing commands: `key`, `sign-blob`, `verify-blob`, `attest`, `verify-attestation`,
+//! `bundle digest`. Flag names follow cosign.
+//!
+//! Secrets come from the environment: `VOUCH_PASSWORD` (key passphrase; a prompt on a
+//! terminal when unset), `VOUCH_PKCS11_PIN` (HSM user PIN), `VOUCH_PKCS11_MODULE` (module path
+//! when the URI has none).
+
+use std::fs::File;
+use std::io::{BufReader, IsTerminal, Write as _};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, anyhow};
+use clap::{Args, Subcommand, ValueEnum};
+use vouch_attest::sign;
+use vouch_attest::statement::{self, PredicateType, Statement};
+use vouch_attest::verify::{Evidence, Outcome, Policy, Verifier};
+use vouch_attest::vouch_crypto::keys::{KeyAlgorithm, KeyError, PrivateKey, PublicKey};
+use vouch_attest::vouch_crypto::signer::{self, KeyRef, SecretInputs, Signer, Zeroizing};
+use vouch_attest::{AttestError, Bundle};
+use vouch_core::InputError;
+
+use crate::cli::GlobalArgs;
+use crate::output;
+
+#[derive(Debug, Subcommand)]
+pub enum SigningCommand {
+    /// Create or import signing keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+
+    /// Sign a file into a Sigstore bundle (v0.3) and/or a raw base64 signature.
+    ///
+    /// The file is streamed (constant memory) for ECDSA keys. Without --bundle or
+    /// --output-signature the bundle goes to stdout (or -o FILE).
+    SignBlob(SignBlobArgs),
+
+    /// Verify a file against a bundle (or a raw --signature) and a public key.
+    ///
+    /// Exit 0 verified, 1 the signature does not verify (or the file differs), 2 bad input.
+    VerifyBlob(VerifyBlobArgs),
+
+    /// Sign an in-toto Statement v1 about SUBJECT (a DSSE envelope inside a bundle).
+    ///
+    /// The statement's subject is SUBJECT's file name and sha256; its predicate is the JSON in
+    /// --predicate, of type --type. `--format dsse` writes a raw DSSE envelope instead, which
+    /// may carry several signatures (`--key a.key --key b.key`).
+    Attest(AttestArgs),
+
+    /// Verify an attestation: signature(s), subject digest and predicate type.
+    ///
+    /// Exit 1 says which check failed: no valid signature, wrong predicate type, or a subject
+    /// digest mismatch.
+    VerifyAttestation(VerifyAttestationArgs),
+
+    /// Work with bundles.
+    #[command(subcommand)]
+    Bundle(BundleCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Generate a key pair: NAME.key (PKCS#8 PEM, encrypted with VOUCH_PASSWORD) and NAME.pub.
+    ///
+    /// Encryption: PBES2 with PBKDF2-HMAC-SHA256 (600 000 iterations) and AES-256-CBC, the
+    /// format OpenSSL 3 writes. An empty VOUCH_PASSWORD writes an unencrypted key.
+    Generate(GenerateArgs),
+
+    /// Import a cosign key (ENCRYPTED SIGSTORE PRIVATE KEY) into vouch's format.
+    ///
+    /// The cosign passphrase is read from COSIGN_PASSWORD (or VOUCH_PASSWORD); the new key is
+    /// encrypted with VOUCH_PASSWORD.
+    ImportCosign(ImportCosignArgs),
+
+    /// Print the public key (SPKI PEM) of a private key, env:// key or pkcs11: key.
+    PublicKey {
+        /// The key: a PEM path, env://VAR, or a pkcs11: URI.
+        #[arg(long, value_name = "KEYREF")]
+        key: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum AlgorithmArg {
+    EcdsaP256,
+    EcdsaP384,
+    Ed25519,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Key algorithm.
+    #[arg(long, value_enum, default_value = "ecdsa-p256")]
+    pub algorithm: AlgorithmArg,
+    /// Write NAME.key and NAME.pub.
+    #[arg(long, value_name = "NAME", default_value = "vouch")]
+    pub output_key_prefix: String,
+    /// Overwrite existing files.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportCosignArgs {
+    /// The cosign private key file.
+    pub key: PathBuf,
+    /// Write NAME.key and NAME.pub.
+    #[arg(long, value_name = "NAME", default_value = "import")]
+    pub output_key_prefix: String,
+    /// Overwrite existing files.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SignBlobArgs {
+    /// The file to sign.
+    pub file: PathBuf,
+    /// Private key: a PEM path, env://VAR, or a pkcs11: URI.
+    #[arg(long, value_name = "KEYREF")]
+    pub key: String,
+    /// Write the Sigstore bundle here.
+    #[arg(long, value_name = "FILE")]
+    pub bundle: Option<PathBuf>,
+    /// Write the raw signature (base64) here.
+    #[arg(long, value_name = "FILE")]
+    pub output_signature: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyBlobArgs {
+    /// The file to verify.
+    pub file: PathBuf,
+    /// The Sigstore bundle.
+    #[arg(long, value_name = "FILE", required_unless_present = "signature")]
+    pub bundle: Option<PathBuf>,
+    /// A raw base64 signature (from --output-signature) instead of a bundle.
+    #[arg(long, value_name = "FILE", conflicts_with = "bundle")]
+    pub signature: Option<PathBuf>,
+    /// Public key: a PEM path, env://VAR, or a pkcs11: URI. Repeat to accept any of several.
+    #[arg(long, value_name = "KEYREF", required = true)]
+    pub key: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum AttestFormat {
+    /// Sigstore bundle v0.3 with a DSSE envelope.
+    Bundle,
+    /// Raw DSSE envelope (allows several signatures).
+    Dsse,
+}
+
+#[derive(Debug, Args)]
+pub struct AttestArgs {
+    /// The artifact the statement is about.
+    pub subject: PathBuf,
+    /// The predicate (JSON file).
+    #[arg(long, value_name = "FILE")]
+    pub predicate: PathBuf,
+    /// Predicate type: slsaprovenance (v1), slsaprovenance1, slsaprovenance02, link, spdx,
+    /// spdxjson, cyclonedx, vuln, openvex, custom, or any URI.
+    #[arg(long = "type", value_name = "TYPE", default_value = "custom")]
+    pub type_: String,
+    /// Private key(s): PEM path, env://VAR, or pkcs11: URI. Several only with --format dsse.
+    #[arg(long, value_name = "KEYREF", required = true)]
+    pub key: Vec<String>,
+    /// Write the bundle (or envelope) here instead of stdout / -o.
+    #[arg(long, value_name = "FILE")]
+    pub bundle: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyAttestationArgs {
+    /// The artifact (its sha256 must be a subject), or `sha256:HEX`.
+    pub subject: String,
+    /// The bundle or raw DSSE envelope.
+    #[arg(long, value_name = "FILE")]
+    pub bundle: PathBuf,
+    /// Required predicate type (names as for attest). `slsaprovenance` accepts SLSA v1 and
+    /// v0.2. Without it any type is accepted.
+    #[arg(long = "type", value_name = "TYPE")]
+    pub type_: Option<String>,
+    /// Trusted public key(s).
+    #[arg(long, value_name = "KEYREF", required = true)]
+    pub key: Vec<String>,
+    /// How many distinct trusted keys must have signed (raw DSSE envelopes).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub threshold: usize,
+    /// Print the verified statement (to FILE, or stdout / -o without a value).
+    #[arg(long, value_name = "FILE", num_args = 0..=1)]
+    pub output_statement: Option<Option<PathBuf>>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BundleCommand {
+    /// Print `sha256:HEX` of the bundle's canonical JSON (RFC 8785): formatting-independent.
+    Digest {
+        /// The bundle.
+        bundle: PathBuf,
+    },
+}
+
+pub fn run(global: &GlobalArgs, cmd: SigningCommand) -> Result<u8> {
+    match cmd {
+        SigningCommand::Key(KeyCommand::Generate(a)) => generate(global, a),
+        SigningCommand::Key(KeyCommand::ImportCosign(a)) => import_cosign(global, a),
+        SigningCommand::Key(KeyCommand::PublicKey { key }) => {
+            let signer = load_signer(&key)?;
+            output::emit(global, signer.public_key().to_pem().as_bytes())?;
+            Ok(0)
+        }
+        SigningCommand::SignBlob(a) => sign_blob(global, a),
+        SigningCommand::VerifyBlob(a) => verify_blob(global, a),
+        SigningCommand::Attest(a) => attest(global, a),
+        SigningCommand::VerifyAttestation(a) => verify_attestation(global, a),
+        SigningCommand::Bundle(BundleCommand::Digest { bundle }) => bundle_digest(global, &bundle),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// secrets and keys
+
+/// Reads a passphrase from `var`, else prompts on the terminal (no echo), else errors.
+fn passphrase(var: &str, confirm: bool) -> Result<Zeroizing<String>> {
+    if let Ok(p) = std::env::var(var) {
+        return Ok(Zeroizing::new(p));
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(anyhow!(InputError::new("no passphrase given").with_hint(
+            format!("set {var}, or run on a terminal to be prompted")
+        )));
+    }
+    let first = prompt("Enter passphrase: ")?;
+    if confirm {
+        let again = prompt("Enter passphrase again: ")?;
+        if *again != *first {
+            return Err(anyhow!(InputError::new("the passphrases differ")));
+        }
+    }
+    Ok(first)
+}
+
+fn prompt(label: &str) -> Result<Zeroizing<String>> {
+    let tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .map_err(|e| anyhow!(InputError::new(format!("cannot open the terminal: {e}"))))?;
+    let stty = |arg: &str| {
+        std::process::Command::new("stty")
+            .arg(arg)
+            .stdin(
+                tty.try_clone()
+                    .map(std::process::Stdio::from)
+                    .unwrap_or(std::process::Stdio::null()),
+            )
+            .status()
+    };
+    let mut w = &tty;
+    let _ = w.write_all(label.as_bytes());
+    let _ = stty("-echo");
+    let mut line = Zeroizing::new(String::new());
+    let read = std::io::BufRead::read_line(&mut BufReader::new(&tty), &mut line);
+    let _ = stty("echo");
+    let _ = w.write_all(b"\n");
+    read.map_err(|e| anyhow!(InputError::new(format!("cannot read the passphrase: {e}"))))?;
+    let trimmed = Zeroizing::new(line.trim_end_matches(['\r', '\n']).to_string());
+    Ok(trimmed)
+}
+
+fn secrets(need_passphrase: bool) -> Result<SecretInputs> {
+    Ok(SecretInputs {
+        passphrase: if need_passphrase {
+            Some(passphrase("VOUCH_PASSWORD", false)?)
+        } else {
+            std::env::var("VOUCH_PASSWORD").ok().map(Zeroizing::new)
+        },
+        pkcs11_pin: std::env::var("VOUCH_PKCS11_PIN").ok().map(Zeroizing::new),
+        pkcs11_module: std::env::var_os("VOUCH_PKCS11_MODULE").map(PathBuf::from),
+    })
+}
+
+fn key_error(keyref: &str, e: KeyError) -> anyhow::Error {
+    let hint = match &e {
+        KeyError::WrongPassphrase => Some("check VOUCH_PASSWORD"),
+        KeyError::PassphraseRequired => Some("set VOUCH_PASSWORD"),
+        KeyError::NotPem(_) => Some("a key file is PEM: -----BEGIN …-----"),
+        KeyError::Pkcs11(_) => Some(
+            "PIN from VOUCH_PKCS11_PIN; module from the URI's module-path or VOUCH_PKCS11_MODULE",
+        ),
+        _ => None,
+    };
+    let mut ie = InputError::in_file(keyref, e.to_string());
+    if let Some(h) = hint {
+        ie = ie.with_hint(h);
+    }
+    anyhow!(ie)
+}
+
+fn parse_keyref(s: &str) -> Result<KeyRef> {
+    KeyRef::parse(s).map_err(|e| key_error(s, e))
+}
+
+fn needs_passphrase(keyref: &KeyRef) -> bool {
+    match keyref {
+        KeyRef::Path(p) => std::fs::read_to_string(p)
+            .map(|t| t.contains("-----BEGIN ENCRYPTED"))
+            .unwrap_or(false),
+        KeyRef::Env(v) => std::env::var(v)
+            .map(|t| t.contains("-----BEGIN ENCRYPTED"))
+            .unwrap_or(false),
+        KeyRef::Pkcs11(_) => false,
+    }
+}
+
+fn load_signer(s: &str) -> Result<Box<dyn Signer>> {
+    let keyref = parse_keyref(s)?;
+    let secrets = secrets(needs_passphrase(&keyref))?;
+    signer::load_signer(&keyref, &secrets).map_err(|e| key_error(s, e))
+}
+
+fn load_public_keys(refs: &[String]) -> Result<Vec<PublicKey>> {
+    let secrets = secrets(false)?;
+    refs.iter()
+        .map(|s| {
+            let keyref = parse_keyref(s)?;
+            signer::load_public_key(&keyref, &secrets).map_err(|e| key_error(s, e))
+        })
+        .collect()
+}
+
+fn attest_error(file: &Path, e: AttestError) -> anyhow::Error {
+    let ie = match e.position() {
+        Some(p) => InputError::at(file, p.line, Some(p.column), e.to_string()),
+        None => InputError::in_file(file, e.to_string()),
+    };
+    anyhow!(ie)
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| anyhow!(InputError::in_file(path, format!("cannot read: {e}"))))
+}
+
+fn open_file(path: &Path) -> Result<BufReader<File>> {
+    File::open(path)
+        .map(|f| BufReader::with_capacity(256 * 1024, f))
+        .map_err(|e| anyhow!(InputError::in_file(path, format!("cannot read: {e}"))))
+}
+
+fn refuse_overwrite(paths: &[&Path], force: bool) -> Result<()> {
+    if force {
+        return Ok(());
+    }
+    for p in paths {
+        if p.exists() {
+            return Err(anyhow!(
+                InputError::in_file(p, "already exists").with_hint("pass --force to overwrite")
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn write_key_pair(key: &PrivateKey, prefix: &str, force: bool, pass: &str) -> Result<()> {
+    let key_path = PathBuf::from(format!("{prefix}.key"));
+    let pub_path = PathBuf::from(format!("{prefix}.pub"));
+    refuse_overwrite(&[&key_path, &pub_path], force)?;
+    let pem = key
+        .to_pem((!pass.is_empty()).then_some(pass.as_bytes()))
+        .map_err(|e| anyhow!("{e}"))?;
+    output::write_atomic(&key_path, pem.as_bytes())?;
+    output::write_atomic(&pub_path, key.public_key().to_pem().as_bytes())?;
+    Ok(())
+}
+
+fn report(global: &GlobalArgs, outcome: &Outcome) -> u8 {
+    if outcome.is_verified() {
+        if !global.quiet {
+            eprintln!("Verified OK");
+        }
+        0
+    } else {
+        eprintln!("error: {}", outcome.message());
+        1
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// commands
+
+fn generate(global: &GlobalArgs, a: GenerateArgs) -> Result<u8> {
+    let alg = match a.algorithm {
+        AlgorithmArg::EcdsaP256 => KeyAlgorithm::EcdsaP256,
+        AlgorithmArg::EcdsaP384 => KeyAlgorithm::EcdsaP384,
+        AlgorithmArg::Ed25519 => KeyAlgorithm::Ed25519,
+    };
+    let pass = passphrase("VOUCH_PASSWORD", true)?;
+    if pass.is_empty() {
+        output::warn(
+            global,
+            "empty passphrase: the private key is written unencrypted",
+        );
+    }
+    let key = PrivateKey::generate(alg).map_err(|e| anyhow!("{e}"))?;
+    write_key_pair(&key, &a.output_key_prefix, a.force, &pass)?;
+    if !global.quiet {
+        eprintln!(
+            "Private key written to {0}.key, public key to {0}.pub ({alg})",
+            a.output_key_prefix
+        );
+    }
+    Ok(0)
+}
+
+fn import_cosign(global: &GlobalArgs, a: ImportCosignArgs) -> Result<u8> {
+    let text = String::from_utf8(read_file(&a.key)?)
+        .map_err(|_| anyhow!(InputError::in_file(&a.key, "not a PEM key: not text")))?;
+    let old = match std::env::var("COSIGN_PASSWORD") {
+        Ok(p) => Zeroizing::new(p),
+        Err(_) => passphrase("VOUCH_PASSWORD", false)?,
+    };
+    let key = PrivateKey::from_pem(&text, Some(old.as_bytes()))
+        .map_err(|e| key_error(&a.key.display().to_string(), e))?;
+    let new = passphrase("VOUCH_PASSWORD", true)?;
+    write_key_pair(&key, &a.output_key_prefix, a.force, &new)?;
+    if !global.quiet {
+        eprintln!(
+            "Imported {1} key to {0}.key / {0}.pub",
+            a.output_key_prefix,
+            key.algorithm()
+        );
+    }
+    Ok(0)
+}
+
+fn sign_blob(global: &GlobalArgs, a: SignBlobArgs) -> Result<u8> {
+    let signer = load_signer(&a.key)?;
+    let reader = open_file(&a.file)?;
+    let sig = sign::sign_blob_raw(signer.as_ref(), reader).map_err(|e| attest_error(&a.file, e))?;
+    let raw_b64 = vouch_attest::b64::encode(&sig.signature);
+    let bundle = sign::blob_bundle(signer.as_ref(), sig);
+    // Write everything only once everything is computed: no half results on failure.
+    if let Some(p) = &a.output_signature {
+        output::write_atomic(p, raw_b64.as_bytes())?;
+    }
+    match &a.bundle {
+        Some(p) => output::write_atomic(p, &bundle.to_json())?,
+        None if a.output_signature.is_none() => output::emit(global, &bundle.to_json())?,
+        None => {}
+    }
+    Ok(0)
+}
+
+fn verify_blob(global: &GlobalArgs, a: VerifyBlobArgs) -> Result<u8> {
+    let keys = load_public_keys(&a.key)?;
+    let verifier = Verifier::new(Policy::keys(keys));
+    let artifact = open_file(&a.file)?;
+    let outcome = if let Some(bpath) = &a.bundle {
+        let bundle = Bundle::from_json(&read_file(bpath)?).map_err(|e| attest_error(bpath, e))?;
+        verifier
+            .verify_blob(&bundle, artifact)
+            .map_err(|e| attest_error(bpath, e))?
+    } else {
+        let spath = a.signature.as_deref().unwrap_or(Path::new("-"));
+        let text = read_file(spath)?;
+        let text = String::from_utf8_lossy(&text);
+        let sig = vouch_attest::b64::decode(text.trim()).ok_or_else(|| {
+            anyhow!(
+                InputError::in_file(spath, "not a signature: not base64")
+                    .with_hint("--signature takes the file --output-signature wrote")
+            )
+        })?;
+        verifier
+            .verify_blob_signature(&sig, None, artifact)
+            .map_err(|e| attest_error(spath, e))?
+    };
+    Ok(report(global, &outcome))
+}
+
+fn sha256_file(path: &Path) -> Result<String> {
+    let mut h = vouch_attest::vouch_crypto::keys::HashAlgorithm::Sha256.hasher();
+    h.update_reader(open_file(path)?)
+        .map_err(|e| anyhow!(InputError::in_file(path, format!("cannot read: {e}"))))?;
+    Ok(h.finish().to_hex())
+}
+
+fn attest(global: &GlobalArgs, a: AttestArgs) -> Result<u8> {
+    let format = output::format_as(global, AttestFormat::Bundle)?;
+    if matches!(format, AttestFormat::Bundle) && a.key.len() > 1 {
+        return Err(anyhow!(
+            InputError::new("a Sigstore bundle carries one signature")
+                .with_hint("use --format dsse for several --key")
+        ));
+    }
+    let ptype = PredicateType::resolve(&a.type_).map_err(|e| {
+        anyhow!(InputError::new(e.to_string()).with_hint(
+            "use slsaprovenance, slsaprovenance1, slsaprovenance02, link, spdx, spdxjson, cyclonedx, vuln, openvex, custom or a URI"
+        ))
+    })?;
+    let pred_bytes = read_file(&a.predicate)?;
+    let predicate: serde_json::Value = serde_json::from_slice(&pred_bytes).map_err(|e| {
+        anyhow!(InputError::at(
+            &a.predicate,
+            u32::try_from(e.line()).unwrap_or(0),
+            Some(u32::try_from(e.column()).unwrap_or(0)),
+            format!("not JSON: {e}")
+        ))
+    })?;
+    if ptype.uri == statement::SLSA_V1 {
+        statement::validate_slsa_v1(&predicate).map_err(|e| {
+            anyhow!(
+                InputError::in_file(&a.predicate, e.to_string())
+                    .with_hint("see https://slsa.dev/provenance/v1")
+            )
+        })?;
+    }
+    let digest = sha256_file(&a.subject)?;
+    let name = a
+        .subject
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| a.subject.display().to_string());
+    let st = Statement::new(&name, &digest, &ptype.uri, predicate);
+    let signers: Vec<Box<dyn Signer>> = a
+        .key
+        .iter()
+        .map(|k| load_signer(k))
+        .collect::<Result<_>>()?;
+    let refs: Vec<&dyn Signer> = signers.iter().map(|s| s.as_ref()).collect();
+    for (i, s) in refs.iter().enumerate() {
+        if refs[..i].iter().any(|o| o.public_key() == s.public_key()) {
+            return Err(anyhow!(
+                InputError::new(format!(
+                    "--key {} is the same key as an earlier --key",
+                    a.key[i]
+                ))
+                .with_hint("each signature must come from a different key")
+            ));
+        }
+    }
+    let bytes = match format {
+        AttestFormat::Bundle => sign::attest(refs[0], &st)
+            .map_err(|e| attest_error(&a.predicate, e))?
+            .to_json(),
+        AttestFormat::Dsse => sign::attest_envelope(&refs, &st)
+            .map_err(|e| attest_error(&a.predicate, e))?
+            .to_json(),
+    };
+    match &a.bundle {
+        Some(p) => output::write_atomic(p, &bytes)?,
+        None => output::emit(global, &bytes)?,
+    }
+    Ok(0)
+}
+
+fn verify_attestation(global: &GlobalArgs, a: VerifyAttestationArgs) -> Result<u8> {
+    let keys = load_public_keys(&a.key)?;
+    if a.threshold == 0 || a.threshold > keys.len() {
+        return Err(anyhow!(
+            InputError::new(format!(
+                "--threshold {} with {} --key",
+                a.threshold,
+                keys.len()
+            ))
+            .with_hint("the threshold is between 1 and the number of keys")
+        ));
+    }
+    let mut policy = Policy::keys(keys).with_threshold(a.threshold);
+    if let Some(t) = &a.type_ {
+        let pt = PredicateType::resolve(t).map_err(|e| anyhow!(InputError::new(e.to_string())))?;
+        policy = policy.with_predicate_type(pt);
+    }
+    let subject_path = Path::new(&a.subject);
+    let digest = match a.subject.strip_prefix("sha256:") {
+        Some(hex) if !subject_path.exists() => {
+            if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(anyhow!(InputError::new(format!(
+                    "`{}` is not a sha256 digest",
+                    a.subject
+                ))));
+            }
+            hex.to_ascii_lowercase()
+        }
+        _ => sha256_file(subject_path)?,
+    };
+    let evidence =
+        Evidence::from_json(&read_file(&a.bundle)?).map_err(|e| attest_error(&a.bundle, e))?;
+    let outcome = Verifier::new(policy)
+        .verify_attestation(&evidence, Some(&digest))
+        .map_err(|e| attest_error(&a.bundle, e))?;
+    if let (Outcome::Verified(v), Some(dest)) = (&outcome, &a.output_statement) {
+        let statement = v.statement.as_ref().map(|s| {
+            let mut b = serde_json::to_vec_pretty(s).unwrap_or_default();
+            b.push(b'\n');
+            b
+        });
+        let bytes = statement.unwrap_or_default();
+        match dest {
+            Some(p) => output::write_atomic(p, &bytes)?,
+            None => output::emit(global, &bytes)?,
+        }
+    }
+    Ok(report(global, &outcome))
+}
+
+fn bundle_digest(global: &GlobalArgs, path: &Path) -> Result<u8> {
+    let bytes = read_file(path)?;
+    let digest = match Evidence::from_json(&bytes).map_err(|e| attest_error(path, e))? {
+        Evidence::Bundle(b) => b.canonical_digest(),
+        Evidence::Envelope(e) => e.canonical_digest(),
+    };
+    output::emit(global, format!("sha256:{digest}\n").as_bytes())?;
+    Ok(0)
+}
