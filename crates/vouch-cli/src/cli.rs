@@ -119,6 +119,9 @@ pub enum Command {
     #[command(flatten)]
     Signing(commands::signing::SigningCommand),
 
+    #[command(flatten)]
+    Gate(commands::gate::GateCommand),
+
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(commands::completions::CompletionsArgs),
 }

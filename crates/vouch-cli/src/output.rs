@@ -136,3 +136,17 @@ pub fn today() -> Result<jiff::civil::Date> {
         .to_datetime(jiff::Timestamp::now())
         .date())
 }
+
+/// "Now" for time-window decisions (freeze windows, break-glass expiry): `VOUCH_NOW` (RFC 3339)
+/// when set, to reproduce a past decision, else the system clock.
+pub fn now() -> Result<jiff::Timestamp> {
+    if let Ok(s) = std::env::var("VOUCH_NOW") {
+        return s.parse().map_err(|_| {
+            anyhow!(
+                InputError::new(format!("VOUCH_NOW=`{s}` is not an RFC 3339 time"))
+                    .with_hint("e.g. 2026-11-24T12:00:00Z")
+            )
+        });
+    }
+    Ok(jiff::Timestamp::now())
+}

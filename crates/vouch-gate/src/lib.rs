@@ -11,9 +11,11 @@
 pub mod breakglass;
 pub mod decision;
 pub mod evaluate;
+pub mod evidence;
 pub mod freeze;
 pub mod policy;
 pub mod provenance;
+pub mod release;
 
 pub use decision::{Decision, Outcome, Requirement};
 pub use evaluate::{AttestationEvidence, Evidence, SignatureEvidence, SignatureProblem, evaluate};

@@ -100,33 +100,13 @@ pub struct BreakGlassPolicy {
     pub log: Option<String>,
 }
 
-/// Expands cosign's `--type` names to predicate-type URIs; anything else is taken as a URI.
-/// `slsaprovenance` accepts SLSA v1 and v0.2 (cosign's name means only v0.2).
-pub fn predicate_types(kind: &str) -> Vec<&str> {
-    match kind {
-        "slsaprovenance" => vec![
-            "https://slsa.dev/provenance/v1",
-            "https://slsa.dev/provenance/v0.2",
-        ],
-        "slsaprovenance1" => vec!["https://slsa.dev/provenance/v1"],
-        "slsaprovenance02" => vec!["https://slsa.dev/provenance/v0.2"],
-        "cyclonedx" => vec!["https://cyclonedx.org/bom"],
-        "spdxjson" => vec!["https://spdx.dev/Document"],
-        "spdx" => vec!["https://spdx.dev/Document"],
-        "openvex" => vec!["https://openvex.dev/ns"],
-        "vuln" => vec!["https://cosign.sigstore.dev/attestation/vuln/v1"],
-        "custom" => vec!["https://cosign.sigstore.dev/attestation/v1"],
-        other => vec![other],
-    }
-}
-
-/// `true` when `predicate_type` satisfies the policy type `kind`.
+/// `true` when `predicate_type` satisfies the policy type `kind` (a cosign-style name such as
+/// `slsaprovenance`, which accepts SLSA v1 and v0.2, or a predicate-type URI).
 pub fn type_matches(kind: &str, predicate_type: &str) -> bool {
-    predicate_types(kind).iter().any(|t| {
-        // OpenVEX versions its namespace (`https://openvex.dev/ns/v0.2.0`).
-        *t == predicate_type
-            || (kind == "openvex" && predicate_type.starts_with("https://openvex.dev/ns"))
-    })
+    match vouch_attest::statement::PredicateType::resolve(kind) {
+        Ok(t) => t.accepts(predicate_type),
+        Err(_) => kind == predicate_type,
+    }
 }
 
 pub(crate) fn line<T>(s: &Spanned<T>) -> Option<u32> {

@@ -4,6 +4,7 @@ pub mod check;
 pub mod completions;
 pub mod exceptions;
 pub mod explain;
+pub mod gate;
 pub mod registers;
 pub mod signing;
 
@@ -20,6 +21,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Register(cmd) => registers::run(g, cmd),
         Command::Explain(args) => explain::run(g, args),
         Command::Signing(cmd) => signing::run(g, cmd),
+        Command::Gate(cmd) => gate::run(g, cmd),
         Command::Completions(args) => completions::run(g, args),
     }
 }

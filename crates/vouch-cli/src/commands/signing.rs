@@ -312,13 +312,13 @@ fn needs_passphrase(keyref: &KeyRef) -> bool {
     }
 }
 
-fn load_signer(s: &str) -> Result<Box<dyn Signer>> {
+pub(crate) fn load_signer(s: &str) -> Result<Box<dyn Signer>> {
     let keyref = parse_keyref(s)?;
     let secrets = secrets(needs_passphrase(&keyref))?;
     signer::load_signer(&keyref, &secrets).map_err(|e| key_error(s, e))
 }
 
-fn load_public_keys(refs: &[String]) -> Result<Vec<PublicKey>> {
+pub(crate) fn load_public_keys(refs: &[String]) -> Result<Vec<PublicKey>> {
     let secrets = secrets(false)?;
     refs.iter()
         .map(|s| {

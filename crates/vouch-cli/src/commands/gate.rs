@@ -1,0 +1,475 @@
+//! `vouch provenance generate`, `vouch release` and `vouch gate`: the build → release → deploy
+//! slice.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use clap::{Args, Subcommand, ValueEnum};
+use vouch_core::InputError;
+use vouch_gate::evidence::{self, Subject, TrustedKey};
+use vouch_gate::{GatePolicy, breakglass, provenance, release};
+
+use crate::cli::GlobalArgs;
+use crate::commands::signing::{load_public_keys, load_signer};
+use crate::output;
+
+#[derive(Debug, Subcommand)]
+pub enum GateCommand {
+    /// Write SLSA Provenance v1 for the build running now (GitHub Actions, GitLab CI or a local
+    /// build, detected from the environment) as an in-toto statement about the subjects.
+    #[command(subcommand)]
+    Provenance(ProvenanceCommand),
+
+    /// Release artifacts: a signed bundle per artifact, signed provenance and SBOM
+    /// attestations, checksums.txt and its signature, and release.json listing every file.
+    Release(ReleaseArgs),
+
+    /// Decide whether SUBJECT may be deployed: verifies signatures and attestations against
+    /// the policy, checks freeze windows, break-glass approvals and exceptions. Exit 0 allow,
+    /// 1 deny, 2 bad input. `vouch gate log verify` checks the break-glass log.
+    Gate(GateArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProvenanceCommand {
+    /// Print the provenance statement (or `--predicate-only` for `vouch attest --predicate`).
+    Generate(ProvenanceArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BuilderArgs {
+    /// Override the detected builder id (runDetails.builder.id).
+    #[arg(long, value_name = "URI")]
+    pub builder_id: Option<String>,
+    /// Override the build type URI.
+    #[arg(long, value_name = "URI")]
+    pub build_type: Option<String>,
+    /// Override the invocation id.
+    #[arg(long, value_name = "ID")]
+    pub invocation_id: Option<String>,
+    /// The source repository, e.g. git+https://github.com/acme/app@refs/heads/main.
+    #[arg(long, value_name = "URI")]
+    pub source_uri: Option<String>,
+    /// The source commit (with --source-uri).
+    #[arg(long, value_name = "SHA")]
+    pub source_commit: Option<String>,
+}
+
+impl BuilderArgs {
+    fn overrides(&self) -> provenance::Overrides {
+        provenance::Overrides {
+            builder_id: self.builder_id.clone(),
+            build_type: self.build_type.clone(),
+            invocation_id: self.invocation_id.clone(),
+            source_uri: self.source_uri.clone(),
+            source_commit: self.source_commit.clone(),
+            started_on: None,
+            finished_on: None,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ProvenanceArgs {
+    /// Artifacts the build produced.
+    #[arg(long = "subject", value_name = "FILE")]
+    pub subjects: Vec<PathBuf>,
+    /// A sha256sum-format checksums file listing the subjects instead.
+    #[arg(long, value_name = "FILE")]
+    pub checksums: Option<PathBuf>,
+    /// Also record SHA-512 digests of subject files.
+    #[arg(long)]
+    pub sha512: bool,
+    /// Print only the predicate.
+    #[arg(long)]
+    pub predicate_only: bool,
+    #[command(flatten)]
+    pub builder: BuilderArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReleaseArgs {
+    /// The artifacts.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Signing key: a path, env://VAR or a pkcs11: URI (as sign-blob).
+    #[arg(long, value_name = "KEYREF")]
+    pub key: String,
+    /// Where to write the release.
+    #[arg(long, value_name = "DIR", default_value = "release")]
+    pub out_dir: PathBuf,
+    /// Replace an existing release directory.
+    #[arg(long)]
+    pub force: bool,
+    /// Source tree to describe in the SBOM.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub sbom_source: PathBuf,
+    #[command(flatten)]
+    pub builder: BuilderArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct GateArgs {
+    /// A file, or a digest (sha256:…).
+    #[arg(required = true)]
+    pub subject: Option<String>,
+    /// The gate policy (YAML; see docs/deploy-gate.md).
+    #[arg(long, value_name = "FILE", required = true)]
+    pub policy: Option<PathBuf>,
+    /// The environment being deployed to [default: `environment` in the policy].
+    #[arg(long, value_name = "NAME")]
+    pub environment: Option<String>,
+    /// Release directories holding release.json [default: next to the subject, ./, ./*/].
+    #[arg(long = "release", value_name = "DIR")]
+    pub releases: Vec<PathBuf>,
+    /// Record a break-glass approval for this subject and environment, then decide.
+    #[arg(long, value_name = "REASON", requires = "approver")]
+    pub break_glass: Option<String>,
+    /// Who approves the break-glass.
+    #[arg(long, value_name = "ID", requires = "break_glass")]
+    pub approver: Option<String>,
+    /// How long the approval lasts (e.g. 2h, 30m).
+    #[arg(long, value_name = "DURATION", default_value = "2h")]
+    pub ttl: String,
+    #[command(subcommand)]
+    pub command: Option<GateSubcommand>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GateSubcommand {
+    /// The break-glass log.
+    #[command(subcommand)]
+    Log(LogCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LogCommand {
+    /// Verify the hash chain of the break-glass log; exit 1 when an entry was edited or removed.
+    Verify {
+        /// The log [default: .vouch/break-glass.log].
+        #[arg(long, value_name = "FILE", default_value = breakglass::DEFAULT_LOG)]
+        file: PathBuf,
+        /// The head hash recorded elsewhere (printed by each approval); detects removed tails.
+        #[arg(long, value_name = "HASH")]
+        head: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum DecisionFormat {
+    Text,
+    Json,
+    Markdown,
+}
+
+pub fn run(global: &GlobalArgs, cmd: GateCommand) -> Result<u8> {
+    match cmd {
+        GateCommand::Provenance(ProvenanceCommand::Generate(a)) => provenance_generate(global, a),
+        GateCommand::Release(a) => release_cmd(global, a),
+        GateCommand::Gate(a) => match a.command {
+            Some(GateSubcommand::Log(LogCommand::Verify { file, head })) => {
+                log_verify(global, &file, head.as_deref())
+            }
+            None => gate(global, a),
+        },
+    }
+}
+
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// `SOURCE_DATE_EPOCH`, validated.
+fn source_date_epoch() -> Result<Option<i64>> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(s) => s.trim().parse::<i64>().map(Some).map_err(|_| {
+            InputError::new(format!(
+                "SOURCE_DATE_EPOCH=`{s}` is not a number of seconds"
+            ))
+            .into()
+        }),
+        Err(_) => Ok(None),
+    }
+}
+
+fn provenance_generate(global: &GlobalArgs, a: ProvenanceArgs) -> Result<u8> {
+    let mut subjects: Vec<serde_json::Value> = Vec::new();
+    for path in &a.subjects {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let file = || {
+            std::fs::File::open(path)
+                .map_err(|e| InputError::in_file(path, format!("cannot read: {e}")))
+        };
+        let sha256 = vouch_core::Digest::of_reader(
+            vouch_core::digest::DigestAlgorithm::Sha256,
+            std::io::BufReader::new(file()?),
+        )
+        .map_err(|e| InputError::in_file(path, format!("cannot read: {e}")))?;
+        let mut digest = serde_json::json!({"sha256": sha256.hex()});
+        if a.sha512 {
+            let d = vouch_core::Digest::of_reader(
+                vouch_core::digest::DigestAlgorithm::Sha512,
+                std::io::BufReader::new(file()?),
+            )
+            .map_err(|e| InputError::in_file(path, format!("cannot read: {e}")))?;
+            digest["sha512"] = serde_json::Value::String(d.hex());
+        }
+        subjects.push(serde_json::json!({"name": name, "digest": digest}));
+    }
+    if let Some(c) = &a.checksums {
+        let text = std::fs::read_to_string(c)
+            .map_err(|e| InputError::in_file(c, format!("cannot read: {e}")))?;
+        let pairs = provenance::parse_checksums(&text).map_err(|(line, msg)| {
+            InputError::at(c, u32::try_from(line).unwrap_or(0), None, msg)
+        })?;
+        for (name, hex) in pairs {
+            subjects.push(serde_json::json!({"name": name, "digest": {"sha256": hex}}));
+        }
+    }
+    if subjects.is_empty() {
+        return Err(InputError::new("no subjects")
+            .with_hint("pass --subject FILE (repeatable) or --checksums checksums.txt")
+            .into());
+    }
+    subjects.sort_by(|x, y| x["name"].as_str().cmp(&y["name"].as_str()));
+    let predicate = provenance::predicate(&env_var, &a.builder.overrides(), source_date_epoch()?);
+    let doc = if a.predicate_only {
+        predicate
+    } else {
+        serde_json::json!({"_type": "https://in-toto.io/Statement/v1", "subject": subjects, "predicateType": provenance::PREDICATE_TYPE, "predicate": predicate})
+    };
+    let mut bytes = serde_json::to_vec_pretty(&doc)?;
+    bytes.push(b'\n');
+    output::emit(global, &bytes)?;
+    Ok(0)
+}
+
+fn release_cmd(global: &GlobalArgs, a: ReleaseArgs) -> Result<u8> {
+    for f in &a.files {
+        if !f.is_file() {
+            return Err(InputError::in_file(f, "not a file")
+                .with_hint("vouch release takes the artifact files")
+                .into());
+        }
+    }
+    let signer = load_signer(&a.key)?;
+    let predicate = provenance::predicate(&env_var, &a.builder.overrides(), source_date_epoch()?);
+    let sbom = crate::commands::gate::release_sbom(&a.sbom_source)?;
+    let manifest = release::write(&release::ReleaseInput {
+        artifacts: &a.files,
+        out_dir: &a.out_dir,
+        replace: a.force,
+        signer: signer.as_ref(),
+        provenance: predicate,
+        sbom,
+    })
+    .map_err(|e| match e {
+        release::ReleaseError::Input(i) => anyhow::Error::new(i),
+        other => anyhow::anyhow!(other),
+    })?;
+    if !global.quiet {
+        eprintln!(
+            "released {} artifact(s) into {} ({} files, release.json)",
+            manifest.artifacts.len(),
+            a.out_dir.display(),
+            manifest.files.len() + 1
+        );
+    }
+    Ok(0)
+}
+
+/// The CycloneDX SBOM of the source tree for a release, when the SBOM capability can produce
+/// one; `None` when it is not available in this build.
+pub(crate) fn release_sbom(_source: &Path) -> Result<Option<Vec<u8>>> {
+    Ok(None)
+}
+
+fn gate(global: &GlobalArgs, a: GateArgs) -> Result<u8> {
+    let format = output::format_as(global, DecisionFormat::Text)?;
+    let (Some(subject_arg), Some(policy_path)) = (a.subject.as_deref(), a.policy.as_deref()) else {
+        return Err(InputError::new("vouch gate needs SUBJECT and --policy FILE").into());
+    };
+    let policy = GatePolicy::load(policy_path)?;
+    let environment = a.environment.clone().or_else(|| policy.environment.clone());
+
+    let subject = if let Some(hex) = subject_arg.strip_prefix("sha256:") {
+        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(InputError::new(format!("`{subject_arg}` is not a sha256 digest")).into());
+        }
+        Subject {
+            name: subject_arg.to_string(),
+            file_name: None,
+            sha256: hex.to_ascii_lowercase(),
+            path: None,
+        }
+    } else {
+        let path = PathBuf::from(subject_arg);
+        if !path.is_file() {
+            return Err(InputError::in_file(&path, "no such file")
+                .with_hint("the subject is a file or a sha256:… digest")
+                .into());
+        }
+        let file = std::fs::File::open(&path)
+            .map_err(|e| InputError::in_file(&path, format!("cannot read: {e}")))?;
+        let d = vouch_core::Digest::of_reader(
+            vouch_core::digest::DigestAlgorithm::Sha256,
+            std::io::BufReader::new(file),
+        )
+        .map_err(|e| InputError::in_file(&path, format!("cannot read: {e}")))?;
+        Subject {
+            name: subject_arg.to_string(),
+            file_name: path.file_name().map(|n| n.to_string_lossy().into_owned()),
+            sha256: d.hex(),
+            path: Some(path),
+        }
+    };
+    let digest = format!("sha256:{}", subject.sha256);
+
+    let release_dirs = if a.releases.is_empty() {
+        release::search(subject.path.as_deref().and_then(Path::parent))
+    } else {
+        a.releases.clone()
+    };
+    let releases = release_dirs
+        .iter()
+        .map(|d| release::load(d))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let mut keys = Vec::new();
+    if let Some(sig) = &policy.signatures {
+        let refs: Vec<String> = sig
+            .keys
+            .iter()
+            .map(|k| policy.resolve(k.as_str()).display().to_string())
+            .collect();
+        for (r, pk) in sig.keys.iter().zip(load_public_keys(&refs)?) {
+            keys.push(TrustedKey {
+                name: r.as_str().to_string(),
+                key: pk,
+            });
+        }
+    }
+    let found = evidence::discover(&subject, &releases);
+    let evidence = evidence::verify(&subject, &found, &keys);
+
+    let now = output::now()?;
+    let log_path = policy
+        .break_glass
+        .as_ref()
+        .and_then(|b| b.log.as_deref())
+        .map(|l| policy.resolve(l))
+        .unwrap_or_else(|| PathBuf::from(breakglass::DEFAULT_LOG));
+    if let (Some(reason), Some(approver)) = (&a.break_glass, &a.approver) {
+        let ttl =
+            breakglass::parse_ttl(&a.ttl).map_err(|e| InputError::new(format!("--ttl: {e}")))?;
+        if let Some(bg) = &policy.break_glass {
+            if !bg.approvers.is_empty() && !bg.approvers.iter().any(|x| x == approver) {
+                return Err(InputError::new(format!(
+                    "`{approver}` may not approve break-glass under this policy"
+                ))
+                .with_hint(format!("approvers: {}", bg.approvers.join(", ")))
+                .into());
+            }
+            let max = bg
+                .max_ttl
+                .as_deref()
+                .map(breakglass::parse_ttl)
+                .transpose()
+                .map_err(|e| InputError::new(format!("break_glass.max_ttl: {e}")))?
+                .unwrap_or(86_400);
+            if ttl > max {
+                return Err(InputError::new(format!(
+                    "--ttl {} exceeds the policy's max_ttl",
+                    a.ttl
+                ))
+                .into());
+            }
+        }
+        let entry = breakglass::append(
+            &log_path,
+            &breakglass::Approval {
+                approver,
+                reason,
+                subject: &digest,
+                environment: environment.as_deref(),
+                ttl_seconds: ttl,
+                now,
+            },
+        )?;
+        if !global.quiet {
+            eprintln!(
+                "break-glass #{} recorded in {} until {} (log head {})",
+                entry.seq,
+                log_path.display(),
+                entry.expires,
+                entry.hash
+            );
+        }
+    }
+    let entries = breakglass::read(&log_path).map_err(|e| {
+        InputError::in_file(
+            &log_path,
+            format!("the break-glass log does not verify: {e}"),
+        )
+    })?;
+    let exceptions = vouch_core::exceptions::ExceptionSet::discover(Path::new("."))?;
+    let ctx = vouch_gate::evaluate::Context {
+        subject: &subject.name,
+        digest: &digest,
+        environment: environment.as_deref(),
+        now,
+        break_glass: &entries,
+        exceptions: &exceptions,
+        today: output::today()?,
+    };
+    let decision = vouch_gate::evaluate(&policy, &evidence, &ctx);
+    let text = match format {
+        DecisionFormat::Text => decision.to_text(),
+        DecisionFormat::Json => decision.to_json(),
+        DecisionFormat::Markdown => decision.to_markdown(),
+    };
+    output::emit(global, text.as_bytes())?;
+    Ok(decision.exit_code())
+}
+
+fn log_verify(global: &GlobalArgs, file: &Path, head: Option<&str>) -> Result<u8> {
+    let entries = match breakglass::read(file) {
+        Ok(e) => e,
+        Err(e) => {
+            output::emit(
+                global,
+                format!("FAILED: {}: {e}\n", file.display()).as_bytes(),
+            )?;
+            return Ok(1);
+        }
+    };
+    let actual = breakglass::head(&entries);
+    if let Some(want) = head
+        && want != actual
+    {
+        {
+            output::emit(
+                global,
+                format!(
+                    "FAILED: {}: {}\n",
+                    file.display(),
+                    breakglass::LogError::HeadMismatch {
+                        expected: want.to_string(),
+                        actual: actual.to_string()
+                    }
+                )
+                .as_bytes(),
+            )?;
+            return Ok(1);
+        }
+    }
+    output::emit(
+        global,
+        format!("verified: {} entries, head {actual}\n", entries.len()).as_bytes(),
+    )?;
+    Ok(0)
+}

@@ -1,0 +1,279 @@
+//! Finds and verifies the evidence for a subject: blob bundles and attestations next to the
+//! artifact (`FILE.sigstore.json`, `FILE.bundle`, `FILE.*.intoto.jsonl`, `FILE.*.sigstore.json`)
+//! and in release manifests (`release.json`).
+//!
+//! Every bundle is verified against the policy's trusted keys; the result says whether it was
+//! made by a trusted key, by some other key, or does not verify, so the decision can name the
+//! difference.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use vouch_attest::bundle::Content;
+use vouch_attest::verify::{Evidence as Signed, Outcome as Verdict, Policy, Verifier};
+use vouch_crypto::keys::PublicKey;
+
+use crate::evaluate::{AttestationEvidence, Evidence, SignatureEvidence, SignatureProblem};
+use crate::release::Loaded;
+
+/// The thing being gated.
+#[derive(Debug, Clone)]
+pub struct Subject {
+    /// As the user named it.
+    pub name: String,
+    /// File name used to match release manifests (`None` for a bare digest).
+    pub file_name: Option<String>,
+    /// Lowercase hex SHA-256.
+    pub sha256: String,
+    /// The file, when the subject is one (blob signatures are verified against it).
+    pub path: Option<PathBuf>,
+}
+
+/// A trusted key with the name the policy gave it (its file name).
+#[derive(Debug, Clone)]
+pub struct TrustedKey {
+    pub name: String,
+    pub key: PublicKey,
+}
+
+/// Bundle files found for the subject.
+#[derive(Debug, Default)]
+pub struct Found {
+    pub signatures: Vec<PathBuf>,
+    pub attestations: Vec<PathBuf>,
+}
+
+/// Looks for evidence next to the artifact and in the given release directories.
+pub fn discover(subject: &Subject, releases: &[Loaded]) -> Found {
+    let mut sigs = BTreeSet::new();
+    let mut atts = BTreeSet::new();
+    if let (Some(path), Some(name)) = (&subject.path, &subject.file_name) {
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        for ext in ["sigstore.json", "bundle", "sigstore"] {
+            let p = dir.join(format!("{name}.{ext}"));
+            if p.is_file() {
+                sigs.insert(p);
+            }
+        }
+        if let Ok(entries) = std::fs::read_dir(if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            &dir
+        }) {
+            for e in entries.flatten() {
+                let f = e.file_name().to_string_lossy().into_owned();
+                let Some(rest) = f.strip_prefix(&format!("{name}.")) else {
+                    continue;
+                };
+                if rest.ends_with(".intoto.jsonl")
+                    || (rest.ends_with(".sigstore.json") && rest != "sigstore.json")
+                {
+                    atts.insert(e.path());
+                }
+            }
+        }
+    }
+    for r in releases {
+        for a in &r.manifest.artifacts {
+            let same_digest = a.sha256 == subject.sha256;
+            let same_name = subject.file_name.as_deref() == Some(a.name.as_str());
+            if (same_digest || same_name)
+                && let Some(p) = r.resolve(&a.signature)
+            {
+                sigs.insert(p);
+            }
+        }
+        // Attestations cover all artifacts of a release; their subjects are checked later.
+        if r.manifest.artifacts.iter().any(|a| {
+            a.sha256 == subject.sha256 || subject.file_name.as_deref() == Some(a.name.as_str())
+        }) {
+            for att in &r.manifest.attestations {
+                if let Some(p) = r.resolve(&att.bundle) {
+                    atts.insert(p);
+                }
+            }
+        }
+    }
+    Found {
+        signatures: sigs.into_iter().collect(),
+        attestations: atts.into_iter().collect(),
+    }
+}
+
+fn trusted_by_hint<'a>(keys: &'a [TrustedKey], hint: Option<&str>) -> Option<&'a TrustedKey> {
+    hint.and_then(|h| keys.iter().find(|k| k.key.hint() == h))
+}
+
+fn read_signed(path: &Path) -> Result<Signed, SignatureProblem> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| SignatureProblem::Malformed(format!("cannot read: {e}")))?;
+    // `.intoto.jsonl` files hold one JSON document per line; take the first.
+    let first = if path.to_string_lossy().ends_with(".jsonl") {
+        bytes
+            .split(|b| *b == b'\n')
+            .find(|l| !l.is_empty())
+            .unwrap_or(&bytes)
+            .to_vec()
+    } else {
+        bytes
+    };
+    Signed::from_json(&first).map_err(|e| SignatureProblem::Malformed(e.to_string()))
+}
+
+fn hint_of(s: &Signed) -> Option<String> {
+    match s {
+        Signed::Bundle(b) => b
+            .verification_material
+            .public_key
+            .as_ref()
+            .map(|k| k.hint.clone()),
+        Signed::Envelope(_) => None,
+    }
+}
+
+/// Verifies what [`discover`] found.
+pub fn verify(subject: &Subject, found: &Found, keys: &[TrustedKey]) -> Evidence {
+    let mut evidence = Evidence::default();
+    let all_keys: Vec<PublicKey> = keys.iter().map(|k| k.key.clone()).collect();
+    for path in &found.signatures {
+        let source = path.display().to_string();
+        let result = (|| {
+            let signed = read_signed(path)?;
+            let Signed::Bundle(bundle) = &signed else {
+                return Err(SignatureProblem::Malformed(
+                    "a DSSE envelope where a blob signature was expected".into(),
+                ));
+            };
+            if !matches!(bundle.content(), Some(Content::Message(_))) {
+                return Err(SignatureProblem::Malformed(
+                    "holds an attestation, not a blob signature".into(),
+                ));
+            }
+            let hint = hint_of(&signed);
+            let candidates: Vec<&TrustedKey> = match trusted_by_hint(keys, hint.as_deref()) {
+                Some(k) => vec![k],
+                None if hint.is_some() => {
+                    return Err(SignatureProblem::UntrustedSigner(format!(
+                        "key hint {}",
+                        hint.unwrap_or_default()
+                    )));
+                }
+                None => keys.iter().collect(),
+            };
+            let Some(file) = &subject.path else {
+                return Err(SignatureProblem::DoesNotVerify(
+                    "a blob signature needs the artifact itself, not only its digest".into(),
+                ));
+            };
+            // A bundle without a key hint is tried against every trusted key.
+            let mut last = String::from("no trusted key verifies it");
+            for k in candidates {
+                let verifier = Verifier::new(Policy::keys(vec![k.key.clone()]));
+                let reader = std::fs::File::open(file).map_err(|e| {
+                    SignatureProblem::Malformed(format!("cannot read {}: {e}", file.display()))
+                })?;
+                match verifier.verify_blob(bundle, std::io::BufReader::new(reader)) {
+                    Ok(Verdict::Verified(_)) => return Ok(k.name.clone()),
+                    Ok(Verdict::SubjectDigestMismatch { .. }) => return Err(SignatureProblem::DoesNotVerify("the artifact's digest differs from the signed one: it was modified after signing".into())),
+                    Ok(other) => last = other.message(),
+                    Err(e) => return Err(SignatureProblem::Malformed(e.to_string())),
+                }
+            }
+            Err(SignatureProblem::DoesNotVerify(last))
+        })();
+        evidence
+            .signatures
+            .push(SignatureEvidence { source, result });
+    }
+    for path in &found.attestations {
+        let source = path.display().to_string();
+        let signed = match read_signed(path) {
+            Ok(s) => s,
+            Err(p) => {
+                evidence.attestations.push(AttestationEvidence {
+                    source,
+                    predicate_type: String::new(),
+                    result: Err(p),
+                    subject_matches: false,
+                    predicate: serde_json::Value::Null,
+                });
+                continue;
+            }
+        };
+        let hint = hint_of(&signed);
+        if hint.is_some() && trusted_by_hint(keys, hint.as_deref()).is_none() {
+            // Still read the (unverified) predicate type so the decision can say what it was.
+            let predicate_type = unverified_predicate_type(&signed).unwrap_or_default();
+            evidence.attestations.push(AttestationEvidence {
+                source,
+                predicate_type,
+                result: Err(SignatureProblem::UntrustedSigner(format!(
+                    "key hint {}",
+                    hint.unwrap_or_default()
+                ))),
+                subject_matches: false,
+                predicate: serde_json::Value::Null,
+            });
+            continue;
+        }
+        let verifier = Verifier::new(Policy::keys(all_keys.clone()));
+        let att = match verifier.verify_attestation(&signed, None) {
+            Ok(Verdict::Verified(v)) => {
+                let statement = v.statement;
+                let signer = v
+                    .keys
+                    .first()
+                    .and_then(|i| keys.get(*i))
+                    .map(|k| k.name.clone())
+                    .unwrap_or_default();
+                match statement {
+                    Some(st) => AttestationEvidence {
+                        source,
+                        subject_matches: st.has_sha256(&subject.sha256),
+                        predicate_type: st.predicate_type.clone(),
+                        predicate: st.predicate.clone().unwrap_or(serde_json::Value::Null),
+                        result: Ok(signer),
+                    },
+                    None => AttestationEvidence {
+                        source,
+                        predicate_type: String::new(),
+                        result: Err(SignatureProblem::Malformed("no statement".into())),
+                        subject_matches: false,
+                        predicate: serde_json::Value::Null,
+                    },
+                }
+            }
+            Ok(other) => AttestationEvidence {
+                source,
+                predicate_type: unverified_predicate_type(&signed).unwrap_or_default(),
+                result: Err(SignatureProblem::DoesNotVerify(other.message())),
+                subject_matches: false,
+                predicate: serde_json::Value::Null,
+            },
+            Err(e) => AttestationEvidence {
+                source,
+                predicate_type: String::new(),
+                result: Err(SignatureProblem::Malformed(e.to_string())),
+                subject_matches: false,
+                predicate: serde_json::Value::Null,
+            },
+        };
+        evidence.attestations.push(att);
+    }
+    evidence
+}
+
+/// The predicate type a statement claims, read without verifying (for messages only).
+fn unverified_predicate_type(s: &Signed) -> Option<String> {
+    let env = match s {
+        Signed::Envelope(e) => e,
+        Signed::Bundle(b) => match b.content() {
+            Some(Content::Dsse(e)) => e,
+            _ => return None,
+        },
+    };
+    let v: serde_json::Value = serde_json::from_slice(&env.payload.0).ok()?;
+    v.get("predicateType")
+        .and_then(|t| t.as_str())
+        .map(str::to_string)
+}
