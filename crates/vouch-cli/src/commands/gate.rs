@@ -451,21 +451,19 @@ fn log_verify(global: &GlobalArgs, file: &Path, head: Option<&str>) -> Result<u8
     if let Some(want) = head
         && want != actual
     {
-        {
-            output::emit(
-                global,
-                format!(
-                    "FAILED: {}: {}\n",
-                    file.display(),
-                    breakglass::LogError::HeadMismatch {
-                        expected: want.to_string(),
-                        actual: actual.to_string()
-                    }
-                )
-                .as_bytes(),
-            )?;
-            return Ok(1);
-        }
+        output::emit(
+            global,
+            format!(
+                "FAILED: {}: {}\n",
+                file.display(),
+                breakglass::LogError::HeadMismatch {
+                    expected: want.to_string(),
+                    actual: actual.to_string()
+                }
+            )
+            .as_bytes(),
+        )?;
+        return Ok(1);
     }
     output::emit(
         global,
