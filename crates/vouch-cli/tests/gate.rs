@@ -421,3 +421,111 @@ fn sigstore_verify_judge_accepts_every_release_bundle() {
     assert_eq!(code, Some(1));
     assert!(judged >= 4);
 }
+
+/// Writes `bytes` as a blob of the layout and returns its `sha256:` digest.
+fn blob(layout: &Path, bytes: &[u8]) -> String {
+    use sha2::Digest;
+    let hex = hex::encode(sha2::Sha256::digest(bytes));
+    fs::write(layout.join("blobs/sha256").join(&hex), bytes).unwrap();
+    format!("sha256:{hex}")
+}
+
+#[test]
+fn oci_image_layout_with_sigstore_referrers() {
+    let d = tempfile::tempdir().unwrap();
+    vouch(d.path())
+        .args(["key", "generate", "--output-key-prefix", "release"])
+        .assert()
+        .code(0);
+    let layout = d.path().join("image");
+    fs::create_dir_all(layout.join("blobs/sha256")).unwrap();
+    fs::write(
+        layout.join("oci-layout"),
+        r#"{"imageLayoutVersion":"1.0.0"}"#,
+    )
+    .unwrap();
+    let config = blob(&layout, b"{}");
+    let layer = blob(&layout, b"layer bytes");
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config, "size": 2},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer, "size": 11}]
+    }))
+    .unwrap();
+    let manifest_digest = blob(&layout, &manifest);
+    let manifest_file = layout
+        .join("blobs/sha256")
+        .join(manifest_digest.trim_start_matches("sha256:"));
+    // Sign and attest the manifest, then attach both bundles as OCI 1.1 referrers.
+    vouch(d.path())
+        .args(["sign-blob"])
+        .arg(&manifest_file)
+        .args(["--key", "release.key", "--bundle", "sig.json"])
+        .assert()
+        .code(0);
+    fs::write(d.path().join("pred.json"), r#"{"buildDefinition":{"buildType":"https://example.com/t","externalParameters":{}},"runDetails":{"builder":{"id":"https://example.com/b"}}}"#).unwrap();
+    vouch(d.path())
+        .args(["attest"])
+        .arg(&manifest_file)
+        .args([
+            "--predicate",
+            "pred.json",
+            "--type",
+            "slsaprovenance",
+            "--key",
+            "release.key",
+            "--bundle",
+            "att.json",
+        ])
+        .assert()
+        .code(0);
+    let mut index = vec![
+        serde_json::json!({"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": manifest_digest, "size": manifest.len(), "annotations": {"org.opencontainers.image.ref.name": "v1"}}),
+    ];
+    for b in ["sig.json", "att.json"] {
+        let bytes = fs::read(d.path().join(b)).unwrap();
+        let bundle = blob(&layout, &bytes);
+        let empty = blob(&layout, b"{}");
+        let referrer = serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "artifactType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+            "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty, "size": 2},
+            "layers": [{"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json", "digest": bundle, "size": bytes.len()}],
+            "subject": {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": manifest_digest, "size": manifest.len()}
+        }))
+        .unwrap();
+        let r = blob(&layout, &referrer);
+        index.push(serde_json::json!({"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": r, "size": referrer.len()}));
+    }
+    fs::write(
+        layout.join("index.json"),
+        serde_json::to_vec(&serde_json::json!({"schemaVersion": 2, "manifests": index})).unwrap(),
+    )
+    .unwrap();
+    fs::write(d.path().join("gate.yaml"), POLICY).unwrap();
+    vouch(d.path())
+        .args(["gate", "image", "--policy", "gate.yaml"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(format!(
+            "ALLOW: image:v1 ({manifest_digest})"
+        )));
+    vouch(d.path())
+        .args(["gate", "image:v1", "--policy", "gate.yaml"])
+        .assert()
+        .code(0);
+    vouch(d.path())
+        .args(["gate", "image:v2", "--policy", "gate.yaml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("0 image manifests match"));
+    // Tampering with the manifest blob breaks the signature.
+    let mut tampered = manifest.clone();
+    tampered.push(b' ');
+    fs::write(&manifest_file, &tampered).unwrap();
+    vouch(d.path())
+        .args(["gate", "image", "--policy", "gate.yaml"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("signature does not verify"));
+}

@@ -13,6 +13,7 @@ pub mod decision;
 pub mod evaluate;
 pub mod evidence;
 pub mod freeze;
+pub mod oci;
 pub mod policy;
 pub mod provenance;
 pub mod release;

@@ -296,48 +296,67 @@ fn gate(global: &GlobalArgs, a: GateArgs) -> Result<u8> {
     let policy = GatePolicy::load(policy_path)?;
     let environment = a.environment.clone().or_else(|| policy.environment.clone());
 
-    let subject = if let Some(hex) = subject_arg.strip_prefix("sha256:") {
-        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(InputError::new(format!("`{subject_arg}` is not a sha256 digest")).into());
+    // An OCI image layout (optionally `DIR:REF`), a digest, or a file.
+    let (layout_dir, layout_ref) = match subject_arg.rsplit_once(':') {
+        Some((d, r)) if vouch_gate::oci::is_layout(Path::new(d)) => {
+            (Some(PathBuf::from(d)), Some(r.to_string()))
         }
-        Subject {
-            name: subject_arg.to_string(),
-            file_name: None,
-            sha256: hex.to_ascii_lowercase(),
-            path: None,
+        _ if vouch_gate::oci::is_layout(Path::new(subject_arg)) => {
+            (Some(PathBuf::from(subject_arg)), None)
         }
+        _ => (None, None),
+    };
+    let (subject, found) = if let Some(dir) = layout_dir {
+        vouch_gate::oci::load(&dir, layout_ref.as_deref())?
     } else {
-        let path = PathBuf::from(subject_arg);
-        if !path.is_file() {
-            return Err(InputError::in_file(&path, "no such file")
-                .with_hint("the subject is a file or a sha256:… digest")
-                .into());
-        }
-        let file = std::fs::File::open(&path)
+        let subject = if let Some(hex) = subject_arg.strip_prefix("sha256:") {
+            if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(
+                    InputError::new(format!("`{subject_arg}` is not a sha256 digest")).into(),
+                );
+            }
+            Subject {
+                name: subject_arg.to_string(),
+                file_name: None,
+                sha256: hex.to_ascii_lowercase(),
+                path: None,
+            }
+        } else {
+            let path = PathBuf::from(subject_arg);
+            if !path.is_file() {
+                return Err(InputError::in_file(&path, "no such file")
+                    .with_hint(
+                        "the subject is a file, a sha256:… digest or an OCI image layout directory",
+                    )
+                    .into());
+            }
+            let file = std::fs::File::open(&path)
+                .map_err(|e| InputError::in_file(&path, format!("cannot read: {e}")))?;
+            let d = vouch_core::Digest::of_reader(
+                vouch_core::digest::DigestAlgorithm::Sha256,
+                std::io::BufReader::new(file),
+            )
             .map_err(|e| InputError::in_file(&path, format!("cannot read: {e}")))?;
-        let d = vouch_core::Digest::of_reader(
-            vouch_core::digest::DigestAlgorithm::Sha256,
-            std::io::BufReader::new(file),
-        )
-        .map_err(|e| InputError::in_file(&path, format!("cannot read: {e}")))?;
-        Subject {
-            name: subject_arg.to_string(),
-            file_name: path.file_name().map(|n| n.to_string_lossy().into_owned()),
-            sha256: d.hex(),
-            path: Some(path),
-        }
+            Subject {
+                name: subject_arg.to_string(),
+                file_name: path.file_name().map(|n| n.to_string_lossy().into_owned()),
+                sha256: d.hex(),
+                path: Some(path),
+            }
+        };
+        let release_dirs = if a.releases.is_empty() {
+            release::search(subject.path.as_deref().and_then(Path::parent))
+        } else {
+            a.releases.clone()
+        };
+        let releases = release_dirs
+            .iter()
+            .map(|d| release::load(d))
+            .collect::<Result<Vec<_>, _>>()?;
+        let found = evidence::discover(&subject, &releases);
+        (subject, found)
     };
     let digest = format!("sha256:{}", subject.sha256);
-
-    let release_dirs = if a.releases.is_empty() {
-        release::search(subject.path.as_deref().and_then(Path::parent))
-    } else {
-        a.releases.clone()
-    };
-    let releases = release_dirs
-        .iter()
-        .map(|d| release::load(d))
-        .collect::<Result<Vec<_>, _>>()?;
 
     let mut keys = Vec::new();
     if let Some(sig) = &policy.signatures {
@@ -353,7 +372,6 @@ fn gate(global: &GlobalArgs, a: GateArgs) -> Result<u8> {
             });
         }
     }
-    let found = evidence::discover(&subject, &releases);
     let evidence = evidence::verify(&subject, &found, &keys);
 
     let now = output::now()?;
