@@ -218,8 +218,9 @@ impl Verifier {
     ) -> Result<Outcome, AttestError> {
         self.policy.check()?;
         let Some(Content::Message(ms)) = bundle.content() else {
-            return Err(AttestError::bundle(
-                "the bundle holds a DSSE envelope, not a blob signature (use verify-attestation)",
+            return Err(AttestError::Usage(
+                "the bundle holds a DSSE envelope, not a blob signature (use verify-attestation)"
+                    .into(),
             ));
         };
         if bundle.verification_material.public_key.is_none() {
@@ -340,8 +341,9 @@ impl Verifier {
                     e
                 }
                 _ => {
-                    return Err(AttestError::bundle(
-                        "the bundle holds a blob signature, not an attestation (use verify-blob)",
+                    return Err(AttestError::Usage(
+                        "the bundle holds a blob signature, not an attestation (use verify-blob)"
+                            .into(),
                     ));
                 }
             },
