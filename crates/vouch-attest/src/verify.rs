@@ -74,8 +74,12 @@ impl Policy {
                 "the threshold must be at least 1".into(),
             ));
         }
-        if self.keys.is_empty() && self.identities.is_empty() {
-            return Err(AttestError::Usage("the policy trusts no key".into()));
+        if self.keys.is_empty() {
+            return Err(AttestError::Usage(if self.identities.is_empty() {
+                "the policy trusts no key".into()
+            } else {
+                "certificate identities are not verified yet (keyless); give trusted keys".into()
+            }));
         }
         if self.threshold > self.keys.len() {
             return Err(AttestError::Usage(format!(
