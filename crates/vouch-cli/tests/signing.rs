@@ -1017,3 +1017,106 @@ fn vouch_verifies_judge_fixtures() {
         .assert()
         .success();
 }
+
+#[test]
+fn judges_on_p384_and_ed25519() {
+    let vbk = judge("verify-bundle-key");
+    let vd = judge("verify-dsse");
+    let t = setup();
+    let d = t.path();
+    let p = |n: &str| d.join(n);
+    for alg in ["ecdsa-p384", "ed25519"] {
+        vouch(d)
+            .args([
+                "key",
+                "generate",
+                "--algorithm",
+                alg,
+                "--output-key-prefix",
+                alg,
+            ])
+            .assert()
+            .success();
+        let key = format!("{alg}.key");
+        vouch(d)
+            .args([
+                "sign-blob",
+                "art.bin",
+                "--key",
+                &key,
+                "--bundle",
+                &format!("{alg}.blob.json"),
+            ])
+            .assert()
+            .success();
+        vouch(d)
+            .args([
+                "attest",
+                "art.bin",
+                "--predicate",
+                "pred.json",
+                "--key",
+                &key,
+                "--bundle",
+                &format!("{alg}.att.json"),
+            ])
+            .assert()
+            .success();
+        vouch(d)
+            .args([
+                "attest",
+                "art.bin",
+                "--predicate",
+                "pred.json",
+                "--format",
+                "dsse",
+                "--key",
+                &key,
+                "--bundle",
+                &format!("{alg}.env.json"),
+            ])
+            .assert()
+            .success();
+        let public = p(&format!("{alg}.pub"));
+        assert_eq!(
+            run_judge(&vd, &[&p(&format!("{alg}.env.json")), &public]),
+            0,
+            "{alg}"
+        );
+        // What docs/signing.md states about sigstore-js 3.1.1.
+        let (blob, att) = if alg == "ed25519" { (1, 0) } else { (0, 1) };
+        assert_eq!(
+            run_judge(
+                &vbk,
+                &[&p(&format!("{alg}.blob.json")), &p("art.bin"), &public]
+            ),
+            blob,
+            "{alg} blob"
+        );
+        assert_eq!(
+            run_judge(
+                &vbk,
+                &[&p(&format!("{alg}.att.json")), &p("art.bin"), &public]
+            ),
+            att,
+            "{alg} dsse"
+        );
+        for (cmd, b) in [
+            ("verify-blob", "blob"),
+            ("verify-attestation", "att"),
+            ("verify-attestation", "env"),
+        ] {
+            vouch(d)
+                .args([
+                    cmd,
+                    "art.bin",
+                    "--bundle",
+                    &format!("{alg}.{b}.json"),
+                    "--key",
+                    &format!("{alg}.pub"),
+                ])
+                .assert()
+                .success();
+        }
+    }
+}
