@@ -53,14 +53,18 @@ impl BundleVersion {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Bundle {
     /// The media type with the version.
+    #[serde(alias = "media_type")]
     pub media_type: String,
     /// Keys, certificates, log entries, timestamps.
+    #[serde(alias = "verification_material")]
     pub verification_material: VerificationMaterial,
     /// A signature over an artifact (sign-blob).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(alias = "message_signature")]
     pub message_signature: Option<MessageSignature>,
     /// A DSSE envelope (attestations).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(alias = "dsse_envelope")]
     pub dsse_envelope: Option<Envelope>,
 }
 
@@ -70,18 +74,22 @@ pub struct Bundle {
 pub struct VerificationMaterial {
     /// A public key named by its hint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(alias = "public_key")]
     pub public_key: Option<PublicKeyIdentifier>,
     /// A leaf certificate (v0.3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate: Option<X509Certificate>,
     /// A certificate chain, leaf first (v0.1/v0.2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(alias = "x509_certificate_chain")]
     pub x509_certificate_chain: Option<X509CertificateChain>,
     /// Transparency-log entries (always written, possibly empty).
     #[serde(default)]
+    #[serde(alias = "tlog_entries")]
     pub tlog_entries: Vec<TransparencyLogEntry>,
     /// RFC 3161 timestamps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(alias = "timestamp_verification_data")]
     pub timestamp_verification_data: Option<TimestampVerificationData>,
 }
 
@@ -99,6 +107,7 @@ pub struct PublicKeyIdentifier {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct X509Certificate {
     /// DER.
+    #[serde(alias = "raw_bytes")]
     pub raw_bytes: Bytes,
 }
 
@@ -117,6 +126,7 @@ pub struct X509CertificateChain {
 pub struct TimestampVerificationData {
     /// RFC 3161 signed timestamps.
     #[serde(default)]
+    #[serde(alias = "rfc3161_timestamps")]
     pub rfc3161_timestamps: Vec<Rfc3161Timestamp>,
 }
 
@@ -125,6 +135,7 @@ pub struct TimestampVerificationData {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Rfc3161Timestamp {
     /// DER TimeStampResponse.
+    #[serde(alias = "signed_timestamp")]
     pub signed_timestamp: Bytes,
 }
 
@@ -133,22 +144,29 @@ pub struct Rfc3161Timestamp {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TransparencyLogEntry {
     /// Index in the log.
+    #[serde(alias = "log_index")]
     pub log_index: Int64,
     /// The log's key id.
+    #[serde(alias = "log_id")]
     pub log_id: LogId,
     /// Entry kind and version (`hashedrekord`/`0.0.1`, `dsse`/`0.0.1`).
+    #[serde(alias = "kind_version")]
     pub kind_version: KindVersion,
     /// Seconds since the epoch when the log integrated the entry.
     #[serde(default)]
+    #[serde(alias = "integrated_time")]
     pub integrated_time: Int64,
     /// Signed entry timestamp (Rekor v1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(alias = "inclusion_promise")]
     pub inclusion_promise: Option<InclusionPromise>,
     /// Merkle inclusion proof with a checkpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(alias = "inclusion_proof")]
     pub inclusion_proof: Option<InclusionProof>,
     /// The canonicalized log entry body.
     #[serde(default)]
+    #[serde(alias = "canonicalized_body")]
     pub canonicalized_body: Bytes,
 }
 
@@ -157,6 +175,7 @@ pub struct TransparencyLogEntry {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LogId {
     /// SHA-256 of the log's SPKI DER.
+    #[serde(alias = "key_id")]
     pub key_id: Bytes,
 }
 
@@ -175,6 +194,7 @@ pub struct KindVersion {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InclusionPromise {
     /// The SET.
+    #[serde(alias = "signed_entry_timestamp")]
     pub signed_entry_timestamp: Bytes,
 }
 
@@ -183,10 +203,13 @@ pub struct InclusionPromise {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InclusionProof {
     /// Leaf index.
+    #[serde(alias = "log_index")]
     pub log_index: Int64,
     /// Root hash at `tree_size`.
+    #[serde(alias = "root_hash")]
     pub root_hash: Bytes,
     /// Tree size.
+    #[serde(alias = "tree_size")]
     pub tree_size: Int64,
     /// Audit path.
     #[serde(default)]
@@ -209,6 +232,7 @@ pub struct Checkpoint {
 pub struct MessageSignature {
     /// The artifact digest (optional in the spec; always written by vouch).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(alias = "message_digest")]
     pub message_digest: Option<HashOutput>,
     /// The signature over the artifact.
     pub signature: Bytes,
@@ -258,7 +282,8 @@ impl Bundle {
         let Some(obj) = v.as_object() else {
             return Err(AttestError::bundle("the document is not a JSON object"));
         };
-        match obj.get("mediaType").and_then(|m| m.as_str()) {
+        let media_type = obj.get("mediaType").or_else(|| obj.get("media_type"));
+        match media_type.and_then(|m| m.as_str()) {
             None => return Err(AttestError::bundle("no `mediaType`")),
             Some(m) if BundleVersion::from_media_type(m).is_none() => {
                 return Err(AttestError::bundle(format!("unknown mediaType `{m}`")));
@@ -396,5 +421,19 @@ mod tests {
             b[i] = byte;
             let _ = Bundle::from_json(&b);
         }
+    }
+}
+
+#[cfg(test)]
+mod proto_names {
+    use super::*;
+
+    #[test]
+    fn original_proto_field_names_are_read() {
+        let b = Bundle::from_json(
+            br#"{"media_type":"application/vnd.dev.sigstore.bundle.v0.3+json","verification_material":{"public_key":{"hint":"x"},"tlog_entries":[]},"message_signature":{"message_digest":{"algorithm":"SHA2_256","digest":"fi3QuhOeqG/vi24dqi81xU/pX7+Ly5A8g5vLqGgygAM="},"signature":"AA=="}}"#,
+        )
+        .unwrap();
+        assert!(b.to_json().starts_with(b"{\n  \"mediaType\""));
     }
 }

@@ -48,6 +48,7 @@ pub struct Envelope {
     /// The signed payload.
     pub payload: Bytes,
     /// Its media type (authenticated through PAE).
+    #[serde(alias = "payload_type")]
     pub payload_type: String,
     /// Signatures over PAE(payloadType, payload).
     pub signatures: Vec<Signature>,

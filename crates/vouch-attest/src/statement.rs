@@ -203,6 +203,21 @@ impl PredicateType {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn statement_parser_never_panics(s in ".{0,300}") {
+            let _ = Statement::from_json(s.as_bytes());
+            let _ = crate::verify::Evidence::from_json(s.as_bytes());
+        }
+
+        #[test]
+        fn arbitrary_json_predicates_validate_without_panic(v in proptest::collection::btree_map("[a-zA-Z]{1,12}", "[ -~]{0,12}", 0..6)) {
+            let value = serde_json::to_value(v).unwrap_or_default();
+            let _ = validate_slsa_v1(&value);
+        }
+    }
 
     #[test]
     fn type_names() {

@@ -74,8 +74,12 @@ impl Policy {
                 "the threshold must be at least 1".into(),
             ));
         }
-        if self.keys.is_empty() && self.identities.is_empty() {
-            return Err(AttestError::Usage("the policy trusts no key".into()));
+        if self.keys.is_empty() {
+            return Err(AttestError::Usage(if self.identities.is_empty() {
+                "the policy trusts no key".into()
+            } else {
+                "certificate identities are not verified yet (keyless); give trusted keys".into()
+            }));
         }
         if self.threshold > self.keys.len() {
             return Err(AttestError::Usage(format!(
@@ -218,8 +222,9 @@ impl Verifier {
     ) -> Result<Outcome, AttestError> {
         self.policy.check()?;
         let Some(Content::Message(ms)) = bundle.content() else {
-            return Err(AttestError::bundle(
-                "the bundle holds a DSSE envelope, not a blob signature (use verify-attestation)",
+            return Err(AttestError::Usage(
+                "the bundle holds a DSSE envelope, not a blob signature (use verify-attestation)"
+                    .into(),
             ));
         };
         if bundle.verification_material.public_key.is_none() {
@@ -340,8 +345,9 @@ impl Verifier {
                     e
                 }
                 _ => {
-                    return Err(AttestError::bundle(
-                        "the bundle holds a blob signature, not an attestation (use verify-blob)",
+                    return Err(AttestError::Usage(
+                        "the bundle holds a blob signature, not an attestation (use verify-blob)"
+                            .into(),
                     ));
                 }
             },

@@ -2,6 +2,7 @@
 //! every exit code path, plus the external judges in ../shared/interop.
 
 use std::path::{Path, PathBuf};
+use std::process::Command as Std;
 
 use assert_cmd::Command;
 use predicates::prelude::*;
@@ -1016,4 +1017,230 @@ fn vouch_verifies_judge_fixtures() {
         ])
         .assert()
         .success();
+}
+
+#[test]
+fn judges_on_p384_and_ed25519() {
+    let vbk = judge("verify-bundle-key");
+    let vd = judge("verify-dsse");
+    let t = setup();
+    let d = t.path();
+    let p = |n: &str| d.join(n);
+    for alg in ["ecdsa-p384", "ed25519"] {
+        vouch(d)
+            .args([
+                "key",
+                "generate",
+                "--algorithm",
+                alg,
+                "--output-key-prefix",
+                alg,
+            ])
+            .assert()
+            .success();
+        let key = format!("{alg}.key");
+        vouch(d)
+            .args([
+                "sign-blob",
+                "art.bin",
+                "--key",
+                &key,
+                "--bundle",
+                &format!("{alg}.blob.json"),
+            ])
+            .assert()
+            .success();
+        vouch(d)
+            .args([
+                "attest",
+                "art.bin",
+                "--predicate",
+                "pred.json",
+                "--key",
+                &key,
+                "--bundle",
+                &format!("{alg}.att.json"),
+            ])
+            .assert()
+            .success();
+        vouch(d)
+            .args([
+                "attest",
+                "art.bin",
+                "--predicate",
+                "pred.json",
+                "--format",
+                "dsse",
+                "--key",
+                &key,
+                "--bundle",
+                &format!("{alg}.env.json"),
+            ])
+            .assert()
+            .success();
+        let public = p(&format!("{alg}.pub"));
+        assert_eq!(
+            run_judge(&vd, &[&p(&format!("{alg}.env.json")), &public]),
+            0,
+            "{alg}"
+        );
+        // What docs/signing.md states about sigstore-js 3.1.1.
+        let (blob, att) = if alg == "ed25519" { (1, 0) } else { (0, 1) };
+        assert_eq!(
+            run_judge(
+                &vbk,
+                &[&p(&format!("{alg}.blob.json")), &p("art.bin"), &public]
+            ),
+            blob,
+            "{alg} blob"
+        );
+        assert_eq!(
+            run_judge(
+                &vbk,
+                &[&p(&format!("{alg}.att.json")), &p("art.bin"), &public]
+            ),
+            att,
+            "{alg} dsse"
+        );
+        for (cmd, b) in [
+            ("verify-blob", "blob"),
+            ("verify-attestation", "att"),
+            ("verify-attestation", "env"),
+        ] {
+            vouch(d)
+                .args([
+                    cmd,
+                    "art.bin",
+                    "--bundle",
+                    &format!("{alg}.{b}.json"),
+                    "--key",
+                    &format!("{alg}.pub"),
+                ])
+                .assert()
+                .success();
+        }
+    }
+}
+
+fn openssl() -> Std {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join("openssl"))
+            .find(|p| p.exists())
+    });
+    Std::new(found.expect("`openssl` is missing (Debian package openssl): it judges our key files"))
+}
+
+#[test]
+fn openssl_reads_our_encrypted_keys_and_we_read_its() {
+    let t = setup();
+    let d = t.path();
+    // OpenSSL decrypts vouch's PBES2 key with the same passphrase and derives the same public key.
+    let out = openssl()
+        .current_dir(d)
+        .args([
+            "pkey",
+            "-in",
+            "k.key",
+            "-passin",
+            &format!("pass:{PASS}"),
+            "-pubout",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout, std::fs::read(d.join("k.pub")).unwrap());
+    let wrong = openssl()
+        .current_dir(d)
+        .args(["pkey", "-in", "k.key", "-passin", "pass:wrong", "-pubout"])
+        .output()
+        .unwrap();
+    assert!(!wrong.status.success());
+    // An OpenSSL-encrypted key (its defaults: PBES2, PBKDF2-SHA256, AES-256-CBC) signs in vouch,
+    // and an OpenSSL signature verifies in vouch.
+    let generated = openssl()
+        .current_dir(d)
+        .args([
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-aes-256-cbc",
+            "-pass",
+            &format!("pass:{PASS}"),
+            "-out",
+            "o.key",
+        ])
+        .status()
+        .unwrap();
+    assert!(generated.success());
+    let public = vouch(d)
+        .args(["key", "public-key", "--key", "o.key"])
+        .assert()
+        .success();
+    std::fs::write(d.join("o.pub"), &public.get_output().stdout).unwrap();
+    vouch(d)
+        .args([
+            "sign-blob",
+            "art.bin",
+            "--key",
+            "o.key",
+            "--bundle",
+            "o.json",
+        ])
+        .assert()
+        .success();
+    vouch(d)
+        .args([
+            "verify-blob",
+            "art.bin",
+            "--bundle",
+            "o.json",
+            "--key",
+            "o.pub",
+        ])
+        .assert()
+        .success();
+    let sig = openssl()
+        .current_dir(d)
+        .args([
+            "dgst",
+            "-sha256",
+            "-sign",
+            "o.key",
+            "-passin",
+            &format!("pass:{PASS}"),
+            "art.bin",
+        ])
+        .output()
+        .unwrap();
+    assert!(sig.status.success());
+    std::fs::write(d.join("o.sig"), vouch_attest::b64::encode(&sig.stdout)).unwrap();
+    vouch(d)
+        .args([
+            "verify-blob",
+            "art.bin",
+            "--signature",
+            "o.sig",
+            "--key",
+            "o.pub",
+        ])
+        .assert()
+        .success();
+    vouch(d)
+        .args([
+            "verify-blob",
+            "pred.json",
+            "--signature",
+            "o.sig",
+            "--key",
+            "o.pub",
+        ])
+        .assert()
+        .code(1);
 }

@@ -15,7 +15,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use cryptoki::context::{CInitializeArgs, Pkcs11};
+use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::mechanism::Mechanism;
 use cryptoki::object::{Attribute, AttributeType, ObjectClass, ObjectHandle};
 use cryptoki::session::{Session, UserType};
@@ -233,7 +233,7 @@ impl Pkcs11Signer {
             })?;
         let ctx = Pkcs11::new(&module)
             .map_err(|e| KeyError::Pkcs11(format!("cannot load {}: {e}", module.display())))?;
-        ctx.initialize(CInitializeArgs::OsThreads)
+        ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
             .map_err(p11("initialize"))?;
         let mut chosen = None;
         for slot in ctx.get_slots_with_token().map_err(p11("list slots"))? {
@@ -266,7 +266,7 @@ impl Pkcs11Signer {
                 KeyError::Pkcs11("no PIN: set VOUCH_PKCS11_PIN (or pin-value in the URI)".into())
             })?;
         session
-            .login(UserType::User, Some(&AuthPin::new(pin.to_string())))
+            .login(UserType::User, Some(&AuthPin::new(pin.as_str().into())))
             .map_err(|e| match e {
                 cryptoki::error::Error::Pkcs11(cryptoki::error::RvError::PinIncorrect, _) => {
                     KeyError::Pkcs11("wrong PIN".into())

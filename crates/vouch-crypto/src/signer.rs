@@ -197,6 +197,17 @@ mod tests {
     }
 
     #[test]
+    fn secrets_stay_out_of_debug() {
+        let s = SecretInputs {
+            passphrase: Some(Zeroizing::new("hunter2-pass".into())),
+            pkcs11_pin: Some(Zeroizing::new("98765".into())),
+            pkcs11_module: None,
+        };
+        let d = format!("{s:?}");
+        assert!(!d.contains("hunter2") && !d.contains("98765"), "{d}");
+    }
+
+    #[test]
     fn signer_from_env_var() {
         let k = PrivateKey::generate(KeyAlgorithm::Ed25519).unwrap();
         let var = "VOUCH_TEST_SIGNER_FROM_ENV";

@@ -199,7 +199,29 @@ pub enum BundleCommand {
     },
 }
 
+/// Commands that write no report reject `--format` rather than ignore it.
+fn no_format(global: &GlobalArgs, command: &str) -> Result<()> {
+    match &global.format {
+        Some(f) => Err(anyhow!(
+            InputError::new(format!("`{command}` has no --format (got `{f}`)"))
+                .with_hint("only `attest` takes --format (bundle or dsse)")
+        )),
+        None => Ok(()),
+    }
+}
+
 pub fn run(global: &GlobalArgs, cmd: SigningCommand) -> Result<u8> {
+    let name = match &cmd {
+        SigningCommand::Key(_) => Some("key"),
+        SigningCommand::SignBlob(_) => Some("sign-blob"),
+        SigningCommand::VerifyBlob(_) => Some("verify-blob"),
+        SigningCommand::Attest(_) => None,
+        SigningCommand::VerifyAttestation(_) => Some("verify-attestation"),
+        SigningCommand::Bundle(_) => Some("bundle"),
+    };
+    if let Some(n) = name {
+        no_format(global, n)?;
+    }
     match cmd {
         SigningCommand::Key(KeyCommand::Generate(a)) => generate(global, a),
         SigningCommand::Key(KeyCommand::ImportCosign(a)) => import_cosign(global, a),
