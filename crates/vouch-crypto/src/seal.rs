@@ -23,6 +23,7 @@ mod gcm;
 pub mod kek;
 pub mod keyring;
 mod sealer;
+pub mod store;
 
 pub use audit::{AuditEvent, AuditSink, Operation, Outcome};
 pub use kek::{KekSource, LocalKek};

@@ -4,6 +4,7 @@ pub mod check;
 pub mod completions;
 pub mod exceptions;
 pub mod explain;
+pub mod seal;
 
 use anyhow::Result;
 
@@ -16,6 +17,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Check(args) => check::run(g, args),
         Command::Exceptions(cmd) => exceptions::run(g, cmd),
         Command::Explain(args) => explain::run(g, args),
+        Command::Seal(args) => seal::run(g, args),
         Command::Completions(args) => completions::run(g, args),
     }
 }

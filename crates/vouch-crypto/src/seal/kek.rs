@@ -72,6 +72,22 @@ impl LocalKek {
         LocalKek::from_bytes(&buf.expose()[..KEY_LEN], origin)
     }
 
+    /// From the environment variable `var` (base64 of 32 bytes); `Ok(None)` when unset.
+    /// The variable's text is zeroized after decoding.
+    pub fn from_env(var: &str) -> Result<Option<LocalKek>, SealError> {
+        match std::env::var(var) {
+            Ok(mut text) => {
+                let out = LocalKek::from_base64(&text, format!("environment variable {var}"));
+                text.zeroize();
+                out.map(Some)
+            }
+            Err(std::env::VarError::NotPresent) => Ok(None),
+            Err(std::env::VarError::NotUnicode(_)) => Err(SealError::InvalidKey(format!(
+                "environment variable {var} is not base64 of {KEY_LEN} bytes"
+            ))),
+        }
+    }
+
     /// From a file holding either the 32 raw bytes or their base64.
     pub fn from_file(path: &Path) -> Result<LocalKek, SealError> {
         let origin = format!("key-encryption key file {}", path.display());
