@@ -95,7 +95,7 @@ pub enum SealCommand {
     /// min_decryption_version).
     MinDecryptionVersion {
         #[arg(value_name = "VERSION")]
-        version: u32,
+        min: u32,
     },
 }
 
@@ -269,7 +269,7 @@ pub fn run(global: &GlobalArgs, args: SealArgs) -> Result<u8> {
             s.retire(c, id)?;
             Ok(format!("key {id} is retired; its material is destroyed\n"))
         }),
-        SealCommand::MinDecryptionVersion { version } => mutate(global, &ctx, |s, c| {
+        SealCommand::MinDecryptionVersion { min: version } => mutate(global, &ctx, |s, c| {
             s.set_min_decryption_version(c, version)?;
             Ok(format!("keys below {version} no longer decrypt\n"))
         }),
