@@ -402,6 +402,18 @@ mod tests {
     }
 
     #[test]
+    fn degrading_warns_exactly_once() {
+        // Whatever earlier tests did, after two degradations at most one warning is pending,
+        // and taking it leaves none.
+        degrade("test one");
+        degrade("test two");
+        let _ = take_warning();
+        assert!(is_degraded());
+        degrade("test three");
+        assert_eq!(take_warning(), None, "a second warning was queued");
+    }
+
+    #[test]
     fn random_is_not_zero() {
         let s = Secret::random(32).unwrap();
         assert!(s.expose().iter().any(|x| *x != 0));

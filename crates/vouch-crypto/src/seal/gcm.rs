@@ -46,6 +46,49 @@ pub(crate) fn open_in_place(
         .map_err(|_| GcmError)
 }
 
+/// Encrypts `plaintext` into `out` (same length) in one pass; returns the tag.
+pub(crate) fn seal_into(
+    k: &[u8],
+    nonce: [u8; NONCE_LEN],
+    aad: &[u8],
+    plaintext: &[u8],
+    out: &mut [u8],
+) -> Result<[u8; TAG_LEN], GcmError> {
+    let mut tag = [0u8; TAG_LEN];
+    key(k)?
+        .seal_out_of_place_scatter(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(aad),
+            plaintext,
+            out,
+            &[],
+            &mut tag,
+        )
+        .map_err(|_| GcmError)?;
+    Ok(tag)
+}
+
+/// Decrypts `ciphertext` with `tag` into `out` (same length) in one pass. On failure `out`
+/// may hold garbage; the caller discards (and zeroizes) it.
+pub(crate) fn open_into(
+    k: &[u8],
+    nonce: [u8; NONCE_LEN],
+    aad: &[u8],
+    ciphertext: &[u8],
+    tag: &[u8],
+    out: &mut [u8],
+) -> Result<(), GcmError> {
+    key(k)?
+        .open_separate_gather(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(aad),
+            ciphertext,
+            tag,
+            out,
+        )
+        .map_err(|_| GcmError)
+}
+
 #[cfg(test)]
 mod wycheproof {
     //! Wycheproof AES-GCM vectors, read in place from the shared test vectors.
@@ -93,10 +136,24 @@ mod wycheproof {
                         let t2 = seal_in_place(&k, iv, &aad, &mut buf).unwrap();
                         assert_eq!(buf, ct, "tcId {id}: ciphertext");
                         assert_eq!(&t2[..], &tag[..], "tcId {id}: tag");
+                        let mut out = vec![0u8; msg.len()];
+                        let t3 = seal_into(&k, iv, &aad, &msg, &mut out).unwrap();
+                        assert_eq!((&out, &t3[..]), (&ct, &tag[..]), "tcId {id}: seal_into");
+                        let mut back = vec![0u8; ct.len()];
+                        open_into(&k, iv, &aad, &ct, &tag, &mut back).unwrap();
+                        assert_eq!(back, msg, "tcId {id}: open_into");
                     }
                     _ => {
                         invalid += 1;
                         assert_eq!(opened, Err(GcmError), "tcId {id}: must be rejected");
+                        if tag.len() == TAG_LEN {
+                            let mut back = vec![0u8; ct.len()];
+                            assert_eq!(
+                                open_into(&k, iv, &aad, &ct, &tag, &mut back),
+                                Err(GcmError),
+                                "tcId {id}: open_into must reject"
+                            );
+                        }
                     }
                 }
             }

@@ -20,7 +20,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use super::envelope::{self, Envelope, NONCE_LEN, OVERHEAD, TAG_LEN};
+use super::envelope::{self, Envelope, NONCE_LEN, OVERHEAD};
 use super::gcm;
 use super::kek::KekSource;
 use super::{DEFAULT_MAX_ENCRYPTIONS, KEY_LEN, SealError};
@@ -292,19 +292,20 @@ impl Keyring {
         let mut nonce = [0u8; NONCE_LEN];
         aws_lc_rs::rand::fill(&mut nonce).map_err(|_| SealError::Crypto)?;
         let header = envelope::header(key.id);
-        let mut out = Vec::with_capacity(plaintext.len() + OVERHEAD);
-        out.extend_from_slice(&header);
-        out.extend_from_slice(&nonce);
-        out.extend_from_slice(plaintext);
-        let gcm_aad = gcm_aad(&header, aad);
-        let tag = gcm::seal_in_place(
+        let body = envelope::HEADER_LEN + NONCE_LEN;
+        let mut out = vec![0u8; plaintext.len() + OVERHEAD];
+        out[..envelope::HEADER_LEN].copy_from_slice(&header);
+        out[envelope::HEADER_LEN..body].copy_from_slice(&nonce);
+        let (ct, tag) = out[body..].split_at_mut(plaintext.len());
+        let t = gcm::seal_into(
             material.expose(),
             nonce,
-            &gcm_aad,
-            &mut out[envelope::HEADER_LEN + NONCE_LEN..],
+            &gcm_aad(&header, aad),
+            plaintext,
+            ct,
         )
         .map_err(|_| SealError::Crypto)?;
-        out.extend_from_slice(&tag);
+        tag.copy_from_slice(&t);
         Ok((key.id, out))
     }
 
@@ -325,16 +326,21 @@ impl Keyring {
             (KeyState::Retired, _) | (_, None) => return Err((id, Denial::Retired)),
             (_, Some(m)) => m,
         };
-        let mut buf = Secret::from_slice(env.sealed).map_err(|_| (id, Denial::Malformed))?;
-        let n = gcm::open_in_place(
+        // Decrypt straight into protected memory of the plaintext's length: one pass, no
+        // intermediate copy. A failed open leaves garbage there, which the drop zeroizes.
+        let n = env.plaintext_len();
+        let mut out = Secret::zeroed(n).map_err(|_| (id, Denial::Malformed))?;
+        let (ct, tag) = env.sealed.split_at(n);
+        gcm::open_into(
             material.expose(),
             env.nonce,
             &gcm_aad(env.header, aad),
-            buf.expose_mut(),
+            ct,
+            tag,
+            out.expose_mut(),
         )
         .map_err(|_| (id, Denial::AuthFailed))?;
-        debug_assert_eq!(n + TAG_LEN, env.sealed.len());
-        buf.truncated(n).map_err(|_| (id, Denial::Malformed))
+        Ok(out)
     }
 
     // ---- the keyring file ----
