@@ -103,8 +103,14 @@ fn protected_memory(c: &mut Criterion) {
         g.bench_function(BenchmarkId::new("vec-zeroized", label), |b| {
             b.iter(|| {
                 let mut out = vec![0u8; size];
-                key.open_separate_gather(Nonce::assume_unique_for_key(n), Aad::from(AAD), ct, tag, &mut out)
-                    .unwrap();
+                key.open_separate_gather(
+                    Nonce::assume_unique_for_key(n),
+                    Aad::from(AAD),
+                    ct,
+                    tag,
+                    &mut out,
+                )
+                .unwrap();
                 black_box(&out);
                 out.zeroize();
             })
@@ -134,7 +140,9 @@ fn protected_memory(c: &mut Criterion) {
             v.zeroize();
         })
     });
-    g.bench_function("secret-32B", |b| b.iter(|| black_box(Secret::zeroed(32).unwrap())));
+    g.bench_function("secret-32B", |b| {
+        b.iter(|| black_box(Secret::zeroed(32).unwrap()))
+    });
     g.finish();
 }
 
