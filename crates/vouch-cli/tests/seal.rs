@@ -377,3 +377,31 @@ fn planted_secret_never_reaches_logs_audit_or_errors() {
 fn hex_of(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
+
+#[test]
+fn status_and_error_wording_snapshot() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    vouch(p).args(["seal", "keygen"]).assert().code(0);
+    std::fs::write(p.join("p.txt"), b"x").unwrap();
+    vouch(p)
+        .args(["seal", "encrypt", "-i", "p.txt", "-o", "c.bin"])
+        .assert()
+        .code(0);
+    vouch(p).args(["seal", "rotate"]).assert().code(0);
+    let status = vouch(p)
+        .args(["seal", "status", "c.bin", "p.txt"])
+        .output()
+        .unwrap();
+    let wrong = vouch(p)
+        .args(["seal", "decrypt", "-i", "c.bin", "--aad", "nope"])
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}--- decrypt with the wrong --aad (exit {:?}):\n{}",
+        String::from_utf8_lossy(&status.stdout),
+        wrong.status.code(),
+        stderr(&wrong)
+    );
+    insta::assert_snapshot!(text);
+}

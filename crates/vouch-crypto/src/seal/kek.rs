@@ -162,6 +162,15 @@ mod tests {
         ));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_text_is_a_key_or_an_error(text in ".{0,80}") {
+            if let Ok(k) = LocalKek::from_base64(&text, "prop") {
+                proptest::prop_assert_eq!(k.key.len(), 32);
+            }
+        }
+    }
+
     #[test]
     fn base64_and_lengths() {
         let b64 = base64::engine::general_purpose::STANDARD.encode([3u8; 32]);
