@@ -261,6 +261,41 @@ fn bad_input_exits_2() {
         .code(2);
     vouch(p).args(["seal", "rewrap"]).assert().code(2);
     vouch(p).args(["seal", "bogus"]).assert().code(2);
+    // --format means nothing for raw bytes: refused rather than ignored.
+    std::fs::write(p.join("x"), b"x").unwrap();
+    vouch(p)
+        .args(["seal", "encrypt", "-i", "x", "--format", "json"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn concurrent_encrypts_never_lose_a_count() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().to_path_buf();
+    vouch(&p).args(["seal", "keygen"]).assert().code(0);
+    std::fs::write(p.join("m"), b"message").unwrap();
+    let handles: Vec<_> = (0..6)
+        .map(|i| {
+            let p = p.clone();
+            std::thread::spawn(move || {
+                let out = format!("c{i}");
+                vouch(&p)
+                    .args(["seal", "encrypt", "-i", "m", "-o", &out])
+                    .assert()
+                    .code(0);
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let o = vouch(&p)
+        .args(["seal", "status", "--format", "json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["keys"][0]["encryptions"], 6);
 }
 
 #[test]

@@ -391,13 +391,16 @@ mod tests {
 
     #[test]
     fn zeroize_on_drop_clears_the_slot() {
-        let a = Secret::from_slice(&[0x5A; 64]).unwrap();
+        // A size class no other test in this binary uses (1 MiB < len <= 2 MiB), so no
+        // concurrent test can take the slot between the drop and the read.
+        let len = (1 << 20) + 4096;
+        let a = Secret::from_slice(&vec![0x5A; len]).unwrap();
         let p = a.raw_ptr();
         drop(a);
-        // The slot stays mapped (arenas are never unmapped), so reading it after drop is
-        // defined at the OS level; the bytes must be zero.
-        // SAFETY: arena memory is never unmapped and remains readable.
-        let after = unsafe { std::slice::from_raw_parts(p, 64) };
+        // Arena slots are never unmapped, so reading the slot after the drop is defined at
+        // the OS level; every byte must be zero.
+        // SAFETY: arena memory stays mapped and readable for the life of the process.
+        let after = unsafe { std::slice::from_raw_parts(p, len) };
         assert!(after.iter().all(|x| *x == 0), "secret bytes survived drop");
     }
 

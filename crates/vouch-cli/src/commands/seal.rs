@@ -253,6 +253,13 @@ impl Ctx {
 }
 
 pub fn run(global: &GlobalArgs, args: SealArgs) -> Result<u8> {
+    if global.format.is_some() && !matches!(args.cmd, SealCommand::Status { .. }) {
+        return Err(
+            InputError::new("--format applies only to `vouch seal status`")
+                .with_hint("envelopes and plaintexts are raw bytes; drop --format")
+                .into(),
+        );
+    }
     let ctx = Ctx::new(global, &args.opts)?;
     let code = match args.cmd {
         SealCommand::Keygen => keygen(global, &ctx),
