@@ -416,6 +416,70 @@ mod tests {
         assert_eq!(take_warning(), None, "a second warning was queued");
     }
 
+    /// The kernel's view of the mapping holding a secret: excluded from core dumps (`dd`)
+    /// and locked (`lo`, unless protection degraded), and the pages around it inaccessible.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn kernel_sees_dontdump_lock_and_guards() {
+        let s = Secret::from_slice(&[1u8; 40]).unwrap();
+        let addr = s.raw_ptr() as usize;
+        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+        let mut in_range = false;
+        let mut flags = None;
+        let mut perms = String::new();
+        for line in smaps.lines() {
+            let first = line.split_whitespace().next().unwrap_or("");
+            if let Some((a, b)) = first.split_once('-')
+                && let (Ok(a), Ok(b)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16))
+            {
+                in_range = (a..b).contains(&addr);
+                if in_range {
+                    perms = line.split_whitespace().nth(1).unwrap_or("").to_string();
+                }
+                continue;
+            }
+            if in_range && let Some(f) = line.strip_prefix("VmFlags:") {
+                flags = Some(f.split_whitespace().map(str::to_string).collect::<Vec<_>>());
+            }
+        }
+        let flags = flags.expect("secret's mapping not found in /proc/self/smaps");
+        assert!(perms.starts_with("rw"), "{perms}");
+        assert!(
+            flags.iter().any(|f| f == "dd"),
+            "not MADV_DONTDUMP: {flags:?}"
+        );
+        if !is_degraded() {
+            assert!(flags.iter().any(|f| f == "lo"), "not mlocked: {flags:?}");
+        }
+        // The page after the slot is a separate, inaccessible mapping (the guard).
+        // SAFETY: sysconf has no preconditions.
+        let pg = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
+        let guard = (addr / pg + 1) * pg;
+        let guard_line = smaps
+            .lines()
+            .find(|l| {
+                l.split_whitespace()
+                    .next()
+                    .and_then(|r| r.split_once('-'))
+                    .and_then(|(a, b)| {
+                        Some((
+                            usize::from_str_radix(a, 16).ok()?,
+                            usize::from_str_radix(b, 16).ok()?,
+                        ))
+                    })
+                    .is_some_and(|(a, b)| (a..b).contains(&guard))
+            })
+            .expect("guard page not mapped");
+        assert!(
+            guard_line
+                .split_whitespace()
+                .nth(1)
+                .unwrap()
+                .starts_with("---"),
+            "{guard_line}"
+        );
+    }
+
     #[test]
     fn random_is_not_zero() {
         let s = Secret::random(32).unwrap();
