@@ -253,7 +253,7 @@ mod sys {
                 return Err(e);
             }
             // SAFETY: as above.
-            if unsafe { libc::mlock(start.cast(), slot) } != 0 {
+            if forced_mlock_failure() || unsafe { libc::mlock(start.cast(), slot) } != 0 {
                 let err = std::io::Error::last_os_error();
                 degrade(&format!("mlock: {err}; RLIMIT_MEMLOCK is too small"));
             }
@@ -264,6 +264,16 @@ mod sys {
             unsafe { libc::madvise(base.cast(), total, libc::MADV_DONTDUMP) };
         }
         Ok((base, total))
+    }
+
+    /// Tests simulate a too-small RLIMIT_MEMLOCK (root ignores the limit) in a child process.
+    #[cfg(test)]
+    fn forced_mlock_failure() -> bool {
+        std::env::var_os("VOUCH_TEST_MLOCK_FAILS").is_some()
+    }
+    #[cfg(not(test))]
+    fn forced_mlock_failure() -> bool {
+        false
     }
 
     pub(super) fn alloc(len: usize) -> Result<Secret, ProtectedError> {
@@ -477,6 +487,46 @@ mod tests {
                 .unwrap()
                 .starts_with("---"),
             "{guard_line}"
+        );
+    }
+
+    /// When memory cannot be locked, secrets still work and exactly one warning is produced.
+    #[cfg(unix)]
+    #[test]
+    fn mlock_failure_degrades_with_one_warning() {
+        const MARK: &str = "VOUCH_TEST_MLOCK_FAILS";
+        if std::env::var_os(MARK).is_some() {
+            assert!(!is_degraded());
+            let a: Vec<_> = [10usize, 5000, 70_000, 3 << 20]
+                .iter()
+                .map(|n| Secret::from_slice(&vec![9u8; *n]).unwrap())
+                .collect();
+            assert!(a.iter().all(|s| s.expose().iter().all(|b| *b == 9)));
+            assert!(is_degraded());
+            let w = take_warning().expect("one warning");
+            assert!(
+                w.contains("not locked in RAM") && w.contains("RLIMIT_MEMLOCK"),
+                "{w}"
+            );
+            assert_eq!(take_warning(), None);
+            let _more = Secret::from_slice(&[1u8; 20_000]).unwrap();
+            assert_eq!(take_warning(), None, "warned twice");
+            return;
+        }
+        let exe = std::env::current_exe().unwrap();
+        let out = std::process::Command::new(&exe)
+            .args([
+                "--exact",
+                "protected::tests::mlock_failure_degrades_with_one_warning",
+            ])
+            .args(["--test-threads", "1"])
+            .env(MARK, "1")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("1 passed"),
+            "child failed or ran nothing: {stdout}"
         );
     }
 
