@@ -440,3 +440,38 @@ fn status_and_error_wording_snapshot() {
     );
     insta::assert_snapshot!(text);
 }
+
+#[test]
+fn per_key_limit_warns_then_forces_rotation() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    std::fs::write(p.join("vouch.toml"), "[seal]\nmax_encryptions = 10\n").unwrap();
+    vouch(p).args(["seal", "keygen"]).assert().code(0);
+    std::fs::write(p.join("m"), b"m").unwrap();
+    let mut warned = false;
+    for _ in 0..10 {
+        let o = vouch(p)
+            .args(["seal", "encrypt", "-i", "m", "-o", "c"])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0));
+        warned |= stderr(&o).contains("run `vouch seal rotate` soon");
+    }
+    assert!(warned);
+    let o = vouch(p)
+        .args(["seal", "encrypt", "-i", "m", "-o", "c11"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("key 1 has made 10 encryptions, its limit"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!p.join("c11").exists());
+    vouch(p).args(["seal", "rotate"]).assert().code(0);
+    vouch(p)
+        .args(["seal", "encrypt", "-i", "m", "-o", "c12", "--key-id", "2"])
+        .assert()
+        .code(0);
+}

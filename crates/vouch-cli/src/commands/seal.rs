@@ -445,6 +445,20 @@ fn encrypt(global: &GlobalArgs, ctx: &Ctx, a: CryptArgs) -> Result<u8> {
     drop(plain);
     // Persist the encryption count before releasing the envelope.
     ctx.save(sealer.keyring(), kek.as_ref())?;
+    let k = sealer.keyring();
+    if let Some(active) = k.keys().iter().find(|i| i.id == k.active_id())
+        && active.encryptions.saturating_mul(10) >= k.max_encryptions().saturating_mul(9)
+    {
+        output::warn(
+            global,
+            &format!(
+                "key {} has made {} of its {} encryptions; run `vouch seal rotate` soon",
+                active.id,
+                active.encryptions,
+                k.max_encryptions()
+            ),
+        );
+    }
     output::emit(global, &env)?;
     Ok(0)
 }
