@@ -324,6 +324,20 @@ fn stdin_stdout_and_kek_file() {
         .output()
         .unwrap();
     assert_eq!(o.stdout, b"from stdin");
+    // A pipe given with -i (size unknown until read).
+    let o = vouch(p)
+        .args([
+            "seal",
+            "--keyring",
+            "kr/keyring",
+            "decrypt",
+            "-i",
+            "/dev/stdin",
+        ])
+        .write_stdin(env.stdout.clone())
+        .output()
+        .unwrap();
+    assert_eq!(o.stdout, b"from stdin", "{}", stderr(&o));
     // Over the cap from stdin.
     let big = run(&["encrypt"], &vec![1u8; (1 << 20) + 10]);
     assert_eq!(big.status.code(), Some(2));

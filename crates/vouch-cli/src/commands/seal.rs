@@ -385,42 +385,46 @@ fn read_input(input: Option<&Path>, cap: usize) -> Result<Secret> {
             },
         )
     };
-    match input {
-        Some(path) if path.as_os_str() != "-" => {
-            let mut f = std::fs::File::open(path)
-                .map_err(|e| InputError::in_file(path, format!("cannot read: {e}")))?;
-            let len = f
-                .metadata()
-                .map_err(|e| InputError::in_file(path, format!("cannot read: {e}")))?
-                .len();
-            if len > cap as u64 {
-                return Err(over(len, path));
+    let Some(path) = input.filter(|p| p.as_os_str() != "-") else {
+        let stdin = Path::new("<stdin>");
+        return read_stream(std::io::stdin().lock(), cap, stdin)?
+            .ok_or_else(|| over(cap as u64 + 1, stdin));
+    };
+    let cannot = |e: std::io::Error| InputError::in_file(path, format!("cannot read: {e}"));
+    let mut f = std::fs::File::open(path).map_err(cannot)?;
+    let meta = f.metadata().map_err(cannot)?;
+    if !meta.is_file() {
+        // A pipe or device (`-i /dev/stdin`): its size is unknown until read.
+        return read_stream(f, cap, path)?.ok_or_else(|| over(cap as u64 + 1, path));
+    }
+    if meta.len() > cap as u64 {
+        return Err(over(meta.len(), path));
+    }
+    let mut s = Secret::zeroed(meta.len() as usize)?;
+    f.read_exact(s.expose_mut()).map_err(cannot)?;
+    Ok(s)
+}
+
+/// Reads at most `cap` bytes into protected memory sized for the cap plus one byte, so an
+/// oversized input is detected without growing a buffer (and leaving copies behind).
+/// `Ok(None)`: the input is larger than `cap`.
+fn read_stream(mut r: impl Read, cap: usize, subject: &Path) -> Result<Option<Secret>> {
+    let mut buf = Secret::zeroed(cap.saturating_add(1))?;
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf.expose_mut()[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                return Err(InputError::in_file(subject, format!("cannot read: {e}")).into());
             }
-            let mut s = Secret::zeroed(len as usize)?;
-            f.read_exact(s.expose_mut())
-                .map_err(|e| InputError::in_file(path, format!("cannot read: {e}")))?;
-            Ok(s)
-        }
-        _ => {
-            // Read into protected memory sized for the cap plus one byte, so an oversized
-            // input is detected without growing a buffer (and leaving copies behind).
-            let mut buf = Secret::zeroed(cap.saturating_add(1))?;
-            let mut n = 0;
-            let mut stdin = std::io::stdin().lock();
-            while n < buf.len() {
-                match stdin.read(&mut buf.expose_mut()[n..]) {
-                    Ok(0) => break,
-                    Ok(k) => n += k,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(anyhow!(e).context("reading stdin")),
-                }
-            }
-            if n > cap {
-                return Err(over(n as u64, Path::new("<stdin>")));
-            }
-            Ok(buf.truncated(n)?)
         }
     }
+    if n > cap {
+        return Ok(None);
+    }
+    Ok(Some(buf.truncated(n)?))
 }
 
 fn encrypt(global: &GlobalArgs, ctx: &Ctx, a: CryptArgs) -> Result<u8> {
