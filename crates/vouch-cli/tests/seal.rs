@@ -219,6 +219,16 @@ fn bad_input_exits_2() {
         .args(["seal", "status"])
         .assert()
         .code(2);
+    let audit = std::fs::read_to_string(p.join(".vouch/seal/audit.jsonl")).unwrap();
+    assert!(
+        audit
+            .lines()
+            .last()
+            .unwrap()
+            .contains(r#""op":"open-keyring""#)
+            && audit.contains(r#""reason":"keyring-auth-failed""#),
+        "{audit}"
+    );
     // Damaged keyring file.
     let kr = p.join(".vouch/seal/keyring");
     let mut bytes = std::fs::read(&kr).unwrap();

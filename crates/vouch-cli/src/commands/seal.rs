@@ -12,7 +12,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde::Deserialize;
 use vouch_core::{Config, InputError};
 use vouch_crypto::protected::{self, Secret};
-use vouch_crypto::seal::audit::JsonLinesSink;
+use vouch_crypto::seal::audit::{AuditEvent, AuditSink, JsonLinesSink, Operation, Outcome};
 use vouch_crypto::seal::envelope::{self, OVERHEAD};
 use vouch_crypto::seal::store::KeyringLock;
 use vouch_crypto::seal::{
@@ -218,12 +218,41 @@ impl Ctx {
             };
             InputError::in_file(&self.keyring, format!("cannot read keyring: {e}")).with_hint(hint)
         })?;
-        let mut k =
-            Keyring::from_file_bytes(&bytes, kek).map_err(|e| self.keyring_error(e, kek))?;
+        let mut k = match Keyring::from_file_bytes(&bytes, kek) {
+            Ok(k) => k,
+            Err(e) => {
+                self.audit_open_failure(&e, bytes.len());
+                return Err(self.keyring_error(e, kek));
+            }
+        };
         if let Some(n) = self.max_encryptions {
             k.set_max_encryptions(n);
         }
         Ok(k)
+    }
+
+    /// Records a keyring that failed to open (wrong KEK, altered file, bad key), when the
+    /// audit log's directory exists; the error itself is reported either way.
+    fn audit_open_failure(&self, e: &SealError, size: usize) {
+        let dir_exists = match self.audit_log.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.is_dir(),
+            _ => true,
+        };
+        if !dir_exists {
+            return;
+        }
+        let Ok(sink) = JsonLinesSink::open(&self.audit_log) else {
+            return;
+        };
+        let mut ev = AuditEvent::new(Operation::OpenKeyring, &self.caller);
+        ev.size = size as u64;
+        ev.outcome = Outcome::Denied;
+        ev.reason = Some(match e {
+            SealError::KeyringAuth => "keyring-auth-failed",
+            SealError::InvalidKey(_) => "invalid-key",
+            _ => "invalid-keyring",
+        });
+        let _ = sink.record(&ev);
     }
 
     fn save(&self, keyring: &Keyring, kek: &dyn KekSource) -> Result<()> {

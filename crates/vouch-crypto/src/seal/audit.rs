@@ -29,6 +29,8 @@ pub enum Operation {
     Rotate,
     Retire,
     MinDecryptionVersion,
+    /// Loading a keyring file (recorded when it fails: wrong KEK, altered file, bad key).
+    OpenKeyring,
 }
 
 /// How it ended.
@@ -67,6 +69,25 @@ pub struct AuditEvent {
 }
 
 impl AuditEvent {
+    /// A successful event of `op` by `caller`, now; fill in the rest.
+    pub fn new(op: Operation, caller: &str) -> AuditEvent {
+        let now = jiff::Timestamp::now();
+        AuditEvent {
+            time: now
+                .round(jiff::Unit::Millisecond)
+                .unwrap_or(now)
+                .to_string(),
+            op,
+            key_id: None,
+            new_key_id: None,
+            caller: caller.to_string(),
+            context: None,
+            size: 0,
+            outcome: Outcome::Ok,
+            reason: None,
+        }
+    }
+
     /// The event as one JSON line (with the trailing newline).
     pub fn to_json_line(&self) -> String {
         let mut s = serde_json::to_string(self).unwrap_or_else(|_| "{}".to_string());

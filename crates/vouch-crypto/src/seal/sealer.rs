@@ -94,18 +94,9 @@ impl Sealer {
 
     fn event(&self, op: Operation, caller: &str, aad: &[u8], size: usize) -> AuditEvent {
         AuditEvent {
-            time: Timestamp::now()
-                .round(jiff::Unit::Millisecond)
-                .unwrap_or(Timestamp::now())
-                .to_string(),
-            op,
-            key_id: None,
-            new_key_id: None,
-            caller: caller.to_string(),
             context: context_digest(aad),
             size: size as u64,
-            outcome: Outcome::Ok,
-            reason: None,
+            ..AuditEvent::new(op, caller)
         }
     }
 
