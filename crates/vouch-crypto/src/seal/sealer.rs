@@ -205,15 +205,20 @@ impl Sealer {
         }
     }
 
-    /// Adds a new active key (the old one becomes decrypt-only). Returns its ID.
+    /// Adds a new active key (the old one becomes decrypt-only). Returns its ID. If the audit
+    /// event cannot be recorded the error is returned and the caller must not persist the
+    /// rotated keyring (the CLI does not).
     pub fn rotate(&mut self, caller: &str, now: Timestamp) -> Result<u32, SealError> {
         let mut e = self.event(Operation::Rotate, caller, b"", 0);
         e.key_id = Some(self.keyring.active_id());
-        // Audit first: a rotation that cannot be recorded does not happen.
-        let next = self.keyring.active_id().saturating_add(1);
-        e.new_key_id = Some(next);
-        self.record(&e)?;
-        self.keyring.rotate(now)
+        match self.keyring.rotate(now) {
+            Ok(next) => {
+                e.new_key_id = Some(next);
+                self.record(&e)?;
+                Ok(next)
+            }
+            Err(err) => Err(self.deny(e, "error", err)),
+        }
     }
 
     /// Retires key `id` (its material is destroyed).
