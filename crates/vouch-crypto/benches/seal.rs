@@ -144,6 +144,17 @@ fn protected_memory(c: &mut Criterion) {
         b.iter(|| black_box(Secret::zeroed(32).unwrap()))
     });
     g.finish();
+    // The per-operation cost seal pays for not caching expanded keys outside protected memory.
+    let mut g = c.benchmark_group("key-setup");
+    let k = Secret::from_slice(&[7u8; 32]).unwrap();
+    g.bench_function("aes-256-gcm", |b| {
+        b.iter(|| {
+            black_box(LessSafeKey::new(
+                UnboundKey::new(&AES_256_GCM, k.expose()).unwrap(),
+            ))
+        })
+    });
+    g.finish();
 }
 
 criterion_group!(benches, throughput, protected_memory);
