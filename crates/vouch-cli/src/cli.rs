@@ -121,6 +121,14 @@ pub enum Command {
 
     #[command(flatten)]
     Gate(commands::gate::GateCommand),
+    /// Encrypt secrets and config at rest: AES-256-GCM with a keyring, key IDs and rotation.
+    ///
+    /// `keygen` creates the keyring (.vouch/seal/keyring, encrypted under the key-encryption
+    /// key in VOUCH_SEAL_KEK or --kek-file); `encrypt`/`decrypt` seal and open files bound to
+    /// an --aad context; `rotate` starts a new key and `rewrap` moves old envelopes to it
+    /// without exposing the plaintext. Every operation is appended to an audit log. A failed
+    /// decrypt writes nothing and exits 1; payloads over 1 MiB are refused (exit 2).
+    Seal(commands::seal::SealArgs),
 
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(commands::completions::CompletionsArgs),

@@ -6,6 +6,7 @@ pub mod exceptions;
 pub mod explain;
 pub mod gate;
 pub mod registers;
+pub mod seal;
 pub mod signing;
 
 use anyhow::Result;
@@ -22,6 +23,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Explain(args) => explain::run(g, args),
         Command::Signing(cmd) => signing::run(g, cmd),
         Command::Gate(cmd) => gate::run(g, cmd),
+        Command::Seal(args) => seal::run(g, args),
         Command::Completions(args) => completions::run(g, args),
     }
 }
