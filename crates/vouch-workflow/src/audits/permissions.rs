@@ -339,12 +339,41 @@ pub fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                         doc.at(key),
                         format!(
                             "`{scope}: write` is granted to every job of a deploy workflow \
-                                 (job `{id}` {why}); grant it on the job that needs it"
+                             (job `{id}` {why}); grant it on the job that needs it"
                         ),
                         &format!("workflow-write:{scope}"),
                     )
                     .with_annotation("write scope for every job"),
                 );
+            } else if ctx.settings.permissions.unused_write {
+                // used by some jobs, but also handed to jobs known not to need it
+                let idle: Vec<&str> = inheriting
+                    .iter()
+                    .zip(&users)
+                    .filter(|(_, n)| matches!(n, Needs::Known(s) if !s.contains(&scope)))
+                    .map(|(j, _)| j.id())
+                    .collect();
+                if !idle.is_empty() && used {
+                    let list = idle
+                        .iter()
+                        .map(|j| format!("`{j}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    out.push(
+                        Finding::new(
+                            &RULE,
+                            doc.at(key),
+                            format!(
+                                "`{scope}: write` is granted to the whole workflow, so job{} {list} \
+                                 get{} it without needing it; grant it on the job that does",
+                                if idle.len() == 1 { "" } else { "s" },
+                                if idle.len() == 1 { "s" } else { "" },
+                            ),
+                            &format!("workflow-write:{scope}"),
+                        )
+                        .with_annotation("write scope for every job"),
+                    );
+                }
             }
         }
     }
@@ -458,5 +487,30 @@ jobs:
         let f = audit(run, text);
         assert_eq!(positions(&f), vec![(4, 3)]);
         assert!(f[0].message.contains("every job of a deploy workflow"));
+    }
+
+    #[test]
+    fn workflow_level_write_handed_to_jobs_that_do_not_need_it() {
+        let text = "on:
+  push:
+    tags: ['v*']
+permissions:
+  contents: write
+jobs:
+  build:
+    steps:
+      - uses: actions/checkout@v4
+      - run: make dist
+  release:
+    steps:
+      - uses: softprops/action-gh-release@v2
+";
+        let f = audit(run, text);
+        assert_eq!(positions(&f), vec![(5, 3)]);
+        assert!(
+            f[0].message.contains("job `build` gets it"),
+            "{}",
+            f[0].message
+        );
     }
 }

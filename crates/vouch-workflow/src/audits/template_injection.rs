@@ -4,7 +4,7 @@ use serde::Deserialize;
 use vouch_core::{Finding, Rule, Severity};
 
 use super::Ctx;
-use crate::model::{context_refs, expressions};
+use crate::model::{FileKind, context_refs, expressions};
 use crate::yaml::Node;
 
 pub const RULE: Rule = Rule {
@@ -21,9 +21,10 @@ pub const RULE: Rule = Rule {
            names and e-mails, branch names (`github.head_ref`, `…head.ref`) and labels are \
            attacker-controlled; numbers, SHAs, ids and logins are not. Fields of \
            `github.event` that vouch does not know are reported at medium severity. \
-           `inputs.*` are not reported unless `include_inputs = true` under \
+           `inputs.*` are reported at medium severity in composite actions (the caller may \
+           pass event text); in workflows only with `include_inputs = true` under \
            `[rules.\"workflow/template-injection\"]` (workflow_dispatch inputs come from \
-           people with write access; composite-action inputs from the calling workflow).",
+           people with write access).",
     references: &[
         "https://docs.github.com/en/actions/security-for-github-actions/security-guides/security-hardening-for-github-actions#understanding-the-risk-of-script-injections",
         "https://securitylab.github.com/resources/github-actions-untrusted-input/",
@@ -112,14 +113,14 @@ const SAFE_LEAVES: &[&str] = &[
 const TAINTED_CONTEXTS: &[&str] = &["github.head_ref"];
 
 /// How dangerous a context reference is, if at all.
-fn classify(r: &str, opts: &Options) -> Option<(Severity, &'static str)> {
+fn classify(r: &str, opts: &Options, action: bool) -> Option<(Severity, &'static str)> {
     let r = r.to_ascii_lowercase();
     if TAINTED_CONTEXTS.contains(&r.as_str()) {
         return Some((Severity::High, "attacker-controlled branch name"));
     }
     if r.starts_with("inputs.") || r.starts_with("github.event.inputs.") {
-        return opts
-            .include_inputs
+        // A composite action cannot know what its caller passes (often `github.event.*`).
+        return (opts.include_inputs || action)
             .then_some((Severity::Medium, "input from the caller"));
     }
     let rest = r.strip_prefix("github.event.")?;
@@ -179,7 +180,9 @@ fn check_script(
         seen.push(expr.text);
         let worst = context_refs(expr.inner)
             .into_iter()
-            .filter_map(|r| classify(&r, opts).map(|(s, why)| (s, why, r)))
+            .filter_map(|r| {
+                classify(&r, opts, ctx.doc.kind == FileKind::Action).map(|(s, why)| (s, why, r))
+            })
             .max_by_key(|(s, _, _)| *s);
         let Some((severity, why, r)) = worst else {
             continue;
@@ -250,5 +253,13 @@ jobs:
         let mut s = Settings::default();
         s.template_injection.include_inputs = true;
         assert_eq!(run_with(run, WF, &s).len(), 8);
+    }
+
+    #[test]
+    fn composite_action_inputs_are_medium() {
+        let text = "name: x\nruns:\n  using: composite\n  steps:\n    - run: echo ${{ inputs.bucket }}\n      shell: bash\n";
+        let f = audit(run, text);
+        assert_eq!(positions(&f), vec![(5, 17)]);
+        assert_eq!(f[0].severity, Severity::Medium);
     }
 }
