@@ -151,12 +151,12 @@ pub fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         for step in job.steps() {
             let mut scripts: Vec<(&Node, &str)> = Vec::new();
             if let Some(run) = step.run() {
-                scripts.push((run, "run:"));
+                scripts.push((run, "a `run:` script"));
             }
             if step.uses_action("actions/github-script")
                 && let Some(s) = step.with("script").filter(|n| n.as_str().is_some())
             {
-                scripts.push((s, "github-script `script:`"));
+                scripts.push((s, "a github-script `script:`"));
             }
             for (node, what) in scripts {
                 check_script(ctx, opts, job.id(), node, what, out);
@@ -191,7 +191,19 @@ fn check_script(
             Finding::new(
                 &RULE,
                 ctx.doc.at_text(node, expr.text, nth),
-                format!("`{r}` is expanded into a {what} script in job `{job}`: {why} becomes shell code"),
+                format!(
+                    "`{r}` is expanded into {what} {where_}: {why} becomes {lang}",
+                    where_ = if ctx.doc.kind == FileKind::Action {
+                        "of the composite action".to_string()
+                    } else {
+                        format!("in job `{job}`")
+                    },
+                    lang = if what.contains("github-script") {
+                        "JavaScript"
+                    } else {
+                        "shell code"
+                    },
+                ),
                 &format!("{job}:{}", expr.inner),
             )
             .with_annotation("pass it through `env:` instead")
