@@ -536,6 +536,28 @@ const DEPLOY_COMMANDS: &[&str] = &[
     "./gradlew publish",
 ];
 
+/// Whether a line of `script` (lower-case) runs `command` ("program verb…"): the program as a
+/// word, then the verb later on the same line, so options in between
+/// (`kubectl --context prod apply`) do not hide it.
+pub fn runs_command(script: &str, command: &str) -> bool {
+    let (program, verb) = command.split_once(' ').unwrap_or((command, ""));
+    script.lines().any(|line| {
+        let mut from = 0;
+        while let Some(i) = line.get(from..).and_then(|l| l.find(program)) {
+            let start = from + i;
+            let end = start + program.len();
+            let before_ok = !line[..start]
+                .ends_with(|c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+            let after_ok = line[end..].is_empty() || line[end..].starts_with(char::is_whitespace);
+            if before_ok && after_ok && line[end..].contains(verb) {
+                return true;
+            }
+            from = end;
+        }
+        false
+    })
+}
+
 /// Why a job counts as a deployment, or `None`.
 pub fn deploy_reason(job: &Job<'_>, extra: &[String]) -> Option<String> {
     for step in job.steps() {
@@ -555,13 +577,12 @@ pub fn deploy_reason(job: &Job<'_>, extra: &[String]) -> Option<String> {
         }
         if let Some(run) = step.run().and_then(Node::as_str) {
             let lower = run.to_ascii_lowercase();
-            let squeezed = lower.split_whitespace().collect::<Vec<_>>().join(" ");
-            if let Some(c) = DEPLOY_COMMANDS.iter().find(|c| squeezed.contains(**c)) {
+            if let Some(c) = DEPLOY_COMMANDS.iter().find(|c| runs_command(&lower, c)) {
                 return Some(format!("runs `{c}`"));
             }
             if let Some(p) = extra
                 .iter()
-                .find(|p| squeezed.contains(&p.to_ascii_lowercase()))
+                .find(|p| lower.contains(&p.to_ascii_lowercase()))
             {
                 return Some(format!("runs `{p}`"));
             }
@@ -606,6 +627,21 @@ mod tests {
         assert!(matches!(Uses::parse("foo"), Uses::Other(_)));
         assert!(is_commit_sha("b4ffde65f46336ab88eb53be808477a3936bae11"));
         assert!(!is_commit_sha("v4"));
+    }
+
+    #[test]
+    fn commands_with_options_in_between() {
+        assert!(runs_command(
+            "kubectl --kubeconfig k set image deploy/app",
+            "kubectl set image"
+        ));
+        assert!(runs_command(
+            "x && npm --workspace a publish",
+            "npm publish"
+        ));
+        assert!(!runs_command("pnpm install", "npm publish"));
+        assert!(!runs_command("echo kubectl\napply", "kubectl apply"));
+        assert!(runs_command("./gradlew publish", "./gradlew publish"));
     }
 
     #[test]

@@ -167,7 +167,8 @@ const RUN_SCOPES: &[(&str, &[&str])] = &[
     ("cosign sign", &["id-token"]),
     ("cosign attest", &["id-token"]),
     ("actions_id_token_request", &["id-token"]),
-    ("ghcr.io", &["packages"]),
+    ("docker push ghcr.io", &["packages"]),
+    ("docker login ghcr.io", &["packages"]),
 ];
 
 fn needs(job: &Job<'_>) -> Needs {

@@ -56,10 +56,51 @@ def vouch_keys(data):
     return out, other
 
 
+def reason(rule, side, path, line, v_files, z_files):
+    """The documented reason (docs/ci-audit.md, `diff:<id>`) for one difference."""
+    name = path.rsplit("/", 1)[-1]
+    if rule == "workflow/permissions":
+        if side == "zizmor" or name.endswith(("ci-unpinned.yml", "deploy-static-keys.yml")):
+            return "missing-block-location"
+        return "scope-table"
+    if rule == "workflow/dangerous-trigger":
+        if side == "vouch":
+            return "pwn-request-location"
+        return "pwn-request-location" if path in v_files else "trigger-alone"
+    if rule == "workflow/cache-poisoning":
+        if "matrix" in name:
+            return "unscoped-key"
+        if "workflow-run" in name or "pr-target" in name:
+            return "privileged-cache"
+        if "k8s" in name:
+            return "docker-gha-cache"
+        return "deploy-job-cache"
+    if rule == "workflow/template-injection":
+        if "triage" in name:
+            return "safe-login"
+        return "ref-name"
+    if rule == "workflow/unpinned-action":
+        return "docker-tag"
+    return "unexplained"
+
+
 def main():
     vouch = json.load(open(sys.argv[1]))
     zizmor = json.load(open(sys.argv[2]))
     details = "--details" in sys.argv
+    if "--tsv" in sys.argv:
+        v, _ = vouch_keys(vouch)
+        z, _ = zizmor_keys(zizmor)
+        rows = []
+        for rule in sorted(MAP.values()):
+            vf = {p for p, _ in v[rule]}
+            zf = {p for p, _ in z[rule]}
+            for side, mine, theirs in (("vouch", v[rule], z[rule]), ("zizmor", z[rule], v[rule])):
+                for p, l in sorted(mine - theirs):
+                    rows.append(f"{rule}\t{side}\t{p}:{l}\t{reason(rule, side, p, l, vf, zf)}")
+        print("# audit\tonly in\tpath:line\treason (docs/ci-audit.md, diff:<reason>)")
+        print("\n".join(sorted(rows)))
+        return
     v, v_other = vouch_keys(vouch)
     z, z_other = zizmor_keys(zizmor)
     print(f"{'audit':34} {'both':>5} {'vouch only':>10} {'zizmor only':>11}   files: {'both':>4} {'vouch':>5} {'zizmor':>6}")
