@@ -102,6 +102,32 @@ pub fn audit(
     Ok(audit_document(&doc, settings))
 }
 
+/// Reads and audits many files in parallel: `(shown path, path to read)`. Findings come back
+/// sorted; the first bad file (in the order given) is the error, so runs are deterministic.
+pub fn audit_files(
+    files: &[(String, std::path::PathBuf)],
+    settings: &Settings,
+) -> Result<Vec<Finding>, InputError> {
+    use rayon::prelude::*;
+    let results: Vec<Result<Vec<Finding>, InputError>> = files
+        .par_iter()
+        .map(|(shown, full)| {
+            let bytes = std::fs::read(full)
+                .map_err(|e| InputError::in_file(shown, format!("cannot read: {e}")))?;
+            let text = String::from_utf8(bytes).map_err(|_| {
+                InputError::in_file(shown, "not valid UTF-8").with_hint("workflows are UTF-8 YAML")
+            })?;
+            audit(shown, &text, FileKind::of_path(shown), settings)
+        })
+        .collect();
+    let mut out = Vec::new();
+    for r in results {
+        out.extend(r?);
+    }
+    out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    Ok(out)
+}
+
 /// Runs every audit over a parsed document; findings are sorted.
 pub fn audit_document(doc: &Document, settings: &Settings) -> Vec<Finding> {
     let mut out = Vec::new();

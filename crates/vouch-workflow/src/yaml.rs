@@ -16,6 +16,10 @@ use yaml_rust2::scanner::{Marker, TScalarStyle};
 /// Deeper nesting than this is refused (no workflow needs it, and it bounds recursion).
 pub const MAX_DEPTH: usize = 128;
 
+/// More nodes than this, counting every alias expansion, is refused: it bounds the memory an
+/// "alias bomb" (anchors that repeat anchors) can take.
+pub const MAX_NODES: usize = 1_000_000;
+
 /// A position in the source: 1-based line and column (in characters) and the character index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Pos {
@@ -118,6 +122,26 @@ impl Node {
         }
     }
 
+    /// The number of nodes in this subtree (keys included).
+    pub fn size(&self) -> usize {
+        let mut n = 0;
+        let mut stack = vec![self];
+        while let Some(node) = stack.pop() {
+            n += 1;
+            match &node.value {
+                Value::Scalar(_) => {}
+                Value::Seq(items) => stack.extend(items.iter()),
+                Value::Map(entries) => {
+                    for (k, v) in entries {
+                        stack.push(k);
+                        stack.push(v);
+                    }
+                }
+            }
+        }
+        n
+    }
+
     /// Every scalar in this subtree, depth first.
     pub fn scalars(&self) -> Vec<&Node> {
         let mut out = Vec::new();
@@ -203,6 +227,7 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
         anchors: HashMap::new(),
         docs: Vec::new(),
         error: None,
+        nodes: 0,
     };
     let mut parser = Parser::new_from_str(text);
     if let Err(e) = parser.load(&mut loader, true) {
@@ -264,9 +289,12 @@ enum Frame {
 struct Loader<'s, 'a> {
     source: &'s Source<'a>,
     stack: Vec<Frame>,
-    anchors: HashMap<usize, Node>,
+    /// Anchored nodes and their sizes.
+    anchors: HashMap<usize, (Node, usize)>,
     docs: Vec<Node>,
     error: Option<YamlError>,
+    /// Nodes created so far, alias expansions included.
+    nodes: usize,
 }
 
 impl Loader<'_, '_> {
@@ -338,7 +366,8 @@ impl Loader<'_, '_> {
 
     fn push_node(&mut self, node: Node, anchor: usize) {
         if anchor != 0 {
-            self.anchors.insert(anchor, node.clone());
+            let size = node.size();
+            self.anchors.insert(anchor, (node.clone(), size));
         }
         match self.stack.last_mut() {
             None => self.docs.push(node),
@@ -381,6 +410,14 @@ impl MarkedEventReceiver for Loader<'_, '_> {
             return;
         }
         let at = self.pos(&mark);
+        self.nodes += 1;
+        if self.nodes > MAX_NODES {
+            self.fail(
+                at,
+                format!("more than {MAX_NODES} YAML nodes (aliases included)"),
+            );
+            return;
+        }
         match ev {
             Event::Scalar(value, style, anchor, _tag) => {
                 let end = self.scalar_end(at, style, &value);
@@ -445,8 +482,16 @@ impl MarkedEventReceiver for Loader<'_, '_> {
                 }
                 None => self.fail(at, "unbalanced YAML structure"),
             },
-            Event::Alias(id) => match self.anchors.get(&id).cloned() {
-                Some(node) => self.push_node(node, 0),
+            Event::Alias(id) => match self.anchors.get(&id) {
+                Some((_, size)) if self.nodes + size > MAX_NODES => self.fail(
+                    at,
+                    format!("more than {MAX_NODES} YAML nodes once aliases are expanded"),
+                ),
+                Some((node, size)) => {
+                    self.nodes += size;
+                    let node = node.clone();
+                    self.push_node(node, 0);
+                }
                 None => self.fail(at, "alias to an unknown anchor"),
             },
             Event::Nothing
@@ -516,6 +561,19 @@ mod tests {
             e.message.contains("nesting") || e.message.contains("recursion"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn alias_bombs_are_refused() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let p = i - 1;
+            text.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        let e = parse(&text).unwrap_err();
+        assert!(e.message.contains("aliases"), "{e}");
     }
 
     #[test]

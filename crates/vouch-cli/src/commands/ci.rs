@@ -9,7 +9,7 @@ use vouch_core::exceptions::ExceptionSet;
 use vouch_core::walk::{self, WalkOptions};
 use vouch_core::{InputError, Report, Severity, engine};
 use vouch_report::RenderOptions;
-use vouch_workflow::{FileKind, Settings};
+use vouch_workflow::Settings;
 
 use crate::cli::GlobalArgs;
 use crate::commands::check::load_config;
@@ -117,20 +117,8 @@ fn audit(global: &GlobalArgs, args: AuditArgs) -> Result<u8> {
     }
     targets.sort_by(|a, b| a.shown.cmp(&b.shown));
 
-    let mut findings = Vec::new();
-    for t in &targets {
-        let bytes = std::fs::read(&t.full)
-            .map_err(|e| InputError::in_file(&t.shown, format!("cannot read: {e}")))?;
-        let text = String::from_utf8(bytes).map_err(|_| {
-            InputError::in_file(&t.shown, "not valid UTF-8").with_hint("workflows are UTF-8 YAML")
-        })?;
-        findings.extend(vouch_workflow::audit(
-            &t.shown,
-            &text,
-            FileKind::of_path(&t.shown),
-            &settings,
-        )?);
-    }
+    let files: Vec<(String, PathBuf)> = targets.into_iter().map(|t| (t.shown, t.full)).collect();
+    let mut findings = vouch_workflow::audit_files(&files, &settings)?;
 
     let today = output::today()?;
     engine::apply_rule_config(&config, &mut findings);
@@ -149,7 +137,7 @@ fn audit(global: &GlobalArgs, args: AuditArgs) -> Result<u8> {
             .join(" "),
     );
     report.checks.push("workflow".to_string());
-    report.files_scanned = targets.len();
+    report.files_scanned = files.len();
     report.findings = findings;
     let known: Vec<vouch_core::rule::RuleInfo> = vouch_workflow::rules()
         .into_iter()
