@@ -144,7 +144,7 @@ impl Document {
     pub fn privileged_triggers(&self) -> Vec<(&str, &Node)> {
         self.triggers()
             .into_iter()
-            .filter(|(t, _)| matches!(*t, "pull_request_target" | "workflow_run"))
+            .filter(|(t, _)| matches!(*t, "pull_request_target" | "workflow_run" | "issue_comment"))
             .collect()
     }
 

@@ -12,12 +12,12 @@ pub const RULE: Rule = Rule {
     summary: "A cache is restored in a release, deploy or privileged workflow",
     help: "GitHub's Actions cache is shared: entries written on the default branch are \
            visible to every branch, and a workflow that runs attacker-influenced code with the \
-           base repository's scope (`pull_request_target`, `workflow_run`, a compromised test \
+           base repository's scope (`pull_request_target`, `workflow_run`, `issue_comment`, a compromised test \
            step) can write an entry that a later release restores and ships.\n\n\
            - In release and deploy jobs, build from a clean state: remove `actions/cache`, set \
            `cache: ''`/`cache: false` on `setup-*` actions (`setup-go` caches by default), \
            and drop `Swatinem/rust-cache`, `type=gha` Docker layer caches and the like.\n\
-           - In `pull_request_target`/`workflow_run` workflows, never save a cache.\n\
+           - In `pull_request_target`/`workflow_run`/`issue_comment` workflows, never save a cache.\n\
            - Scope `actions/cache` keys with `hashFiles(...)` of the lockfile and \
            `github.ref`/`github.sha` when an entry must not be shared, and avoid a bare \
            `restore-keys:` prefix that falls back to any entry.",

@@ -10,7 +10,8 @@ pub const RULE: Rule = Rule {
     id: "workflow/dangerous-trigger",
     severity: Severity::Critical,
     summary: "A privileged trigger checks out and runs code from a pull request",
-    help: "`pull_request_target` and `workflow_run` run in the base repository's context: \
+    help: "`pull_request_target`, `workflow_run` and `issue_comment` run in the base \
+           repository's context: \
            with its secrets, a token that can write, and access to its cache. Checking out \
            the pull request's head (`ref: ${{ github.event.pull_request.head.sha }}`, \
            `gh pr checkout`, an artifact of the triggering run) and then building, testing or \

@@ -158,8 +158,17 @@ pub fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             {
                 scripts.push((s, "a github-script `script:`"));
             }
+            // `env:` visible to the step, innermost first, for `${{ env.X }}`
+            let envs: Vec<&Node> = [
+                step.node.get("env"),
+                job.node.get("env"),
+                doc.root.get("env"),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
             for (node, what) in scripts {
-                check_script(ctx, opts, job.id(), node, what, out);
+                check_script(ctx, opts, job.id(), node, what, &envs, out);
             }
         }
     }
@@ -171,8 +180,23 @@ fn check_script(
     job: &str,
     node: &Node,
     what: &str,
+    envs: &[&Node],
     out: &mut Vec<Finding>,
 ) {
+    let action = ctx.doc.kind == FileKind::Action;
+    // `${{ env.X }}` expands X's value as text too: follow it one level.
+    let via_env = |r: &str| -> Option<(Severity, &'static str, String)> {
+        let name = r.strip_prefix("env.")?;
+        let value = envs.iter().find_map(|e| e.get(name))?.as_str()?;
+        expressions(value)
+            .iter()
+            .flat_map(|e| context_refs(e.inner))
+            .filter_map(|inner| {
+                classify(&inner, opts, action)
+                    .map(|(s, why)| (s, why, format!("{r}` via `{inner}")))
+            })
+            .max_by_key(|(s, _, _)| *s)
+    };
     let Some(text) = node.as_str() else { return };
     let mut seen: Vec<&str> = Vec::new();
     for expr in expressions(text) {
@@ -180,8 +204,9 @@ fn check_script(
         seen.push(expr.text);
         let worst = context_refs(expr.inner)
             .into_iter()
-            .filter_map(|r| {
-                classify(&r, opts, ctx.doc.kind == FileKind::Action).map(|(s, why)| (s, why, r))
+            .filter_map(|r| match classify(&r, opts, action) {
+                Some((s, why)) => Some((s, why, r)),
+                None => via_env(&r),
             })
             .max_by_key(|(s, _, _)| *s);
         let Some((severity, why, r)) = worst else {
@@ -193,7 +218,7 @@ fn check_script(
                 ctx.doc.at_text(node, expr.text, nth),
                 format!(
                     "`{r}` is expanded into {what} {where_}: {why} becomes {lang}",
-                    where_ = if ctx.doc.kind == FileKind::Action {
+                    where_ = if action {
                         "of the composite action".to_string()
                     } else {
                         format!("in job `{job}`")
@@ -273,5 +298,28 @@ jobs:
         let f = audit(run, text);
         assert_eq!(positions(&f), vec![(5, 17)]);
         assert_eq!(f[0].severity, Severity::Medium);
+    }
+
+    #[test]
+    fn env_expanded_with_template_syntax_is_followed() {
+        let text = "on: issues
+env:
+  TITLE: ${{ github.event.issue.title }}
+jobs:
+  a:
+    steps:
+      - run: echo \"${{ env.TITLE }}\" \"$TITLE\"
+      - env:
+          NUM: ${{ github.event.issue.number }}
+        run: echo ${{ env.NUM }}
+";
+        let f = audit(run, text);
+        assert_eq!(positions(&f), vec![(7, 20)]);
+        assert!(
+            f[0].message
+                .contains("`env.TITLE` via `github.event.issue.title` is expanded"),
+            "{}",
+            f[0].message
+        );
     }
 }
