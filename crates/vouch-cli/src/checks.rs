@@ -8,5 +8,6 @@ pub fn all() -> Vec<Box<dyn Check>> {
     vec![
         Box::new(vouch_core::repo_rules::RepoCheck),
         Box::new(vouch_registers::check::RegistersCheck::default()),
+        Box::new(vouch_workflow::WorkflowCheck::default()),
     ]
 }

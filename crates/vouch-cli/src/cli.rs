@@ -99,6 +99,14 @@ pub enum Command {
     /// or above --fail-on.
     Check(commands::check::CheckArgs),
 
+    /// Audit CI configuration: GitHub Actions workflows and composite actions.
+    ///
+    /// `vouch ci audit [PATH]` finds unpinned actions, broad token permissions, static cloud
+    /// keys, cache poisoning, pull_request_target "pwn requests", template injection and deploy
+    /// jobs without an environment, with the line and column of each. Offline.
+    #[command(subcommand)]
+    Ci(commands::ci::CiCommand),
+
     /// Manage accepted risks in .vouch/exceptions.yaml.
     #[command(subcommand)]
     Exceptions(commands::exceptions::ExceptionsCommand),

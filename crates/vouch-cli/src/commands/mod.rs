@@ -1,6 +1,7 @@
 //! One module per command family; `run` dispatches.
 
 pub mod check;
+pub mod ci;
 pub mod completions;
 pub mod exceptions;
 pub mod explain;
@@ -18,6 +19,7 @@ pub fn run(cli: Cli) -> Result<u8> {
     let g = &cli.global;
     match cli.command {
         Command::Check(args) => check::run(g, args),
+        Command::Ci(cmd) => ci::run(g, cmd),
         Command::Exceptions(cmd) => exceptions::run(g, cmd),
         Command::Register(cmd) => registers::run(g, cmd),
         Command::Explain(args) => explain::run(g, args),
