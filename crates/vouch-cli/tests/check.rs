@@ -29,6 +29,8 @@ fn write(dir: &Path, rel: &str, text: &str) {
 fn fixture() -> tempfile::TempDir {
     let d = tempfile::tempdir().expect("tempdir");
     write(d.path(), "app.py", "print('hi')\n");
+    // Only the foundation's own check, so the snapshots do not change as capabilities land.
+    write(d.path(), "vouch.toml", "[checks]\nenable = [\"repo\"]\n");
     write(
         d.path(),
         ".vouch/exceptions.yaml",
