@@ -90,13 +90,17 @@ impl Check for VulnCheck {
             },
         };
         let mut packages: Vec<PackageRef> = scan::packages_from_project(root).unwrap_or_default();
+        let mut products: Vec<String> = Vec::new();
         for rel in ctx.files.iter().filter(|f| sbom::looks_like_sbom(f)) {
             let full = root.join(rel);
             let Ok(text) = std::fs::read_to_string(&full) else {
                 continue;
             };
             match sbom::read(&full, rel, &text) {
-                Ok(s) => packages.extend(s.packages),
+                Ok(s) => {
+                    packages.extend(s.packages);
+                    products.extend(s.product);
+                }
                 Err(e) => sink.warn(format!(
                     "{rel}: not checked for vulnerabilities: {}",
                     e.message
@@ -118,7 +122,11 @@ impl Check for VulnCheck {
             if p.is_file() {
                 let text = std::fs::read_to_string(&p)
                     .map_err(|e| InputError::in_file(&p, format!("cannot read: {e}")))?;
-                vex::apply(&vex::parse(&p, &text)?, &mut findings);
+                let statements = vex::parse(&p, &text)?;
+                vex::apply(&statements, &mut findings, None);
+                for root in &products {
+                    vex::apply(&statements, &mut findings, Some(root));
+                }
             }
         }
         let state = State::load(&root.join(sla::STATE_FILE))?;

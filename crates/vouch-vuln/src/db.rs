@@ -254,6 +254,11 @@ impl Database {
         txn.commit().map_err(sql)?;
         drop(conn);
         if let Some(tmp) = tmp {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let _ = std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o644));
+            }
             tmp.persist(out).map_err(|e| DbError::Source {
                 path: out.to_path_buf(),
                 message: format!("cannot write the database: {e}"),
@@ -464,6 +469,22 @@ fn import_source(txn: &rusqlite::Transaction<'_>, src: &Path) -> Result<ImportSt
     Ok(stats)
 }
 
+/// The first line of `details`, shortened to about 120 characters, for records without a
+/// summary (PYSEC records have none).
+fn first_sentence(details: &str) -> Option<String> {
+    let line = details.lines().map(str::trim).find(|l| !l.is_empty())?;
+    let line = line.trim_start_matches('#').trim();
+    if line.chars().count() <= 120 {
+        return Some(line.to_string());
+    }
+    let cut: String = line.chars().take(117).collect();
+    let cut = match cut.rfind(' ') {
+        Some(i) if i > 60 => cut[..i].to_string(),
+        _ => cut,
+    };
+    Some(format!("{cut}..."))
+}
+
 fn collect_json(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
@@ -529,6 +550,9 @@ impl<'t> Importer<'t> {
             stats.added += 1;
         }
         // `details` can be long and is never shown; the id links to it.
+        if rec.summary.as_deref().is_none_or(|s| s.trim().is_empty()) {
+            rec.summary = rec.details.as_deref().and_then(first_sentence);
+        }
         rec.details = None;
         let json = serde_json::to_vec(&rec).map_err(|e| DbError::Source {
             path: PathBuf::from(&self.source),

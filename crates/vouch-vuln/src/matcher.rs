@@ -119,10 +119,10 @@ pub fn entry_affects(
         if v == raw {
             return true;
         }
-        if let (Some(inst), Ok(listed)) = (version, Version::parse(eco.scheme(), v)) {
-            if inst.compare(&listed) == Some(Ordering::Equal) {
-                return true;
-            }
+        if let (Some(inst), Ok(listed)) = (version, Version::parse(eco.scheme(), v))
+            && inst.compare(&listed) == Some(Ordering::Equal)
+        {
+            return true;
         }
     }
     for range in &entry.ranges {

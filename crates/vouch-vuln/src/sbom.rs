@@ -19,6 +19,9 @@ pub struct SbomPackages {
     pub packages: Vec<PackageRef>,
     /// Components without a purl (or without a version in it): not checkable.
     pub without_purl: usize,
+    /// The purl of the product the SBOM describes (CycloneDX `metadata.component`, SPDX
+    /// `documentDescribes`), which VEX statements may name instead of a component.
+    pub product: Option<String>,
 }
 
 /// Reads `text` (the contents of `shown`, named `rel` in findings) as an SBOM.
@@ -34,6 +37,7 @@ pub fn read(shown: &Path, rel: &str, text: &str) -> Result<SbomPackages, InputEr
     })?;
     let mut purls: Vec<String> = Vec::new();
     let mut without = 0usize;
+    let mut product: Option<String> = None;
     let format = if doc.get("bomFormat").and_then(|v| v.as_str()) == Some("CycloneDX") {
         fn walk(v: &serde_json::Value, purls: &mut Vec<String>, without: &mut usize) {
             if let Some(list) = v.get("components").and_then(|c| c.as_array()) {
@@ -47,11 +51,22 @@ pub fn read(shown: &Path, rel: &str, text: &str) -> Result<SbomPackages, InputEr
             }
         }
         if let Some(meta) = doc.get("metadata").and_then(|m| m.get("component")) {
+            product = meta
+                .get("purl")
+                .and_then(|p| p.as_str())
+                .map(str::to_string);
             walk(meta, &mut purls, &mut without);
         }
         walk(&doc, &mut purls, &mut without);
         "CycloneDX"
     } else if doc.get("spdxVersion").is_some() {
+        let described: Vec<&str> = doc
+            .get("documentDescribes")
+            .and_then(|d| d.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|d| d.as_str())
+            .collect();
         for p in doc
             .get("packages")
             .and_then(|p| p.as_array())
@@ -65,6 +80,10 @@ pub fn read(shown: &Path, rel: &str, text: &str) -> Result<SbomPackages, InputEr
                 .flatten()
                 .find(|r| r.get("referenceType").and_then(|t| t.as_str()) == Some("purl"))
                 .and_then(|r| r.get("referenceLocator").and_then(|l| l.as_str()));
+            let id = p.get("SPDXID").and_then(|i| i.as_str()).unwrap_or("");
+            if described.len() == 1 && described[0] == id {
+                product = found.map(str::to_string);
+            }
             match found {
                 Some(p) => purls.push(p.to_string()),
                 None => without += 1,
@@ -109,6 +128,7 @@ pub fn read(shown: &Path, rel: &str, text: &str) -> Result<SbomPackages, InputEr
         format,
         packages,
         without_purl: without,
+        product,
     })
 }
 

@@ -76,9 +76,9 @@ pub fn scan(db: &mut Database, packages: &[PackageRef]) -> Result<ScanResult, Db
                 .or_default() += 1;
             continue;
         };
-        if !empty_ecosystems.contains_key(&eco) {
+        if let std::collections::btree_map::Entry::Vacant(e) = empty_ecosystems.entry(eco) {
             let n = db.ecosystem_records(eco)?;
-            empty_ecosystems.insert(eco, n == 0);
+            e.insert(n == 0);
         }
         let name = eco.normalize_name(&pkg.name);
         let version = match Version::parse(eco.scheme(), &pkg.version) {
@@ -190,10 +190,10 @@ fn nearest_fix(
     let mut candidates: Vec<(Version, String)> = Vec::new();
     for h in hits {
         for f in matcher::fixed_versions(&h.entry) {
-            if let Ok(v) = Version::parse(eco.scheme(), &f) {
-                if v.compare(installed) == Some(std::cmp::Ordering::Greater) {
-                    candidates.push((v, f));
-                }
+            if let Ok(v) = Version::parse(eco.scheme(), &f)
+                && v.compare(installed) == Some(std::cmp::Ordering::Greater)
+            {
+                candidates.push((v, f));
             }
         }
     }
@@ -202,7 +202,6 @@ fn nearest_fix(
     let mut problems = Vec::new();
     candidates
         .into_iter()
-        .map(|(v, s)| (v, s))
         .find(|(v, s)| {
             hits.iter().all(|h| {
                 matcher::affecting_entry(&h.record, eco, name, s, Some(v), &mut problems).is_none()
@@ -277,7 +276,11 @@ fn finding(
         .unwrap_or("known vulnerability")
         .trim()
         .to_string();
-    let score = best.score.map(|s| format!(" {s:.1}")).unwrap_or_default();
+    let score = match (best.score, best.source.as_str()) {
+        (Some(s), _) => format!(" {s:.1}"),
+        (None, "unknown") if !informational => ", severity unknown".to_string(),
+        _ => String::new(),
+    };
     let also = if aliases.is_empty() {
         String::new()
     } else {

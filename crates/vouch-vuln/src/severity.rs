@@ -79,10 +79,10 @@ pub fn rate(record: &Record, affected: Option<&Affected>) -> Rating {
         if r == 0 {
             continue;
         }
-        if let Some(score) = score_vector(&e.score) {
-            if best.is_none_or(|(br, bs, _)| (r, score) > (br, bs)) {
-                best = Some((r, score, e));
-            }
+        if let Some(score) = score_vector(&e.score)
+            && best.is_none_or(|(br, bs, _)| (r, score) > (br, bs))
+        {
+            best = Some((r, score, e));
         }
     }
     if let Some((_, score, e)) = best {

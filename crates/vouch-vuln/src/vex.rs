@@ -279,6 +279,18 @@ fn finding_ids(f: &Finding) -> Vec<String> {
     ids
 }
 
+fn is_root(product: &str, root: Option<&str>) -> bool {
+    let Some(root) = root else { return false };
+    purl::base(product) == purl::base(root)
+        && match (
+            purl::parse(product).and_then(|p| p.version),
+            purl::parse(root).and_then(|p| p.version),
+        ) {
+            (Some(a), Some(b)) => a == b,
+            _ => true,
+        }
+}
+
 fn product_matches(product: &str, f: &Finding) -> bool {
     let Some(fp) = f.properties.get("purl").and_then(Value::as_str) else {
         return false;
@@ -292,8 +304,10 @@ fn product_matches(product: &str, f: &Finding) -> bool {
     }
 }
 
-/// Applies statements to findings (the last matching statement wins).
-pub fn apply(statements: &[Statement], findings: &mut [Finding]) {
+/// Applies statements to findings (the last matching statement wins). A statement matches a
+/// finding when it names one of the finding's ids and either names no products, names the
+/// finding's package, or names `root` — the product the scanned SBOM describes.
+pub fn apply(statements: &[Statement], findings: &mut [Finding], root: Option<&str>) {
     for f in findings.iter_mut() {
         if !f.rule.starts_with("vuln/") {
             continue;
@@ -303,7 +317,10 @@ pub fn apply(statements: &[Statement], findings: &mut [Finding]) {
             s.ids
                 .iter()
                 .any(|i| ids.iter().any(|j| j.eq_ignore_ascii_case(i)))
-                && (s.products.is_empty() || s.products.iter().any(|p| product_matches(p, f)))
+                && (s.products.is_empty()
+                    || s.products
+                        .iter()
+                        .any(|p| product_matches(p, f) || is_root(p, root)))
         });
         let Some(s) = hit else { continue };
         let mut vex = serde_json::Map::new();
@@ -410,13 +427,13 @@ mod tests {
           {"vulnerability":{"name":"GHSA-1"},"products":[{"@id":"pkg:pypi/jinja2"}],"status":"not_affected","justification":"vulnerable_code_not_in_execute_path"}]}"#;
         let s = parse(Path::new("a.vex.json"), open).unwrap();
         let mut f = vec![finding()];
-        apply(&s, &mut f);
+        apply(&s, &mut f, None);
         assert!(f[0].suppressed_by.is_some());
 
         let cdx = r#"{"bomFormat":"CycloneDX","specVersion":"1.6","vulnerabilities":[{"id":"CVE-1","analysis":{"state":"in_triage"},"affects":[{"ref":"pkg:pypi/jinja2@2.10"}]}]}"#;
         let s = parse(Path::new("b.json"), cdx).unwrap();
         let mut f = vec![finding()];
-        apply(&s, &mut f);
+        apply(&s, &mut f, None);
         assert!(f[0].suppressed_by.is_none());
         assert!(
             f[0].annotation
@@ -427,7 +444,7 @@ mod tests {
 
         let other = r#"{"@context":"https://openvex.dev/ns/v0.2.0","statements":[{"vulnerability":{"name":"CVE-1"},"products":[{"@id":"pkg:pypi/jinja2@3.0"}],"status":"fixed"}]}"#;
         let mut f = vec![finding()];
-        apply(&parse(Path::new("c"), other).unwrap(), &mut f);
+        apply(&parse(Path::new("c"), other).unwrap(), &mut f, None);
         assert!(f[0].suppressed_by.is_none(), "other version must not match");
 
         let bad = r#"{"@context":"https://openvex.dev/ns/v0.2.0","statements":[{"vulnerability":"X","status":"not_affected"}]}"#;

@@ -2,8 +2,10 @@
 
 pub mod check;
 pub mod completions;
+pub mod db;
 pub mod exceptions;
 pub mod explain;
+pub mod vuln;
 
 use anyhow::Result;
 
@@ -17,5 +19,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Exceptions(cmd) => exceptions::run(g, cmd),
         Command::Explain(args) => explain::run(g, args),
         Command::Completions(args) => completions::run(g, args),
+        Command::Db(cmd) => db::run(g, cmd),
+        Command::Vuln(cmd) => vuln::run(g, cmd),
     }
 }

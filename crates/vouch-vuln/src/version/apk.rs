@@ -61,11 +61,9 @@ fn next_token(t: &mut Tok, b: &mut Blob<'_>) {
         match b.s[0] {
             b'.' => n = Tok::DigitOrZero,
             b'_' => n = Tok::Suffix,
-            b'-' => {
-                if b.s.len() > 1 && b.s[1] == b'r' {
-                    n = Tok::RevisionNo;
-                    b.advance(1);
-                }
+            b'-' if b.s.len() > 1 && b.s[1] == b'r' => {
+                n = Tok::RevisionNo;
+                b.advance(1);
             }
             _ => {}
         }

@@ -128,8 +128,7 @@ impl MavenVersion {
         let mut is_digit = false;
         let mut start = 0usize;
         let sub = |a: usize, b: usize| -> String { bytes[a..b].iter().collect() };
-        for i in 0..bytes.len() {
-            let c = bytes[i];
+        for (i, &c) in bytes.iter().enumerate() {
             let top = stack.len() - 1;
             if c == '.' {
                 if i == start {

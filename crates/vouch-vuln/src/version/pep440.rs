@@ -127,10 +127,7 @@ impl Pep440 {
                 if lower.chars().any(|c| c.is_whitespace()) || lower.len() > 256 {
                     return Err(VersionError::new("PEP 440", text));
                 }
-                let parts = lower
-                    .split(|c: char| c == '.' || c == '-' || c == '_')
-                    .map(str::to_string)
-                    .collect();
+                let parts = lower.split(['.', '-', '_']).map(str::to_string).collect();
                 Ok(Pep440 {
                     key: Key::Legacy(parts),
                 })
