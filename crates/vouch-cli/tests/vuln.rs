@@ -405,6 +405,13 @@ fn directories_and_non_sboms_are_exit_2() {
 
 #[test]
 fn db_update_from_a_local_mirror() {
+    assert!(
+        std::process::Command::new("curl")
+            .arg("--version")
+            .output()
+            .is_ok(),
+        "curl is needed (.ci/setup.d/40-vuln.sh installs it)"
+    );
     let dir = tempfile::tempdir().unwrap();
     let mirror = dir.path().join("mirror/npm");
     std::fs::create_dir_all(&mirror).unwrap();

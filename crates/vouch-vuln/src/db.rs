@@ -633,6 +633,31 @@ mod tests {
         assert_eq!(info.records, 2);
         assert_eq!(info.newest_record.as_deref(), Some("2024-05-01T00:00:00Z"));
 
+        // a database written by another schema version must be rebuilt
+        {
+            let c = Connection::open(&db).unwrap();
+            c.execute(
+                "UPDATE meta SET value = '99' WHERE key = 'schema_version'",
+                [],
+            )
+            .unwrap();
+        }
+        let e: InputError = Database::open(&db).err().unwrap().into();
+        assert!(e.message.contains("schema version 99"), "{e}");
+        assert_eq!(e.hint.as_deref(), Some("rebuild with vouch db build"));
+        // ... and `db build` replaces it rather than mixing layouts
+        let s = Database::build(&db, std::slice::from_ref(&src)).unwrap();
+        assert_eq!(s.added, 2);
+        assert!(Database::open(&db).is_ok());
+
+        // a corrupt zip is bad input and leaves no file behind
+        let zip = dir.path().join("PyPI.zip");
+        std::fs::write(&zip, b"PK\x03\x04 definitely not a zip").unwrap();
+        let fresh = dir.path().join("fresh.db");
+        let e: InputError = Database::build(&fresh, &[zip]).unwrap_err().into();
+        assert!(e.message.contains("zip"), "{e}");
+        assert!(!fresh.exists());
+
         let junk = dir.path().join("junk.db");
         std::fs::write(&junk, b"this is not sqlite at all, not even close....").unwrap();
         let e: InputError = Database::open(&junk).err().unwrap().into();

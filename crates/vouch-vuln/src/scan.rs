@@ -349,3 +349,47 @@ fn finding(
     }
     f
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The wording and shape of a vulnerability finding, reviewed as a snapshot.
+    #[test]
+    fn finding_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("osv");
+        std::fs::create_dir(&src).unwrap();
+        std::fs::write(
+            src.join("GHSA-1.json"),
+            r#"{"id":"GHSA-xxxx-yyyy-zzzz","modified":"2025-01-01T00:00:00Z","aliases":["CVE-2099-1234"],
+               "summary":"Path traversal in demo","related":["CGA-1"],
+               "severity":[{"type":"CVSS_V3","score":"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N"}],
+               "affected":[{"package":{"ecosystem":"crates.io","name":"demo"},
+                 "ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"0.4.2"}]}]}]}"#,
+        )
+        .unwrap();
+        std::fs::write(
+            src.join("RUSTSEC-1.json"),
+            r#"{"id":"RUSTSEC-2099-0001","modified":"2025-01-01T00:00:00Z","aliases":["CVE-2099-1234"],
+               "summary":"demo: path traversal",
+               "affected":[{"package":{"ecosystem":"crates.io","name":"demo"},
+                 "ranges":[{"type":"SEMVER","events":[{"introduced":"0.3.0"},{"fixed":"0.4.1"}]}]}]}"#,
+        )
+        .unwrap();
+        let db = dir.path().join("osv.db");
+        Database::build(&db, &[src]).unwrap();
+        let mut db = Database::open(&db).unwrap();
+        let pkgs = vec![PackageRef {
+            ecosystem: "crates.io".into(),
+            name: "demo".into(),
+            version: "0.3.5".into(),
+            purl: Some("pkg:cargo/demo@0.3.5".into()),
+            source: "Cargo.lock".into(),
+            line: Some(12),
+        }];
+        let r = scan(&mut db, &pkgs).unwrap();
+        assert_eq!(r.findings.len(), 1, "two records, one vulnerability");
+        insta::assert_json_snapshot!(r.findings[0]);
+    }
+}
