@@ -115,20 +115,16 @@ pub fn entry_affects(
     version: Option<&Version>,
     problems: &mut Vec<String>,
 ) -> bool {
-    for v in &entry.versions {
-        if v == raw {
-            return true;
-        }
-        if let (Some(inst), Ok(listed)) = (version, Version::parse(eco.scheme(), v))
-            && inst.compare(&listed) == Some(Ordering::Equal)
-        {
-            return true;
-        }
+    // Exact strings first: cheap, and what the list usually holds.
+    if entry.versions.iter().any(|v| v == raw) {
+        return true;
     }
+    let mut orderable_ranges = false;
     for range in &entry.ranges {
         let Some(scheme) = scheme_for(range, eco) else {
             continue;
         };
+        orderable_ranges = true;
         // SEMVER ranges order with SemVer even in ecosystems whose own ordering differs.
         let parsed;
         let inst = if scheme == eco.scheme() {
@@ -149,6 +145,17 @@ pub fn entry_affects(
             Ok(true) => return true,
             Ok(false) => {}
             Err(e) => problems.push(e.to_string()),
+        }
+    }
+    // Equal-but-differently-written versions (`1.0` vs `1.0.0`) in a list that no orderable
+    // range covers (GIT-only or list-only entries). When ranges exist, OSV's list is their
+    // expansion and the ranges above already decided by ordering.
+    if !orderable_ranges {
+        if let Some(inst) = version {
+            return entry.versions.iter().any(|v| {
+                Version::parse(eco.scheme(), v)
+                    .is_ok_and(|listed| inst.compare(&listed) == Some(Ordering::Equal))
+            });
         }
     }
     false
