@@ -19,7 +19,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // A fresh handle each run: no record cache carried over.
         let mut handle = vouch_vuln::Database::open(Path::new(&db))?;
         let t = Instant::now();
-        findings = vouch_vuln::scan::scan(&mut handle, &packages)?.findings.len();
+        findings = vouch_vuln::scan::scan(&mut handle, &packages)?
+            .findings
+            .len();
         times.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     times.sort_by(|a, b| a.total_cmp(b));
