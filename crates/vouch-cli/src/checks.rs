@@ -9,5 +9,6 @@ pub fn all() -> Vec<Box<dyn Check>> {
         Box::new(vouch_core::repo_rules::RepoCheck),
         Box::new(vouch_registers::check::RegistersCheck::default()),
         Box::new(vouch_workflow::WorkflowCheck::default()),
+        Box::new(vouch_vuln::check::VulnCheck::default()),
     ]
 }

@@ -140,4 +140,20 @@ pub enum Command {
 
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(commands::completions::CompletionsArgs),
+
+    /// Build and inspect the offline OSV vulnerability database (`vouch db build osv/ -o osv.db`).
+    ///
+    /// Vulnerability scans never touch the network: they read this SQLite file. Build it from
+    /// OSV exports (.zip per ecosystem, directories, single records), refresh it with
+    /// `vouch db update` when online, and check its age with `vouch db info`.
+    #[command(subcommand)]
+    Db(commands::db::DbCommand),
+
+    /// Find known vulnerabilities in dependencies; apply VEX, exceptions and SLAs.
+    ///
+    /// `vouch vuln scan sbom.cdx.json --db osv.db --fail-on high` exits 1 when an unsuppressed
+    /// vulnerability is at or above the threshold. `vouch vuln report` writes register D6;
+    /// `vouch vuln vex` turns accepted risks into an OpenVEX document.
+    #[command(subcommand)]
+    Vuln(commands::vuln::VulnCommand),
 }

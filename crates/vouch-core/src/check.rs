@@ -45,9 +45,17 @@ pub struct Sink {
     pub findings: Vec<Finding>,
     /// Problems that did not stop the check (a lockfile that failed to parse in a monorepo).
     pub warnings: Vec<String>,
+    /// Set by a check that could not run (no database, nothing to check): the report lists
+    /// it under `skipped_checks` with this reason instead of under `checks`.
+    pub skipped: Option<String>,
 }
 
 impl Sink {
+    /// Marks the check as skipped, with the reason shown to the user.
+    pub fn skip(&mut self, reason: impl Into<String>) {
+        self.skipped = Some(reason.into());
+    }
+
     pub fn push(&mut self, finding: Finding) {
         self.findings.push(finding);
     }

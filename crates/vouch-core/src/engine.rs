@@ -134,7 +134,13 @@ pub fn run(
         c.check_repo(&ctx, &mut sink)?;
         findings.extend(sink.findings);
         report.warnings.extend(sink.warnings);
-        report.checks.push(c.name().to_string());
+        match sink.skipped {
+            Some(reason) => report.skipped_checks.push(crate::report::SkippedCheck {
+                name: c.name().to_string(),
+                reason,
+            }),
+            None => report.checks.push(c.name().to_string()),
+        }
     }
     for (path, size) in &walked.too_large {
         report.warnings.push(format!(

@@ -3,12 +3,14 @@
 pub mod check;
 pub mod ci;
 pub mod completions;
+pub mod db;
 pub mod exceptions;
 pub mod explain;
 pub mod gate;
 pub mod registers;
 pub mod seal;
 pub mod signing;
+pub mod vuln;
 
 use anyhow::Result;
 
@@ -27,5 +29,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Gate(cmd) => gate::run(g, cmd),
         Command::Seal(args) => seal::run(g, args),
         Command::Completions(args) => completions::run(g, args),
+        Command::Db(cmd) => db::run(g, cmd),
+        Command::Vuln(cmd) => vuln::run(g, cmd),
     }
 }
