@@ -22,7 +22,9 @@ const LONG_VERSION: &str = concat!(
 /// verification failed, gate denied · 2 bad input, usage or internal error.
 #[derive(Debug, Parser)]
 #[command(name = "vouch", version, long_version = LONG_VERSION, propagate_version = true)]
-#[command(after_help = "Start with `vouch check .` in a repository. `vouch explain RULE` says what a rule means and how to fix it.")]
+#[command(
+    after_help = "Start with `vouch check .` in a repository. `vouch explain RULE` says what a rule means and how to fix it."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -106,4 +108,12 @@ pub enum Command {
 
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(commands::completions::CompletionsArgs),
+
+    /// Software bills of materials: generate (CycloneDX 1.6/1.7, SPDX 2.3), validate, diff.
+    ///
+    /// `vouch sbom generate .` reads every lockfile below the directory (Cargo, npm, Yarn,
+    /// pnpm, Poetry, uv, Pipenv, pip, Go, Bundler, Composer, dpkg, apk) offline and writes a
+    /// deterministic SBOM; `vouch sbom diff OLD NEW` gives a pull-request comment of what changed.
+    #[command(subcommand)]
+    Sbom(commands::sbom::SbomCommand),
 }
