@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use vouch_core::InputError;
 
 use super::Parsed;
-use crate::model::{Component, Ecosystem, Hash, HashAlg};
+use crate::model::{Component, Ecosystem, Hash, HashAlg, Subject};
 use crate::purl::Purl;
 
 /// `name (1.2.3-x86_64-linux)` → (name, version, platform).
@@ -41,6 +41,11 @@ pub fn read(path: &str, text: &str) -> Result<Parsed, InputError> {
     let mut direct_names: Vec<String> = Vec::new();
     let mut checksums: HashMap<String, String> = HashMap::new();
     let mut saw_section = false;
+    let mut section_name = String::new();
+    let mut comps_local = false;
+    // A `PATH` source at `.` (or another relative path) is the project itself or a sibling.
+    let mut local = false;
+    let mut subject: Option<Subject> = None;
     for (i, raw) in text.lines().enumerate() {
         let line_no = u32::try_from(i + 1).unwrap_or(u32::MAX);
         let line = raw.trim_end();
@@ -49,6 +54,7 @@ pub fn read(path: &str, text: &str) -> Result<Parsed, InputError> {
         }
         let indent = line.len() - line.trim_start().len();
         if indent == 0 {
+            section_name = line.to_string();
             section = match line {
                 "GEM" | "GIT" | "PATH" | "PLUGIN SOURCE" => "specs",
                 "DEPENDENCIES" => "deps",
@@ -68,6 +74,7 @@ pub fn read(path: &str, text: &str) -> Result<Parsed, InputError> {
             };
             saw_section = true;
             remote = None;
+            local = false;
             continue;
         }
         if !saw_section {
@@ -79,6 +86,7 @@ pub fn read(path: &str, text: &str) -> Result<Parsed, InputError> {
         match (section, indent) {
             ("specs", 2) => {
                 if let Some(r) = line.trim().strip_prefix("remote: ") {
+                    local = section_name == "PATH";
                     remote = Some(r.to_string());
                 }
             }
@@ -92,6 +100,17 @@ pub fn read(path: &str, text: &str) -> Result<Parsed, InputError> {
                     )
                     .with_hint("expected `name (version)`"));
                 };
+                if local {
+                    if subject.is_none() {
+                        subject = Some(Subject {
+                            name: name.to_string(),
+                            version: Some(version.to_string()),
+                        });
+                    }
+                    comps_local = true;
+                    continue;
+                }
+                comps_local = false;
                 let mut c = Component::new(
                     Ecosystem::RubyGems,
                     name,
@@ -105,6 +124,9 @@ pub fn read(path: &str, text: &str) -> Result<Parsed, InputError> {
                 }
                 c.sources.push(path.to_string());
                 comps.push((c, Vec::new()));
+            }
+            ("specs", 6) if comps_local => {
+                direct_names.push(line.trim().split(' ').next().unwrap_or("").to_string());
             }
             ("specs", 6) => {
                 let name = line.trim().split(' ').next().unwrap_or("");
@@ -131,7 +153,10 @@ pub fn read(path: &str, text: &str) -> Result<Parsed, InputError> {
         .iter()
         .map(|(c, _)| (c.name.clone(), c.purl.clone()))
         .collect();
-    let mut out = Parsed::default();
+    let mut out = Parsed {
+        subject,
+        ..Parsed::default()
+    };
     for (mut c, deps) in comps {
         let key = format!(
             "{} ({}{})",
