@@ -49,12 +49,35 @@ fn judges_accept_every_fixture_in_every_format() {
     let mut failures = Vec::new();
     for fx in fixtures() {
         let inv = vouch_sbom::scan(&fx).expect("scan");
-        assert!(inv.warnings.is_empty(), "{}: {:?}", fx.display(), inv.warnings);
-        assert!(!inv.components.is_empty(), "{}: no components", fx.display());
-        let name = fx.file_name().and_then(|n| n.to_str()).unwrap_or("x").to_string();
+        assert!(
+            inv.warnings.is_empty(),
+            "{}: {:?}",
+            fx.display(),
+            inv.warnings
+        );
+        assert!(
+            !inv.components.is_empty(),
+            "{}: no components",
+            fx.display()
+        );
+        let name = fx
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("x")
+            .to_string();
         let docs = [
-            ("cdx16.json", SbomFormat::CycloneDxJson, SpecVersion::V1_6, &cdx),
-            ("cdx17.json", SbomFormat::CycloneDxJson, SpecVersion::V1_7, &cdx),
+            (
+                "cdx16.json",
+                SbomFormat::CycloneDxJson,
+                SpecVersion::V1_6,
+                &cdx,
+            ),
+            (
+                "cdx17.json",
+                SbomFormat::CycloneDxJson,
+                SpecVersion::V1_7,
+                &cdx,
+            ),
             ("spdx.json", SbomFormat::SpdxJson, SpecVersion::V1_6, &spdx),
         ];
         for (suffix, format, version, judge) in docs {
@@ -64,7 +87,8 @@ fn judges_accept_every_fixture_in_every_format() {
             let path = dir.path().join(format!("{name}.{suffix}"));
             std::fs::write(&path, &bytes).expect("write");
             let text = String::from_utf8(bytes).expect("utf8");
-            let (_, problems) = vouch_sbom::validate(&path.to_string_lossy(), &text).expect("validate");
+            let (_, problems) =
+                vouch_sbom::validate(&path.to_string_lossy(), &text).expect("validate");
             if !problems.is_empty() {
                 failures.push(format!("vouch validate {name}.{suffix}: {problems:?}"));
             }
@@ -94,9 +118,21 @@ fn fixture_counts() {
     let mut counts = Vec::new();
     for fx in fixtures() {
         let inv = vouch_sbom::scan(&fx).expect("scan");
-        let name = fx.file_name().and_then(|n| n.to_str()).unwrap_or("x").to_string();
-        let with_hash = inv.components.iter().filter(|c| !c.hashes.is_empty()).count();
-        let with_licence = inv.components.iter().filter(|c| !c.licenses.is_empty()).count();
+        let name = fx
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("x")
+            .to_string();
+        let with_hash = inv
+            .components
+            .iter()
+            .filter(|c| !c.hashes.is_empty())
+            .count();
+        let with_licence = inv
+            .components
+            .iter()
+            .filter(|c| !c.licenses.is_empty())
+            .count();
         let edges: usize = inv.components.iter().map(|c| c.dependencies.len()).sum();
         counts.push(format!(
             "{name}: {} components, {} direct, {edges} edges, {with_hash} hashed, {with_licence} licensed",
