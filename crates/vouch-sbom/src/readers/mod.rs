@@ -8,12 +8,17 @@ pub mod cargo;
 pub mod composer;
 pub mod dpkg;
 pub mod gomod;
+pub mod gradle;
+pub mod mix;
 pub mod npm;
+pub mod nuget;
 pub mod pipfile;
 pub mod pnpm;
 pub mod poetry;
+pub mod pubspec;
 pub mod requirements;
 pub mod ruby;
+pub mod swift;
 pub mod yarn;
 
 use vouch_core::InputError;
@@ -49,6 +54,11 @@ pub fn reader_for(path: &str) -> Option<Reader> {
         "go.mod" => gomod::read,
         "Gemfile.lock" | "gems.locked" => ruby::read,
         "composer.lock" => composer::read,
+        "gradle.lockfile" => gradle::read,
+        "packages.lock.json" => nuget::read,
+        "pubspec.lock" => pubspec::read,
+        "Package.resolved" => swift::read,
+        "mix.lock" => mix::read,
         "status" if path.ends_with("var/lib/dpkg/status") => dpkg::read,
         "installed" if path.ends_with("lib/apk/db/installed") => dpkg::read_apk,
         n if requirements::is_requirements(n) => requirements::read,

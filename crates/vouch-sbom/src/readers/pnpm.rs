@@ -15,7 +15,7 @@ use super::Parsed;
 use crate::model::{Component, Ecosystem, Hash, Scope};
 use crate::readers::npm::npm_purl;
 
-fn yaml_err(path: &str, e: &marked_yaml::LoadError) -> InputError {
+pub(crate) fn yaml_err(path: &str, e: &marked_yaml::LoadError) -> InputError {
     use marked_yaml::LoadError::*;
     let m = match e {
         TopLevelMustBeMapping(m)

@@ -71,7 +71,13 @@ fn dep_names(pkg: &toml::Table) -> Vec<String> {
 fn array_names(a: &[Value]) -> Vec<String> {
     a.iter()
         .filter_map(|d| match d {
-            Value::Table(t) => t.get("name").and_then(Value::as_str).map(normalise_name),
+            // uv pins forked resolutions: `{ name = "click", version = "8.1.8", marker = … }`.
+            Value::Table(t) => t.get("name").and_then(Value::as_str).map(|n| {
+                match t.get("version").and_then(Value::as_str) {
+                    Some(v) => format!("{}=={v}", normalise_name(n)),
+                    None => normalise_name(n),
+                }
+            }),
             Value::String(s) => Some(normalise_name(requirement_name(s))),
             _ => None,
         })
@@ -130,6 +136,10 @@ pub fn read(path: &str, text: &str) -> Result<Parsed, InputError> {
         by_name
             .entry(normalise_name(name))
             .or_insert_with(|| pypi_purl(name, version));
+        by_name.insert(
+            format!("{}=={version}", normalise_name(name)),
+            pypi_purl(name, version),
+        );
     }
     let mut out = Parsed::default();
     for t in packages.iter().filter_map(Value::as_table) {
