@@ -16,6 +16,7 @@
 pub mod checks;
 pub mod cyclonedx;
 pub mod diff;
+pub mod image;
 pub mod licence;
 pub mod model;
 pub mod purl;

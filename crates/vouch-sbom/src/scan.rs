@@ -40,6 +40,9 @@ pub fn scan(path: &Path) -> Result<Inventory, InputError> {
 pub fn scan_with(path: &Path, opts: &ScanOptions) -> Result<Inventory, InputError> {
     let meta = std::fs::metadata(path)
         .map_err(|e| InputError::in_file(path, format!("cannot read: {e}")))?;
+    if crate::image::is_image(path) {
+        return crate::image::scan_image(path, opts);
+    }
     if meta.is_file() {
         return scan_file(path);
     }
@@ -148,6 +151,9 @@ pub fn find_lockfiles(root: &Path) -> Vec<(String, PathBuf)> {
 fn read_one(rel: &str, full: &Path) -> Result<Parsed, InputError> {
     let reader = readers::reader_for(rel)
         .ok_or_else(|| InputError::in_file(rel, "not a lockfile vouch reads"))?;
+    if rel.ends_with("rpmdb.sqlite") {
+        return readers::rpm::read_db(rel, full);
+    }
     let bytes =
         std::fs::read(full).map_err(|e| InputError::in_file(rel, format!("cannot read: {e}")))?;
     let text = String::from_utf8(bytes).map_err(|e| {
@@ -156,7 +162,16 @@ fn read_one(rel: &str, full: &Path) -> Result<Parsed, InputError> {
             format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
         )
     })?;
-    reader(rel, text.strip_prefix('\u{feff}').unwrap_or(&text))
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    if rel == "yarn.lock" || rel.ends_with("/yarn.lock") {
+        let manifest = full
+            .parent()
+            .map(|d| d.join("package.json"))
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
+        return readers::yarn::read_with_manifest(rel, text, manifest.as_ref());
+    }
+    reader(rel, text)
 }
 
 /// A single file: an SBOM document or a lockfile.
@@ -182,6 +197,23 @@ fn scan_file(path: &Path) -> Result<Inventory, InputError> {
                 version: None,
             }),
             files: vec![rel],
+            direct: parsed.direct,
+            ..Inventory::default()
+        };
+        inv.add(parsed.components);
+        inv.finish();
+        return Ok(inv);
+    }
+    let bytes =
+        std::fs::read(path).map_err(|e| InputError::in_file(path, format!("cannot read: {e}")))?;
+    if readers::gobinary::is_executable(&bytes) {
+        let parsed = readers::gobinary::read_bytes(&display, &bytes)?;
+        let mut inv = Inventory {
+            subject: parsed.subject.unwrap_or_else(|| Subject {
+                name: name.clone(),
+                version: None,
+            }),
+            files: vec![name],
             direct: parsed.direct,
             ..Inventory::default()
         };

@@ -7,8 +7,10 @@
 pub mod cargo;
 pub mod composer;
 pub mod dpkg;
+pub mod gobinary;
 pub mod gomod;
 pub mod gradle;
+pub mod maven;
 pub mod mix;
 pub mod npm;
 pub mod nuget;
@@ -17,6 +19,7 @@ pub mod pnpm;
 pub mod poetry;
 pub mod pubspec;
 pub mod requirements;
+pub mod rpm;
 pub mod ruby;
 pub mod swift;
 pub mod yarn;
@@ -55,15 +58,48 @@ pub fn reader_for(path: &str) -> Option<Reader> {
         "Gemfile.lock" | "gems.locked" => ruby::read,
         "composer.lock" => composer::read,
         "gradle.lockfile" => gradle::read,
+        "pom.xml" => maven::read,
         "packages.lock.json" => nuget::read,
         "pubspec.lock" => pubspec::read,
         "Package.resolved" => swift::read,
         "mix.lock" => mix::read,
         "status" if path.ends_with("var/lib/dpkg/status") => dpkg::read,
         "installed" if path.ends_with("lib/apk/db/installed") => dpkg::read_apk,
+        // Binary: read by `rpm::read_db` in the scanner; this text entry point only refuses.
+        "rpmdb.sqlite" => |p, _| {
+            Err(InputError::in_file(
+                p,
+                "an RPM database is read from a file, not text",
+            ))
+        },
         n if requirements::is_requirements(n) => requirements::read,
         _ => return None,
     })
+}
+
+/// Marks as `dev` every component that the production roots do not reach (for lockfiles
+/// that record the graph but not the scope).
+pub(crate) fn dev_by_reachability(components: &mut [Component], prod_roots: &[String]) {
+    use std::collections::{HashMap, HashSet, VecDeque};
+    let graph: HashMap<String, Vec<String>> = components
+        .iter()
+        .map(|c| (c.purl.clone(), c.dependencies.clone()))
+        .collect();
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut queue: VecDeque<String> = prod_roots.iter().cloned().collect();
+    while let Some(p) = queue.pop_front() {
+        if !seen.insert(p.clone()) {
+            continue;
+        }
+        if let Some(deps) = graph.get(&p) {
+            queue.extend(deps.iter().cloned());
+        }
+    }
+    for c in components.iter_mut() {
+        if !seen.contains(&c.purl) {
+            c.scope = crate::model::Scope::Dev;
+        }
+    }
 }
 
 /// An error at a byte offset of `text`.

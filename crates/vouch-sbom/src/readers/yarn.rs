@@ -62,6 +62,17 @@ fn key_value(line: &str) -> (&str, &str) {
 
 /// Reads a yarn.lock.
 pub fn read(path: &str, text: &str) -> Result<Parsed, InputError> {
+    read_with_manifest(path, text, None)
+}
+
+/// Reads a yarn.lock with the `package.json` beside it, whose `dependencies`,
+/// `optionalDependencies` and `devDependencies` give the direct dependencies and, by
+/// reachability, the dev scope (Yarn v1 lockfiles record neither).
+pub fn read_with_manifest(
+    path: &str,
+    text: &str,
+    manifest: Option<&serde_json::Value>,
+) -> Result<Parsed, InputError> {
     let mut entries: Vec<Entry> = Vec::new();
     let mut block: Option<&'static str> = None;
     let mut offset = 0usize;
@@ -209,6 +220,29 @@ pub fn read(path: &str, text: &str) -> Result<Parsed, InputError> {
     for c in &mut out.components {
         if optional_targets.contains(&c.purl) {
             c.scope = Scope::Optional;
+        }
+    }
+    if let Some(m) = manifest {
+        let deps = |k: &str| -> Vec<String> {
+            m.get(k)
+                .and_then(serde_json::Value::as_object)
+                .map(|o| {
+                    o.iter()
+                        .filter_map(|(n, r)| r.as_str().and_then(|r| lookup(n, r)))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let prod: Vec<String> = deps("dependencies")
+            .into_iter()
+            .chain(deps("optionalDependencies"))
+            .collect();
+        let dev = deps("devDependencies");
+        if out.direct.is_empty() {
+            out.direct = prod.iter().chain(&dev).cloned().collect();
+        }
+        if !dev.is_empty() {
+            super::dev_by_reachability(&mut out.components, &prod);
         }
     }
     Ok(out)
