@@ -6,6 +6,7 @@
 # cdxgen is installed from the npm registry into a cache outside the repository
 # (${VOUCH_BENCH_CACHE:-$HOME/.cache/vouch-bench}); vouch is built in release mode.
 # Usage: bench/sbom.sh [RUNS]   (vouch runs per project, default 5; cdxgen runs once each)
+# Needs node/npm, python3 and bc.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-5}
@@ -21,8 +22,13 @@ if [ ! -x "$CACHE/cdxgen/node_modules/.bin/cdxgen" ]; then
      --ignore-scripts "@cyclonedx/cdxgen@$CDXGEN_VERSION" >/dev/null)
 fi
 CDXGEN="$CACHE/cdxgen/node_modules/.bin/cdxgen"
-cargo build --release --locked -p vouch-cli >/dev/null 2>&1 || cargo build --release -p vouch-cli
-VOUCH=target/release/vouch
+# VOUCH_BIN=path skips the release build (e.g. to time another build of vouch).
+if [ -n "${VOUCH_BIN:-}" ]; then
+  VOUCH=$VOUCH_BIN
+else
+  cargo build --release --locked -p vouch-cli >/dev/null 2>&1 || cargo build --release -p vouch-cli
+  VOUCH=target/release/vouch
+fi
 export SOURCE_DATE_EPOCH=1700000000 CDXGEN_NO_BANNER=true FETCH_LICENSE=false CDXGEN_DEBUG_MODE=
 now() { date +%s.%N; }
 

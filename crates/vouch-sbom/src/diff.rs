@@ -369,9 +369,17 @@ mod tests {
 
     #[test]
     fn thousand_changes_stay_readable() {
-        let old: Vec<Component> = (0..1000).map(|i| c(&format!("pkg-{i}"), "1.0.0", &["MIT"])).collect();
+        let old: Vec<Component> = (0..1000)
+            .map(|i| c(&format!("pkg-{i}"), "1.0.0", &["MIT"]))
+            .collect();
         let new: Vec<Component> = (0..1000)
-            .map(|i| c(&format!("pkg-{i}"), if i % 2 == 0 { "1.1.0" } else { "0.9.0" }, &["MIT"]))
+            .map(|i| {
+                c(
+                    &format!("pkg-{i}"),
+                    if i % 2 == 0 { "1.1.0" } else { "0.9.0" },
+                    &["MIT"],
+                )
+            })
             .chain((0..500).map(|i| c(&format!("new-{i}"), "1.0.0", &["Apache-2.0"])))
             .collect();
         let d = diff(
@@ -381,7 +389,10 @@ mod tests {
         let md = to_markdown(&d);
         assert!(md.len() < 65_536, "{} characters", md.len());
         let first = md.lines().nth(2).unwrap();
-        assert_eq!(first, "**500 added · 0 removed · 500 upgraded · 500 downgraded · 0 licence changes** (1000 → 1500 components)");
+        assert_eq!(
+            first,
+            "**500 added · 0 removed · 500 upgraded · 500 downgraded · 0 licence changes** (1000 → 1500 components)"
+        );
         assert!(md.contains("<details><summary>Upgraded (500)</summary>"));
         assert!(md.contains("… and 250 more"));
     }

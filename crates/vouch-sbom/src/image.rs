@@ -34,7 +34,9 @@ pub fn is_image(path: &Path) -> bool {
 }
 
 fn wanted(path: &str) -> bool {
-    !path.split('/').any(|s| s == "node_modules") && readers::reader_for(path).is_some()
+    path == "etc/os-release"
+        || path == "usr/lib/os-release"
+        || (!path.split('/').any(|s| s == "node_modules") && readers::reader_for(path).is_some())
 }
 
 fn err(path: &Path, msg: impl Into<String>) -> InputError {
@@ -254,6 +256,10 @@ pub fn scan_image(path: &Path, opts: &ScanOptions) -> Result<Inventory, InputErr
         tag
     };
     let mut inv = Inventory::default();
+    let os_release: Option<String> = ["usr/lib/os-release", "etc/os-release"]
+        .iter()
+        .find_map(|p| files.get(*p))
+        .map(|b| String::from_utf8_lossy(b).into_owned());
     for (rel, bytes) in &files {
         let Some(reader) = readers::reader_for(rel) else {
             continue;
@@ -282,6 +288,9 @@ pub fn scan_image(path: &Path, opts: &ScanOptions) -> Result<Inventory, InputErr
             Err(e) if opts.strict => return Err(e),
             Err(e) => inv.warnings.push(e),
         }
+    }
+    if let Some(text) = &os_release {
+        crate::scan::apply_os_release(&mut inv, text);
     }
     inv.subject = Subject {
         name: subject_name.unwrap_or_else(|| {

@@ -14,9 +14,29 @@ pub enum Licence {
     Name(String),
 }
 
-/// Normalises one licence string.
+/// Normalises one licence string. Lockfiles repeat a handful of licence strings thousands
+/// of times, and canonicalisation looks names up in the SPDX list, so results are memoised
+/// per thread.
 pub fn normalise(raw: &str) -> Licence {
+    thread_local! {
+        static CACHE: std::cell::RefCell<std::collections::HashMap<String, Licence>> =
+            std::cell::RefCell::new(std::collections::HashMap::new());
+    }
     let raw = raw.trim();
+    if let Some(hit) = CACHE.with(|c| c.borrow().get(raw).cloned()) {
+        return hit;
+    }
+    let result = normalise_uncached(raw);
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() < 10_000 {
+            c.insert(raw.to_string(), result.clone());
+        }
+    });
+    result
+}
+
+fn normalise_uncached(raw: &str) -> Licence {
     let candidate = match spdx::Expression::canonicalize(raw) {
         Ok(Some(c)) => c,
         Ok(None) => raw.to_string(),

@@ -99,8 +99,72 @@ pub fn scan_with(path: &Path, opts: &ScanOptions) -> Result<Inventory, InputErro
         name: dir_name(path),
         version: None,
     });
+    // Never follow a symlink here: in an unpacked root filesystem an absolute link would
+    // point at the host's own os-release.
+    for candidate in ["usr/lib/os-release", "etc/os-release"] {
+        let p = path.join(candidate);
+        if p.symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink())
+        {
+            continue;
+        }
+        if let Ok(text) = std::fs::read_to_string(&p) {
+            apply_os_release(&mut inv, &text);
+            break;
+        }
+    }
     inv.finish();
     Ok(inv)
+}
+
+/// Names the distribution in OS package purls from an `os-release` file: the namespace
+/// becomes its `ID` (`ubuntu` instead of the default `debian`) and a `distro` qualifier
+/// `ID-VERSION_ID` is added, as the purl specification's deb/apk/rpm examples do. Edges are
+/// rewritten to the new purls.
+pub fn apply_os_release(inv: &mut Inventory, text: &str) {
+    let field = |k: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(k)?.strip_prefix('='))
+            .map(|v| v.trim().trim_matches('"').trim_matches('\'').to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let Some(id) = field("ID") else { return };
+    let distro = match field("VERSION_ID") {
+        Some(v) => format!("{id}-{v}"),
+        None => id.clone(),
+    };
+    let mut renamed: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    for c in &mut inv.components {
+        use crate::model::Ecosystem::{Apk, Deb, Rpm};
+        if !matches!(c.ecosystem, Deb | Apk | Rpm) {
+            continue;
+        }
+        let Some(mut p) = crate::purl::Purl::parse(&c.purl) else {
+            continue;
+        };
+        if c.ecosystem != Rpm || p.namespace.is_none() {
+            p.namespace = Some(id.to_ascii_lowercase());
+        }
+        p.qualifiers.insert("distro".into(), distro.clone());
+        let new = p.to_canonical();
+        renamed.insert(c.purl.clone(), new.clone());
+        c.purl = new;
+    }
+    if renamed.is_empty() {
+        return;
+    }
+    let rename = |v: &mut Vec<String>| {
+        for d in v.iter_mut() {
+            if let Some(n) = renamed.get(d) {
+                *d = n.clone();
+            }
+        }
+    };
+    for c in &mut inv.components {
+        rename(&mut c.dependencies);
+    }
+    rename(&mut inv.direct);
+    inv.components.sort_by(|a, b| a.purl.cmp(&b.purl));
 }
 
 fn dir_name(path: &Path) -> String {
@@ -222,4 +286,31 @@ fn scan_file(path: &Path) -> Result<Inventory, InputError> {
         return Ok(inv);
     }
     crate::sbom_read::read_sbom(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn os_release_names_the_distribution() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("var/lib/dpkg")).unwrap();
+        std::fs::create_dir_all(dir.path().join("etc")).unwrap();
+        std::fs::write(dir.path().join("var/lib/dpkg/status"), "Package: libc6\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2.35-0ubuntu3\n\nPackage: bash\nStatus: install ok installed\nArchitecture: amd64\nVersion: 5.1-6ubuntu1\nDepends: libc6\n").unwrap();
+        std::fs::write(
+            dir.path().join("etc/os-release"),
+            "NAME=\"Ubuntu\"\nID=ubuntu\nVERSION_ID=\"22.04\"\n",
+        )
+        .unwrap();
+        let inv = scan(dir.path()).unwrap();
+        assert_eq!(
+            inv.components[0].purl,
+            "pkg:deb/ubuntu/bash@5.1-6ubuntu1?arch=amd64&distro=ubuntu-22.04"
+        );
+        assert_eq!(
+            inv.components[0].dependencies,
+            vec!["pkg:deb/ubuntu/libc6@2.35-0ubuntu3?arch=amd64&distro=ubuntu-22.04".to_string()]
+        );
+    }
 }
