@@ -22,9 +22,7 @@ const LONG_VERSION: &str = concat!(
 /// verification failed, gate denied · 2 bad input, usage or internal error.
 #[derive(Debug, Parser)]
 #[command(name = "vouch", version, long_version = LONG_VERSION, propagate_version = true)]
-#[command(
-    after_help = "Start with `vouch check .` in a repository. `vouch explain RULE` says what a rule means and how to fix it."
-)]
+#[command(after_help = "Start with `vouch check .` in a repository. `vouch explain RULE` says what a rule means and how to fix it.")]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -111,8 +109,9 @@ pub enum Command {
 
     /// Software bills of materials: generate (CycloneDX 1.6/1.7, SPDX 2.3), validate, diff.
     ///
-    /// `vouch sbom generate .` reads every lockfile below the directory (Cargo, npm, Yarn,
-    /// pnpm, Poetry, uv, Pipenv, pip, Go, Bundler, Composer, dpkg, apk) offline and writes a
+    /// `vouch sbom generate .` reads every lockfile below a directory (Cargo, npm, Yarn, pnpm,
+    /// Poetry, uv, Pipenv, pip, Go, Bundler, Composer, Maven, Gradle, NuGet, Pub, SwiftPM, Mix),
+    /// a root filesystem or a container image (dpkg, apk, rpm) offline and writes a
     /// deterministic SBOM; `vouch sbom diff OLD NEW` gives a pull-request comment of what changed.
     #[command(subcommand)]
     Sbom(commands::sbom::SbomCommand),
