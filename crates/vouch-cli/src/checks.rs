@@ -10,5 +10,6 @@ pub fn all() -> Vec<Box<dyn Check>> {
         Box::new(vouch_registers::check::RegistersCheck::default()),
         Box::new(vouch_workflow::WorkflowCheck::default()),
         Box::new(vouch_vuln::check::VulnCheck::default()),
+        Box::new(vouch_sbom::checks::SbomCheck::default()),
     ]
 }

@@ -156,4 +156,12 @@ pub enum Command {
     /// `vouch vuln vex` turns accepted risks into an OpenVEX document.
     #[command(subcommand)]
     Vuln(commands::vuln::VulnCommand),
+    /// Software bills of materials: generate (CycloneDX 1.6/1.7, SPDX 2.3), validate, diff.
+    ///
+    /// `vouch sbom generate .` reads every lockfile below a directory (Cargo, npm, Yarn, pnpm,
+    /// Poetry, uv, Pipenv, pip, Go, Bundler, Composer, Maven, Gradle, NuGet, Pub, SwiftPM, Mix),
+    /// a root filesystem or a container image (dpkg, apk, rpm) offline and writes a
+    /// deterministic SBOM; `vouch sbom diff OLD NEW` gives a pull-request comment of what changed.
+    #[command(subcommand)]
+    Sbom(commands::sbom::SbomCommand),
 }

@@ -8,6 +8,7 @@ pub mod exceptions;
 pub mod explain;
 pub mod gate;
 pub mod registers;
+pub mod sbom;
 pub mod seal;
 pub mod signing;
 pub mod vuln;
@@ -31,5 +32,6 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Completions(args) => completions::run(g, args),
         Command::Db(cmd) => db::run(g, cmd),
         Command::Vuln(cmd) => vuln::run(g, cmd),
+        Command::Sbom(cmd) => sbom::run(g, cmd),
     }
 }

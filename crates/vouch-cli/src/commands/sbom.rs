@@ -1,0 +1,189 @@
+//! `vouch sbom generate|validate|diff`: software bills of materials.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Args, Subcommand, ValueEnum};
+use vouch_core::InputError;
+use vouch_sbom::{SbomFormat, ScanOptions, SpecVersion, WriteOptions};
+
+use crate::cli::GlobalArgs;
+use crate::output;
+
+#[derive(Debug, Subcommand)]
+pub enum SbomCommand {
+    /// Write an SBOM of a project directory, lockfile or root filesystem.
+    ///
+    /// PATH is a project directory (every lockfile below it, for monorepos), one lockfile, or
+    /// an unpacked root filesystem (dpkg / apk databases). Formats (--format): cyclonedx-json
+    /// (default), cyclonedx-xml (1.6 only), spdx-json (2.3). Output is byte-deterministic; set
+    /// SOURCE_DATE_EPOCH to record a creation time. A lockfile that cannot be read is a warning
+    /// (its components are missing) unless --strict.
+    Generate(GenerateArgs),
+
+    /// Check a CycloneDX 1.6/1.7 or SPDX 2.3 JSON document against its specification.
+    ///
+    /// Exit 0 valid, 1 invalid (each problem printed with its JSON pointer), 2 not an SBOM.
+    Validate(ValidateArgs),
+
+    /// Show what changed between two SBOMs, lockfiles or project directories.
+    ///
+    /// OLD and NEW may be of different kinds (a CycloneDX file against an SPDX file or a
+    /// directory). --format markdown (default; a pull-request comment) or json.
+    Diff(DiffArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Project directory, lockfile or root filesystem.
+    pub path: PathBuf,
+    /// CycloneDX specification version.
+    #[arg(long, value_name = "VERSION", default_value = "1.6", value_parser = ["1.6", "1.7"])]
+    pub spec_version: String,
+    /// Use this `urn:uuid:…` as the CycloneDX serialNumber instead of one derived from the content.
+    #[arg(long, value_name = "URN")]
+    pub serial_number: Option<String>,
+    /// Fail (exit 2) when any lockfile cannot be read, instead of warning.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The SBOM file (JSON).
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The old SBOM, lockfile or directory.
+    pub old: PathBuf,
+    /// The new SBOM, lockfile or directory.
+    pub new: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum GenerateFormat {
+    CyclonedxJson,
+    CyclonedxXml,
+    SpdxJson,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum DiffFormat {
+    Markdown,
+    Json,
+}
+
+pub fn run(global: &GlobalArgs, cmd: SbomCommand) -> Result<u8> {
+    match cmd {
+        SbomCommand::Generate(a) => generate(global, a),
+        SbomCommand::Validate(a) => validate(global, a),
+        SbomCommand::Diff(a) => diff(global, a),
+    }
+}
+
+fn valid_urn(s: &str) -> bool {
+    let Some(u) = s.strip_prefix("urn:uuid:") else {
+        return false;
+    };
+    let groups: Vec<&str> = u.split('-').collect();
+    groups.len() == 5
+        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, n)| {
+            g.len() == n
+                && g.bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        })
+        && matches!(groups[2].as_bytes()[0], b'1'..=b'5')
+        && matches!(groups[3].as_bytes()[0], b'8' | b'9' | b'a' | b'b')
+}
+
+fn generate(global: &GlobalArgs, a: GenerateArgs) -> Result<u8> {
+    let format = match output::format_as(global, GenerateFormat::CyclonedxJson)? {
+        GenerateFormat::CyclonedxJson => SbomFormat::CycloneDxJson,
+        GenerateFormat::CyclonedxXml => SbomFormat::CycloneDxXml,
+        GenerateFormat::SpdxJson => SbomFormat::SpdxJson,
+    };
+    let spec = SpecVersion::parse(&a.spec_version).unwrap_or_default();
+    if format == SbomFormat::CycloneDxXml && spec != SpecVersion::V1_6 {
+        return Err(
+            InputError::new("CycloneDX XML is written for spec version 1.6 only")
+                .with_hint("use --spec-version 1.6, or --format cyclonedx-json for 1.7")
+                .into(),
+        );
+    }
+    if let Some(s) = &a.serial_number
+        && !valid_urn(s)
+    {
+        return Err(
+            InputError::new(format!("--serial-number `{s}` is not a urn:uuid"))
+                .with_hint("use the form urn:uuid:xxxxxxxx-xxxx-4xxx-8xxx-xxxxxxxxxxxx (lowercase)")
+                .into(),
+        );
+    }
+    let opts = WriteOptions {
+        cyclonedx_version: spec,
+        serial_number: a.serial_number.clone(),
+        timestamp: WriteOptions::timestamp_from_env()?,
+    };
+    let inv = vouch_sbom::scan_with(&a.path, &ScanOptions { strict: a.strict })?;
+    for w in &inv.warnings {
+        output::warn(
+            global,
+            &format!("{w} (skipped; --strict makes this an error)"),
+        );
+    }
+    let bytes = vouch_sbom::write(&inv, format, &opts);
+    output::emit(global, &bytes)?;
+    Ok(0)
+}
+
+fn validate(global: &GlobalArgs, a: ValidateArgs) -> Result<u8> {
+    let text = std::fs::read_to_string(&a.file)
+        .map_err(|e| InputError::in_file(&a.file, format!("cannot read: {e}")))?;
+    let name = a.file.to_string_lossy();
+    let (kind, problems) = vouch_sbom::validate(&name, &text)?;
+    let what = match &kind {
+        vouch_sbom::validate::Kind::CycloneDx(v) => format!("CycloneDX {v}"),
+        vouch_sbom::validate::Kind::Spdx(v) => v.clone(),
+    };
+    let mut out = String::new();
+    if problems.is_empty() {
+        out.push_str(&format!("{name}: valid {what}\n"));
+    } else {
+        for p in &problems {
+            let ptr = if p.pointer.is_empty() {
+                "/"
+            } else {
+                &p.pointer
+            };
+            out.push_str(&format!("{name}: {ptr}: {}\n", p.message));
+        }
+        out.push_str(&format!(
+            "{name}: invalid {what} ({} problems)\n",
+            problems.len()
+        ));
+    }
+    if !(global.quiet && problems.is_empty()) {
+        output::emit(global, out.as_bytes())?;
+    }
+    let _ = std::io::stdout().flush();
+    Ok(if problems.is_empty() { 0 } else { 1 })
+}
+
+fn diff(global: &GlobalArgs, a: DiffArgs) -> Result<u8> {
+    let format = output::format_as(global, DiffFormat::Markdown)?;
+    let old = vouch_sbom::scan(&a.old)?;
+    let new = vouch_sbom::scan(&a.new)?;
+    for w in old.warnings.iter().chain(&new.warnings) {
+        output::warn(global, &format!("{w} (skipped)"));
+    }
+    let d = vouch_sbom::diff(&old, &new);
+    let bytes = match format {
+        DiffFormat::Markdown => vouch_sbom::diff::to_markdown(&d).into_bytes(),
+        DiffFormat::Json => vouch_sbom::diff::to_json(&d),
+    };
+    output::emit(global, &bytes)?;
+    Ok(0)
+}
