@@ -104,6 +104,24 @@ pub enum Command {
     /// Explain a rule: what it finds, why it matters and how to fix it.
     Explain(commands::explain::ExplainArgs),
 
+    /// IAM guardrails: lint AWS policies, Terraform plans and CloudFormation; diff granted
+    /// against CloudTrail usage.
+    ///
+    /// `vouch iam lint policy.json template.yaml plan.json` reports wildcards, public
+    /// principals, Allow+NotAction, privilege-escalation paths, missing tags and
+    /// cross-environment access with exact positions. `vouch iam diff --granted POLICY --used
+    /// TRAIL.json.gz` lists unused grants and proposes a least-privilege policy.
+    #[command(subcommand)]
+    Iam(commands::iam::IamCommand),
+
+    /// Rego policies, conftest-compatible: `vouch policy test --policy DIR FILE...`.
+    ///
+    /// Evaluates deny/violation/warn rules (package `main` by default) against YAML, JSON,
+    /// TOML, HCL2, Dockerfile, INI and .env files with an embedded Rego engine; exit 1 on any
+    /// failure.
+    #[command(subcommand)]
+    Policy(commands::policy::PolicyCommand),
+
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(commands::completions::CompletionsArgs),
 }

@@ -4,6 +4,8 @@ pub mod check;
 pub mod completions;
 pub mod exceptions;
 pub mod explain;
+pub mod iam;
+pub mod policy;
 
 use anyhow::Result;
 
@@ -16,6 +18,8 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Check(args) => check::run(g, args),
         Command::Exceptions(cmd) => exceptions::run(g, cmd),
         Command::Explain(args) => explain::run(g, args),
+        Command::Iam(cmd) => iam::run(g, cmd),
+        Command::Policy(cmd) => policy::run(g, cmd),
         Command::Completions(args) => completions::run(g, args),
     }
 }

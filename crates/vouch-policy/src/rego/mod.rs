@@ -34,6 +34,7 @@ pub struct RuleResult {
     pub msg: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub loc: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
     pub metadata: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -170,8 +171,16 @@ fn rego_error(path: &Path, display: &str, e: &dyn std::fmt::Display) -> InputErr
     if let Some(idx) = text.find(display) {
         let mut parts = text[idx + display.len()..].split(':');
         let _ = parts.next();
-        let line = parts.next().and_then(|s| s.trim().parse::<u32>().ok());
-        let col = parts.next().and_then(|s| s.trim().parse::<u32>().ok());
+        let digits = |s: &str| {
+            let d: String = s
+                .trim_start()
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            d.parse::<u32>().ok()
+        };
+        let line = parts.next().and_then(digits);
+        let col = parts.next().and_then(digits);
         err.line = line;
         err.column = line.and(col);
     }

@@ -102,27 +102,40 @@ pub fn check(file: &IamFile, _options: &IamOptions, out: &mut Vec<Finding>) {
             })
             .collect();
         let allowed = allowed(&grants);
+        let mut paths: Vec<(String, &Node)> = Vec::new();
         for method in METHODS {
             let nodes: Option<Vec<&Node>> = method
                 .iter()
                 .map(|a| allowed.get(&a.to_ascii_lowercase()).copied())
                 .collect();
-            let Some(nodes) = nodes else { continue };
-            let at = nodes[0];
-            let combo = method.join(" + ");
-            out.push(
-                Finding::new(
-                    &RULE,
-                    policy.location(&file.path, at.region()),
-                    format!(
-                        "{}: allows {combo}, a privilege-escalation path",
-                        policy.owner
-                    ),
-                    &format!("{}|{combo}", policy.owner),
-                )
-                .with_annotation(format!("grants {}", method[0])),
-            );
+            if let Some(nodes) = nodes {
+                paths.push((method.join(" + "), nodes[0]));
+            }
         }
+        let Some((_, at)) = paths.first() else {
+            continue;
+        };
+        let names: Vec<&str> = paths.iter().map(|(p, _)| p.as_str()).collect();
+        let shown = names.iter().take(3).copied().collect::<Vec<_>>().join("; ");
+        let more = if names.len() > 3 {
+            format!(" and {} more", names.len() - 3)
+        } else {
+            String::new()
+        };
+        out.push(
+            Finding::new(
+                &RULE,
+                policy.location(&file.path, at.region()),
+                format!(
+                    "{}: allows {} privilege-escalation path(s): {shown}{more}",
+                    policy.owner,
+                    names.len()
+                ),
+                &format!("{}|{}", policy.owner, names.join(";")),
+            )
+            .with_annotation(format!("escalation path: {}", names[0]))
+            .with_property("paths", names),
+        );
     }
 }
 
@@ -145,7 +158,10 @@ mod tests {
             r#"{"Statement":[{"Effect":"Allow","Action":["iam:PassRole"],"Resource":"*"},{"Effect":"Allow","Action":"ec2:Run*","Resource":"*"}]}"#,
         );
         assert_eq!(m.len(), 1);
-        assert!(m[0].contains("iam:PassRole + ec2:RunInstances"));
+        assert!(
+            m[0].contains("1 privilege-escalation path(s): iam:PassRole + ec2:RunInstances"),
+            "{m:?}"
+        );
     }
 
     #[test]
@@ -154,6 +170,11 @@ mod tests {
             msgs(r#"{"Statement":{"Effect":"Allow","Action":"iam:PassRole","Resource":"*"}}"#)
                 .is_empty()
         );
-        assert!(msgs(r#"{"Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#).len() > 10);
+        let all = msgs(r#"{"Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#);
+        assert_eq!(all.len(), 1);
+        assert!(
+            all[0].contains("21 privilege-escalation path(s)"),
+            "{all:?}"
+        );
     }
 }
