@@ -507,7 +507,11 @@ impl MarkedEventReceiver for YamlBuilder {
         let here = pos(&mark);
         match ev {
             Event::Scalar(s, style, anchor, _tag) => {
-                let len = u32::try_from(s.chars().count()).unwrap_or(u32::MAX);
+                let quotes = match style {
+                    TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted => 2,
+                    _ => 0,
+                };
+                let len = u32::try_from(s.chars().count() + quotes).unwrap_or(u32::MAX);
                 let value = if style == TScalarStyle::Plain {
                     resolve_plain(&s)
                 } else {

@@ -263,7 +263,7 @@ pub fn diff(policy: &PolicyDoc, usage: &Usage) -> DiffReport {
         let resources: Vec<String> = if arns.contains(&None) {
             vec!["*".to_string()]
         } else {
-            arns.iter().flatten().cloned().collect()
+            generalise(arns.iter().flatten())
         };
         by_resources
             .entry(resources)
@@ -292,6 +292,31 @@ pub fn diff(policy: &PolicyDoc, usage: &Usage) -> DiffReport {
             "Statement": statements,
         }),
     }
+}
+
+/// ARNs seen for one action, with siblings (two or more ARNs under the same `/` parent)
+/// folded into `parent/*`, so a proposal does not list every object a job touched.
+fn generalise<'a>(arns: impl Iterator<Item = &'a String>) -> Vec<String> {
+    let mut by_parent: BTreeMap<&str, Vec<&String>> = BTreeMap::new();
+    let mut out = BTreeSet::new();
+    for arn in arns {
+        match arn.rfind('/') {
+            Some(i) if arn[..i].split(':').count() >= 6 => {
+                by_parent.entry(&arn[..i]).or_default().push(arn)
+            }
+            _ => {
+                out.insert(arn.clone());
+            }
+        }
+    }
+    for (parent, children) in by_parent {
+        if children.len() >= 2 {
+            out.insert(format!("{parent}/*"));
+        } else {
+            out.extend(children.into_iter().cloned());
+        }
+    }
+    out.into_iter().collect()
 }
 
 #[cfg(test)]

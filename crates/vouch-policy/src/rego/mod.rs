@@ -350,7 +350,10 @@ impl PolicySet {
             let short = if matches!(rule.as_str(), "deny" | "violation" | "warn") {
                 String::new()
             } else {
-                rule.splitn(2, '_').nth(1).unwrap_or_default().to_string()
+                rule.split_once('_')
+                    .map(|x| x.1)
+                    .unwrap_or_default()
+                    .to_string()
             };
             let exq = format!(
                 "data.{ns}.exception[_][_] == {}",

@@ -32,10 +32,8 @@ pub fn check(file: &IamFile, options: &IamOptions, out: &mut Vec<Finding>) {
                 continue;
             }
             let mut targets: Vec<&crate::doc::Node> = st.resources.clone();
-            if let Some(p) = st.principal {
-                if let Some(aws) = p.get("AWS") {
-                    targets.extend(aws.one_or_many());
-                }
+            if let Some(aws) = st.principal.and_then(|p| p.get("AWS")) {
+                targets.extend(aws.one_or_many());
             }
             for target in targets {
                 let Some(arn) = target.as_str() else { continue };
