@@ -276,3 +276,97 @@ fn usage_errors_exit_2() {
         .assert()
         .code(2);
 }
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+}
+
+#[test]
+fn vouch_check_runs_repository_policies_and_iam() {
+    let repo = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    copy_dir(&root.join("policy"), &repo.path().join("policy"));
+    let lib = fixtures().join("library");
+    std::fs::create_dir_all(repo.path().join("k8s")).unwrap();
+    std::fs::copy(
+        lib.join("deployment-bad.yaml"),
+        repo.path().join("k8s/web.yaml"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(repo.path().join("iam")).unwrap();
+    std::fs::copy(
+        lib.join("admin-star.json"),
+        repo.path().join("iam/admin.json"),
+    )
+    .unwrap();
+    let out = Command::cargo_bin("vouch")
+        .unwrap()
+        .args(["check", "--format", "json"])
+        .arg(repo.path())
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let report: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let rules: Vec<(&str, &str)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap(),
+                f["location"]["path"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        rules.contains(&("rego/main.deny_k8s_privileged", "k8s/web.yaml")),
+        "{rules:?}"
+    );
+    assert!(
+        rules.contains(&("rego/main.deny_iam_admin", "iam/admin.json")),
+        "{rules:?}"
+    );
+    assert!(
+        rules.contains(&("iam/wildcard-action", "iam/admin.json")),
+        "{rules:?}"
+    );
+    assert!(
+        report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "policy")
+    );
+
+    // A policy that does not parse is bad input for `vouch check` too.
+    std::fs::write(
+        repo.path().join("policy/broken.rego"),
+        "package main\n\ndeny contains msg if {\n",
+    )
+    .unwrap();
+    Command::cargo_bin("vouch")
+        .unwrap()
+        .arg("check")
+        .arg(repo.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("broken.rego"));
+}
+
+#[test]
+fn vouch_check_without_policy_dir_skips_rego() {
+    let repo = tempfile::tempdir().unwrap();
+    std::fs::write(repo.path().join("app.yaml"), "kind: Deployment\n").unwrap();
+    Command::cargo_bin("vouch")
+        .unwrap()
+        .args(["check", "--format", "json"])
+        .arg(repo.path())
+        .assert()
+        .stdout(predicate::str::contains("rego/").not());
+}

@@ -14,6 +14,16 @@ use serde_json::Value;
 use vouch_policy::rego::{Namespaces, PolicySet, inputs};
 
 const FIX: &str = "tests/fixtures/rego";
+/// The starter library at the repository root (`policy/`).
+const LIBRARY: &str = "@library";
+
+fn policy_dir(name: &str) -> PathBuf {
+    if name == LIBRARY {
+        Path::new("../../policy").to_path_buf()
+    } else {
+        Path::new(FIX).join("policy").join(name)
+    }
+}
 
 fn judge() -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/interop/opa-eval");
@@ -124,6 +134,32 @@ const CASES: &[Case] = &[
         inputs: &["app.env"],
     },
     Case {
+        name: "library_kubernetes",
+        policy: LIBRARY,
+        namespaces: &[],
+        all: false,
+        data: &[],
+        inputs: &[
+            "../library/deployment-bad.yaml",
+            "../library/deployment-ok.yaml",
+        ],
+    },
+    Case {
+        name: "library_iam",
+        policy: LIBRARY,
+        namespaces: &[],
+        all: false,
+        data: &[],
+        inputs: &[
+            "../library/admin-star.json",
+            "../library/bucket-public-read.json",
+            "../library/not-action-allow.json",
+            "../library/passrole-runinstances.json",
+            "../library/s3-readonly.json",
+            "../library/single-statement-object.json",
+        ],
+    },
+    Case {
         name: "unknown_namespace",
         policy: "basic",
         namespaces: &["nothing"],
@@ -156,7 +192,7 @@ fn sort_results(v: &mut Value) {
 }
 
 fn vouch(case: &Case) -> Value {
-    let set = PolicySet::load(&Path::new(FIX).join("policy").join(case.policy)).unwrap();
+    let set = PolicySet::load(&policy_dir(case.policy)).unwrap();
     let ns = if case.all {
         Namespaces::All
     } else if case.namespaces.is_empty() {
@@ -188,8 +224,7 @@ fn vouch(case: &Case) -> Value {
 
 fn opa(case: &Case, tmp: &Path) -> (Value, i32) {
     let mut cmd = Command::new(judge());
-    cmd.arg("--policy")
-        .arg(Path::new(FIX).join("policy").join(case.policy));
+    cmd.arg("--policy").arg(policy_dir(case.policy));
     if case.all {
         cmd.arg("--all-namespaces");
     }
