@@ -3,7 +3,7 @@
 //! files.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::Deserialize;
 use vouch_core::{Check, CheckContext, Config, InputError, Rule, Sink, SourceFile};
@@ -124,7 +124,7 @@ impl Default for PolicyOptions {
 pub struct PolicyCheck {
     options: PolicyOptions,
     matcher: Option<globset::GlobSet>,
-    state: Mutex<Option<Loaded>>,
+    state: Mutex<Option<Arc<Loaded>>>,
 }
 
 struct Loaded {
@@ -203,18 +203,22 @@ impl Check for PolicyCheck {
         file: &SourceFile<'_>,
         sink: &mut Sink,
     ) -> Result<(), InputError> {
-        let mut guard = self
-            .state
-            .lock()
-            .map_err(|_| InputError::new("policy check state poisoned"))?;
-        if guard.is_none() {
-            match self.loaded(ctx.root)? {
-                Some(l) => *guard = Some(l),
+        // Load once; evaluate outside the lock so files are checked in parallel.
+        let loaded = {
+            let mut guard = self
+                .state
+                .lock()
+                .map_err(|_| InputError::new("policy check state poisoned"))?;
+            if guard.is_none() {
+                match self.loaded(ctx.root)? {
+                    Some(l) => *guard = Some(Arc::new(l)),
+                    None => return Ok(()),
+                }
+            }
+            match guard.as_ref() {
+                Some(l) => Arc::clone(l),
                 None => return Ok(()),
             }
-        }
-        let Some(loaded) = guard.as_ref() else {
-            return Ok(());
         };
         let Some(text) = file.text() else {
             return Ok(());
