@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # vouch iam lint vs parliament on the same IAM corpus, in one run; prints the ratio.
 #
-#   bench/policy-iam.sh [VOUCH_BINARY] [COPIES]
+#   bench/policy-iam.sh [VOUCH_BINARY] [COPIES] [RUNS]
 #
 # The corpus is the fixture policies (crates/vouch-policy/tests/fixtures/iam/policies)
-# copied COPIES times (default 100) into a temporary directory. parliament (pinned) is
-# installed by .ci/setup.d/40-policy.sh into ~/.cache/vouch-policy. Each tool runs 3 times;
-# the median wall time is reported.
+# copied COPIES times (default 10, i.e. 300 files) into a temporary directory. parliament
+# (pinned) is installed by .ci/setup.d/40-policy.sh into ~/.cache/vouch-policy. Each tool
+# runs RUNS times (default 3), alternating; the median wall time is reported.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VOUCH="${1:-target/release/vouch}"
-COPIES="${2:-100}"
+COPIES="${2:-10}"
+RUNS="${3:-3}"
 bash .ci/setup.d/40-policy.sh
 PARLIAMENT="${VOUCH_POLICY_CACHE:-$HOME/.cache/vouch-policy}/venv/bin/parliament"
 [ -x "$VOUCH" ] || { echo "error: $VOUCH not built (cargo build --release -p vouch-cli)" >&2; exit 2; }
@@ -24,21 +25,21 @@ for i in $(seq 1 "$COPIES"); do
 done
 n=$(ls "$work" | wc -l)
 
-median() { sort -n | sed -n 2p; }
-time_it() {  # prints seconds for one run of "$@"
-  local s e
-  s=$(date +%s.%N)
-  "$@" >/dev/null 2>&1 || true
-  e=$(date +%s.%N)
-  echo "$e - $s" | bc -l
-}
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+now() { date +%s.%N; }
 vouch_run() { "$VOUCH" iam lint --format json "$work"/*.json; }
 parliament_run() { "$PARLIAMENT" --directory "$work" --json --include-community-auditors </dev/null; }
 
-v=$(for _ in 1 2 3; do time_it vouch_run; done | median)
-p=$(for _ in 1 2 3; do time_it parliament_run; done | median)
-vf=$(vouch_run 2>/dev/null | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["findings"]))' || echo "?")
-pf=$(parliament_run 2>/dev/null | grep -c . || true)
+: > "$work.v"; : > "$work.p"
+for _ in $(seq 1 "$RUNS"); do
+  s=$(now); vouch_run > "$work.vout" 2>/dev/null || true; e=$(now); echo "$e - $s" | bc -l >> "$work.v"
+  s=$(now); parliament_run > "$work.pout" 2>/dev/null || true; e=$(now); echo "$e - $s" | bc -l >> "$work.p"
+done
+v=$(median < "$work.v")
+p=$(median < "$work.p")
+vf=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["findings"]))' "$work.vout" || echo "?")
+pf=$(grep -c . "$work.pout" || true)
+rm -f "$work.v" "$work.p" "$work.vout" "$work.pout"
 printf 'corpus: %s policy files\n' "$n"
 printf 'vouch iam lint:   %.3f s  (%s findings)\n' "$v" "$vf"
 printf 'parliament 1.6.4: %.3f s  (%s findings)\n' "$p" "$pf"
