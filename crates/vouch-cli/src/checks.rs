@@ -11,5 +11,7 @@ pub fn all() -> Vec<Box<dyn Check>> {
         Box::new(vouch_workflow::WorkflowCheck::default()),
         Box::new(vouch_vuln::check::VulnCheck::default()),
         Box::new(vouch_sbom::checks::SbomCheck::default()),
+        Box::new(vouch_policy::check::IamCheck::default()),
+        Box::new(vouch_policy::check::PolicyCheck::default()),
     ]
 }

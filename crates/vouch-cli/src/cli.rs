@@ -137,6 +137,23 @@ pub enum Command {
     /// without exposing the plaintext. Every operation is appended to an audit log. A failed
     /// decrypt writes nothing and exits 1; payloads over 1 MiB are refused (exit 2).
     Seal(commands::seal::SealArgs),
+    /// IAM guardrails: lint AWS policies, Terraform plans and CloudFormation; diff granted
+    /// against CloudTrail usage.
+    ///
+    /// `vouch iam lint policy.json template.yaml plan.json` reports wildcards, public
+    /// principals, Allow+NotAction, privilege-escalation paths, missing tags and
+    /// cross-environment access with exact positions. `vouch iam diff --granted POLICY --used
+    /// TRAIL.json.gz` lists unused grants and proposes a least-privilege policy.
+    #[command(subcommand)]
+    Iam(commands::iam::IamCommand),
+
+    /// Rego policies, conftest-compatible: `vouch policy test --policy DIR FILE...`.
+    ///
+    /// Evaluates deny/violation/warn rules (package `main` by default) against YAML, JSON,
+    /// TOML, HCL2, Dockerfile, INI and .env files with an embedded Rego engine; exit 1 on any
+    /// failure.
+    #[command(subcommand)]
+    Policy(commands::policy::PolicyCommand),
 
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(commands::completions::CompletionsArgs),

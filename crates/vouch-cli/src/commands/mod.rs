@@ -7,6 +7,8 @@ pub mod db;
 pub mod exceptions;
 pub mod explain;
 pub mod gate;
+pub mod iam;
+pub mod policy;
 pub mod registers;
 pub mod sbom;
 pub mod seal;
@@ -29,6 +31,8 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Signing(cmd) => signing::run(g, cmd),
         Command::Gate(cmd) => gate::run(g, cmd),
         Command::Seal(args) => seal::run(g, args),
+        Command::Iam(cmd) => iam::run(g, cmd),
+        Command::Policy(cmd) => policy::run(g, cmd),
         Command::Completions(args) => completions::run(g, args),
         Command::Db(cmd) => db::run(g, cmd),
         Command::Vuln(cmd) => vuln::run(g, cmd),
