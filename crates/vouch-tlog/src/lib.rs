@@ -1,0 +1,7 @@
+//! vouch-tlog: a transparency log that speaks the formats the Sigstore and Go checksum
+//! database ecosystems use.
+//!
+//! - [`merkle`]: RFC 6962 / RFC 9162 hashing, inclusion and consistency proofs.
+pub mod checkpoint;
+pub mod merkle;
+pub mod note;
