@@ -2,6 +2,12 @@
 //! database ecosystems use.
 //!
 //! - [`merkle`]: RFC 6962 / RFC 9162 hashing, inclusion and consistency proofs.
+pub mod audit;
 pub mod checkpoint;
+pub mod index;
+pub mod log;
 pub mod merkle;
 pub mod note;
+pub mod proof;
+pub mod store;
+pub mod tiles;
