@@ -22,7 +22,9 @@ const LONG_VERSION: &str = concat!(
 /// verification failed, gate denied · 2 bad input, usage or internal error.
 #[derive(Debug, Parser)]
 #[command(name = "vouch", version, long_version = LONG_VERSION, propagate_version = true)]
-#[command(after_help = "Start with `vouch check .` in a repository. `vouch explain RULE` says what a rule means and how to fix it.")]
+#[command(
+    after_help = "Start with `vouch check .` in a repository. `vouch explain RULE` says what a rule means and how to fix it."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -106,4 +108,14 @@ pub enum Command {
 
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(commands::completions::CompletionsArgs),
+
+    /// Keep a transparency log: an append-only, tamper-evident record of signatures,
+    /// attestations and releases.
+    ///
+    /// The log directory (default .vouch/log) is laid out as C2SP tlog-tiles (`checkpoint`,
+    /// `tile/...`) and can be served by any static web server; checkpoints are C2SP signed
+    /// notes, proofs are C2SP tlog-proofs, witnesses add C2SP cosignatures. Start with
+    /// `vouch log init --origin example.com/my/log`, then `vouch log add FILE`.
+    #[command(subcommand)]
+    Log(commands::log::LogCommand),
 }

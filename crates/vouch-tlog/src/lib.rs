@@ -9,5 +9,8 @@ pub mod log;
 pub mod merkle;
 pub mod note;
 pub mod proof;
+pub mod sequencer;
+pub mod serve;
 pub mod store;
 pub mod tiles;
+pub mod witness;

@@ -129,13 +129,16 @@ fn tile_levels(hashes: Vec<Hash>) -> Vec<Vec<Hash>> {
     levels
 }
 
+/// A decoded tile with every level of the small tree inside it.
+type TileTree = Rc<Vec<Vec<Hash>>>;
+
 /// Reads Merkle nodes for a tree of `size` from tiles in a store, with pending writes
 /// (`overlay`) taking precedence, and a bounded cache of decoded tiles.
 pub struct TileReader<'a> {
     store: &'a dyn TileStore,
     size: u64,
     overlay: Option<&'a HashMap<String, Vec<u8>>>,
-    cache: RefCell<HashMap<(u8, u64), Rc<Vec<Vec<Hash>>>>>,
+    cache: RefCell<HashMap<(u8, u64), TileTree>>,
     cache_limit: usize,
 }
 
@@ -167,7 +170,7 @@ impl<'a> TileReader<'a> {
         self.store.get(path)
     }
 
-    fn tile(&self, level: u8, index: u64) -> Result<Rc<Vec<Vec<Hash>>>, ProofError> {
+    fn tile(&self, level: u8, index: u64) -> Result<TileTree, ProofError> {
         if let Some(t) = self.cache.borrow().get(&(level, index)) {
             return Ok(t.clone());
         }
