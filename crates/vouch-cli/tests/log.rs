@@ -285,10 +285,10 @@ fn sigkill_crash_safety() {
         } else if killed {
             kills += 1;
         }
-        if let Ok(cp) = std::fs::read(d.join("log/checkpoint")) {
-            if seen_checkpoints.last() != Some(&cp) {
-                seen_checkpoints.push(cp);
-            }
+        if let Ok(cp) = std::fs::read(d.join("log/checkpoint"))
+            && seen_checkpoints.last() != Some(&cp)
+        {
+            seen_checkpoints.push(cp);
         }
     }
     assert!(kills >= 150, "only {kills} kills landed");
@@ -333,4 +333,47 @@ fn sigkill_crash_safety() {
         seen_checkpoints.len(),
         head.size
     );
+}
+
+/// `--postgres`: the index in PostgreSQL (127.0.0.1:5432, trust auth, database `test`).
+/// Fails, rather than skips, when the server is not there.
+#[test]
+fn postgres_index_from_the_cli() {
+    const PG: &str = "host=127.0.0.1 port=5432 user=postgres dbname=test";
+    let schema = format!("vouch_cli_test_{}", std::process::id());
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    let pg = ["--postgres", PG, "--postgres-schema", &schema];
+    let ok = std::panic::catch_unwind(|| {
+        vouch(d)
+            .args(["log", "init", "--origin", "example.com/pg", "--dir", "log"])
+            .args(pg)
+            .assert()
+            .success();
+        assert!(!d.join("log/.state/index.db").exists());
+        std::fs::write(d.join("a"), "a").unwrap();
+        std::fs::write(d.join("b"), "b").unwrap();
+        vouch(d)
+            .args(["log", "add", "a", "b", "--dir", "log"])
+            .args(pg)
+            .assert()
+            .success()
+            .stdout("a: index 0\nb: index 1\n");
+        vouch(d)
+            .args(["log", "add", "b", "--dir", "log"])
+            .args(pg)
+            .assert()
+            .success()
+            .stdout("b: index 1 (already in the log)\n");
+        vouch(d)
+            .args(["log", "verify", "--dir", "log"])
+            .args(pg)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("2 checkpoints"));
+    });
+    let _ = vouch_tlog::index_pg::PgIndex::drop_schema(PG, &schema);
+    if let Err(e) = ok {
+        std::panic::resume_unwind(e);
+    }
 }

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod checkpoint;
 pub mod index;
+pub mod index_pg;
 pub mod log;
 pub mod merkle;
 pub mod note;

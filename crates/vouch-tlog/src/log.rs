@@ -119,6 +119,16 @@ impl std::fmt::Debug for Log {
 /// Creates a new POSIX log at `dir` with origin `origin`; returns its public `vkey`. The
 /// private key is written to `key_path` (default `DIR.key`) with mode 0600.
 pub fn init(dir: &Path, origin: &str, key_path: Option<&Path>) -> Result<String, LogError> {
+    init_with_index(dir, origin, key_path, None)
+}
+
+/// [`init`] with another sequencing index than `DIR/.state/index.db` (PostgreSQL).
+pub fn init_with_index(
+    dir: &Path,
+    origin: &str,
+    key_path: Option<&Path>,
+    index: Option<Box<dyn Index>>,
+) -> Result<String, LogError> {
     if dir.join("checkpoint").exists() || state_dir(dir).join("index.db").exists() {
         return Err(LogError::Usage(format!(
             "{} already holds a log",
@@ -150,9 +160,13 @@ pub fn init(dir: &Path, origin: &str, key_path: Option<&Path>) -> Result<String,
     let vkey = signer.vkey();
     crate::store::write_file_atomic(&state_dir(dir).join("vkey"), format!("{vkey}\n").as_bytes())
         .map_err(io(state_dir(dir).join("vkey")))?;
+    let index = match index {
+        Some(i) => i,
+        None => Box::new(SqliteIndex::open(&state_dir(dir).join("index.db"))?),
+    };
     let mut log = Log {
         store: Box::new(PosixStore::new(dir)),
-        index: Box::new(SqliteIndex::open(&state_dir(dir).join("index.db"))?),
+        index,
         signer,
         origin: origin.to_string(),
     };
@@ -178,21 +192,35 @@ fn write_secret(path: &Path, data: &[u8]) -> Result<(), LogError> {
 impl Log {
     /// Opens an existing POSIX log with the SQLite index.
     pub fn open(dir: &Path, key_path: Option<&Path>) -> Result<Log, LogError> {
+        Self::open_with_index(dir, key_path, None)
+    }
+
+    /// Opens an existing POSIX log whose index is `index` (default: the SQLite index).
+    pub fn open_with_index(
+        dir: &Path,
+        key_path: Option<&Path>,
+        index: Option<Box<dyn Index>>,
+    ) -> Result<Log, LogError> {
         let key_path = key_path
             .map(Path::to_path_buf)
             .unwrap_or_else(|| default_key_path(dir));
         let store = PosixStore::new(dir);
-        let db = state_dir(dir).join("index.db");
-        if !db.exists() {
-            return Err(LogError::Usage(format!(
-                "{} is not a vouch log (no .state/index.db)",
-                dir.display()
-            )));
-        }
-        let index = SqliteIndex::open(&db)?;
+        let index: Box<dyn Index> = match index {
+            Some(i) => i,
+            None => {
+                let db = state_dir(dir).join("index.db");
+                if !db.exists() {
+                    return Err(LogError::Usage(format!(
+                        "{} is not a vouch log (no .state/index.db)",
+                        dir.display()
+                    )));
+                }
+                Box::new(SqliteIndex::open(&db)?)
+            }
+        };
         let skey = std::fs::read_to_string(&key_path).map_err(io(&key_path))?;
         let signer = Signer::parse(&skey)?;
-        Self::with_parts(Box::new(store), Box::new(index), signer)
+        Self::with_parts(Box::new(store), index, signer)
     }
 
     /// A log over any store and index (the PostgreSQL index, an object store).

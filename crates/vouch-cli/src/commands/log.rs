@@ -8,6 +8,7 @@ use clap::{Args, Subcommand};
 use vouch_core::InputError;
 use vouch_tlog::audit::audit;
 use vouch_tlog::index::{Index, SqliteIndex};
+use vouch_tlog::index_pg::PgIndex;
 use vouch_tlog::log::{self, Log, LogError, LogReader};
 use vouch_tlog::merkle;
 use vouch_tlog::note::{ALG_COSIGNATURE_V1, Signer, Verifier};
@@ -54,10 +55,42 @@ pub struct DirArg {
     pub dir: PathBuf,
 }
 
+/// Where the sequencing index lives.
+#[derive(Debug, Args)]
+pub struct IndexArgs {
+    /// Keep the sequencing index in PostgreSQL instead of DIR/.state/index.db, so that many
+    /// `vouch serve` replicas can share one log (connection string or postgresql:// URL).
+    #[arg(long, value_name = "CONN", env = "VOUCH_LOG_POSTGRES")]
+    pub postgres: Option<String>,
+    /// PostgreSQL schema holding this log's tables.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "vouch_log",
+        requires = "postgres"
+    )]
+    pub postgres_schema: String,
+}
+
+impl IndexArgs {
+    fn open(&self) -> Result<Option<Box<dyn Index>>> {
+        match &self.postgres {
+            None => Ok(None),
+            Some(conn) => {
+                let i = PgIndex::connect(conn, &self.postgres_schema)
+                    .map_err(|e| InputError::new(e.to_string()).with_hint("check --postgres"))?;
+                Ok(Some(Box::new(i)))
+            }
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct InitArgs {
     #[command(flatten)]
     pub dir: DirArg,
+    #[command(flatten)]
+    pub index: IndexArgs,
     /// The log's origin: the first line of every checkpoint, e.g. example.com/my/log.
     #[arg(long, value_name = "NAME")]
     pub origin: String,
@@ -70,6 +103,8 @@ pub struct InitArgs {
 pub struct AddArgs {
     #[command(flatten)]
     pub dir: DirArg,
+    #[command(flatten)]
+    pub index: IndexArgs,
     /// Files to log, one entry each, appended as one batch.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
@@ -91,6 +126,8 @@ pub struct ProveArgs {
 pub struct VerifyArgs {
     #[command(flatten)]
     pub dir: DirArg,
+    #[command(flatten)]
+    pub index: IndexArgs,
     /// The log's public key (vkey string or a file holding it) [default: DIR/.state/vkey,
     /// which only proves self-consistency: pin the key you trust].
     #[arg(long, value_name = "VKEY|FILE")]
@@ -210,7 +247,8 @@ fn default_vkey(dir: &Path) -> Result<Verifier> {
 
 fn init(global: &GlobalArgs, a: InitArgs) -> Result<u8> {
     let dir = &a.dir.dir;
-    let vkey = log::init(dir, &a.origin, a.key.as_deref()).map_err(|e| log_err(dir, e))?;
+    let vkey = log::init_with_index(dir, &a.origin, a.key.as_deref(), a.index.open()?)
+        .map_err(|e| log_err(dir, e))?;
     output::emit(global, format!("{vkey}\n").as_bytes())?;
     Ok(0)
 }
@@ -223,7 +261,8 @@ fn add(global: &GlobalArgs, a: AddArgs) -> Result<u8> {
             std::fs::read(f).map_err(|e| InputError::in_file(f, format!("cannot read: {e}")))?,
         );
     }
-    let mut log = Log::open(dir, a.key.as_deref()).map_err(|e| log_err(dir, e))?;
+    let mut log = Log::open_with_index(dir, a.key.as_deref(), a.index.open()?)
+        .map_err(|e| log_err(dir, e))?;
     let refs: Vec<&[u8]> = data.iter().map(Vec::as_slice).collect();
     let acks = log.append_batch(&refs).map_err(|e| log_err(dir, e))?;
     let json = global.format.as_deref() == Some("json");
@@ -302,9 +341,24 @@ fn verify(global: &GlobalArgs, a: VerifyArgs) -> Result<u8> {
         None => default_vkey(dir)?,
     };
     let store = PosixStore::new(dir);
-    let history = match SqliteIndex::open(&dir.join(".state/index.db")) {
-        Ok(mut i) if dir.join(".state/index.db").exists() => i.checkpoints().unwrap_or_default(),
-        _ => Vec::new(),
+    let history = match a.index.open()? {
+        Some(mut pg) => pg
+            .checkpoints()
+            .map_err(|e| InputError::new(e.to_string()))?,
+        None if dir.join(".state/index.db").exists() => {
+            match SqliteIndex::open(&dir.join(".state/index.db")) {
+                Ok(mut i) => i
+                    .checkpoints()
+                    .map_err(|e| InputError::in_file(dir.join(".state/index.db"), e.to_string()))?,
+                Err(e) => {
+                    return Err(
+                        InputError::in_file(dir.join(".state/index.db"), e.to_string()).into(),
+                    );
+                }
+            }
+        }
+        // A copy of the tiles without the index (a mirror): only the current checkpoint.
+        None => Vec::new(),
     };
     let rep = match audit(&store, &key, a.origin.as_deref(), &history) {
         Ok(r) => r,
