@@ -306,11 +306,13 @@ impl Log {
         Ok(self.signer.sign(&body)?)
     }
 
+    /// Publishes `checkpoint` (atomic, file fsynced). The rename itself is not waited for:
+    /// the checkpoint is already committed in the index, and a lost rename is repaired when
+    /// the log is next opened.
     fn publish(&mut self, note: &str) -> Result<(), LogError> {
         self.store
             .put("checkpoint", note.as_bytes())
-            .map_err(io("checkpoint"))?;
-        self.store.sync().map_err(io("checkpoint"))
+            .map_err(io("checkpoint"))
     }
 
     /// Re-publishes the latest committed checkpoint if a crash left `checkpoint` behind.
@@ -379,11 +381,12 @@ impl Log {
         } else {
             let size = n + new_entries.len() as u64;
             let writes = build_tiles(self.store.as_ref(), n, &new_entries, &new_hashes)?;
-            let mut paths: Vec<&String> = writes.keys().collect();
-            paths.sort();
-            for p in paths {
-                self.store.put(p, &writes[p]).map_err(io(p))?;
-            }
+            let mut objects: Vec<(&str, &[u8])> = writes
+                .iter()
+                .map(|(p, d)| (p.as_str(), d.as_slice()))
+                .collect();
+            objects.sort();
+            self.store.put_many(&objects).map_err(io("tile"))?;
             self.store.sync().map_err(io("tile"))?;
             let root = merkle::root(
                 &TileReader::new(self.store.as_ref(), size).with_overlay(&writes),

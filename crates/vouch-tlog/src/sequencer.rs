@@ -1,7 +1,9 @@
 //! Batching in front of a [`Log`]: many writers call [`Sequencer::append`] concurrently;
 //! a single worker thread integrates up to `max_batch` entries, or whatever arrived within
 //! `max_delay` of the first, as one batch (one set of tile writes, one signed checkpoint,
-//! one index commit). Each caller gets its acknowledgement only after the batch is durable.
+//! one index commit). The batch is also closed early when no new entry arrived for `idle`
+//! (every waiting writer has submitted: lingering would only add latency). Each caller gets
+//! its acknowledgement only after the batch is durable.
 
 use std::sync::mpsc;
 use std::thread::JoinHandle;
@@ -9,11 +11,13 @@ use std::time::{Duration, Instant};
 
 use crate::log::{Appended, Log, LogError};
 
-/// Batching limits: 256 entries or 250 ms by default.
+/// Batching limits: 256 entries or 250 ms by default, closed early after 2 ms without a
+/// new entry.
 #[derive(Debug, Clone, Copy)]
 pub struct BatchConfig {
     pub max_batch: usize,
     pub max_delay: Duration,
+    pub idle: Duration,
 }
 
 impl Default for BatchConfig {
@@ -21,6 +25,7 @@ impl Default for BatchConfig {
         BatchConfig {
             max_batch: 256,
             max_delay: Duration::from_millis(250),
+            idle: Duration::from_millis(2),
         }
     }
 }
@@ -42,7 +47,7 @@ impl Sequencer {
                 let deadline = Instant::now() + cfg.max_delay;
                 while batch.len() < cfg.max_batch.max(1) {
                     let left = deadline.saturating_duration_since(Instant::now());
-                    match rx.recv_timeout(left) {
+                    match rx.recv_timeout(left.min(cfg.idle)) {
                         Ok(r) => batch.push(r),
                         Err(_) => break,
                     }

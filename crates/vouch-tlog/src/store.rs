@@ -19,6 +19,13 @@ pub trait TileStore: Send + Sync {
     fn put(&self, path: &str, data: &[u8]) -> io::Result<()>;
     /// Makes every `put` so far durable.
     fn sync(&self) -> io::Result<()>;
+    /// Writes several objects (an implementation may do so in parallel).
+    fn put_many(&self, objects: &[(&str, &[u8])]) -> io::Result<()> {
+        for (p, d) in objects {
+            self.put(p, d)?;
+        }
+        Ok(())
+    }
 }
 
 fn check_path(path: &str) -> io::Result<()> {
@@ -56,10 +63,13 @@ impl PosixStore {
     }
 }
 
-/// Durable atomic file write: temp file in the same directory, fsync, rename.
+/// Durable atomic file write: temp file in the same directory, fsync, rename. (The rename
+/// is durable once the directory is synced.)
 pub fn write_file_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir)?;
+    if !dir.is_dir() {
+        fs::create_dir_all(dir)?;
+    }
     let name = path
         .file_name()
         .and_then(|n| n.to_str())
@@ -90,20 +100,41 @@ impl TileStore for PosixStore {
     fn put(&self, path: &str, data: &[u8]) -> io::Result<()> {
         check_path(path)?;
         let full = self.root.join(path);
-        write_file_atomic(&full, data)?;
-        if let Ok(mut d) = self.dirty_dirs.lock() {
-            let mut p = full.parent().map(Path::to_path_buf);
-            // New directories must be synced in their parents too, up to the root.
-            while let Some(dir) = p {
-                let stop = dir == self.root;
-                d.insert(dir.clone());
-                if stop || !dir.starts_with(&self.root) {
-                    break;
+        let Some(parent) = full.parent() else {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "no parent"));
+        };
+        // The file's directory must be synced for the rename to last; directories created
+        // now must be synced in their parents too, up to the first one that existed.
+        let mut dirty = vec![parent.to_path_buf()];
+        let mut p = parent;
+        while !p.is_dir() && p != self.root {
+            match p.parent() {
+                Some(up) => {
+                    dirty.push(up.to_path_buf());
+                    p = up;
                 }
-                p = dir.parent().map(Path::to_path_buf);
+                None => break,
             }
         }
+        write_file_atomic(&full, data)?;
+        if let Ok(mut d) = self.dirty_dirs.lock() {
+            d.extend(dirty);
+        }
         Ok(())
+    }
+
+    fn put_many(&self, objects: &[(&str, &[u8])]) -> io::Result<()> {
+        // fsyncs of different files overlap in the device queue: write them in parallel.
+        std::thread::scope(|s| {
+            let hs: Vec<_> = objects
+                .iter()
+                .map(|(p, d)| s.spawn(move || self.put(p, d)))
+                .collect();
+            hs.into_iter().try_for_each(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(io::Error::other("writer panicked")))
+            })
+        })
     }
 
     fn sync(&self) -> io::Result<()> {
@@ -112,8 +143,23 @@ impl TileStore for PosixStore {
             Err(_) => BTreeSet::new(),
         };
         // Deepest first, so that a directory's entry in its parent is synced after it.
-        for d in dirs.iter().rev() {
-            sync_dir(d)?;
+        // Siblings at the same depth are synced in parallel.
+        let mut by_depth: Vec<Vec<&PathBuf>> = Vec::new();
+        for d in &dirs {
+            let depth = d.components().count();
+            if by_depth.len() <= depth {
+                by_depth.resize(depth + 1, Vec::new());
+            }
+            by_depth[depth].push(d);
+        }
+        for group in by_depth.iter().rev().filter(|g| !g.is_empty()) {
+            std::thread::scope(|s| {
+                let hs: Vec<_> = group.iter().map(|d| s.spawn(move || sync_dir(d))).collect();
+                hs.into_iter().try_for_each(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(io::Error::other("sync panicked")))
+                })
+            })?;
         }
         Ok(())
     }

@@ -96,3 +96,50 @@ fn init_refuses_existing_log_and_bad_origin() {
     init(&dir, "o", None).unwrap();
     assert!(init(&dir, "o", None).is_err());
 }
+
+#[test]
+fn sequencer_batches_concurrent_writers() {
+    use std::sync::Arc;
+    use vouch_tlog::sequencer::{BatchConfig, Sequencer};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("log");
+    let vkey = init(&dir, "example.com/seq", None).unwrap();
+    let key = Verifier::parse(&vkey).unwrap();
+    let cfg = BatchConfig {
+        max_batch: 16,
+        ..BatchConfig::default()
+    };
+    let seq = Arc::new(Sequencer::start(Log::open(&dir, None).unwrap(), cfg));
+    let hs: Vec<_> = (0..8)
+        .map(|w| {
+            let seq = seq.clone();
+            std::thread::spawn(move || {
+                (0..20)
+                    .map(|i| seq.append(format!("w{w} e{i}").into_bytes()).unwrap())
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let acks: Vec<_> = hs.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    let mut idx: Vec<u64> = acks.iter().map(|a| a.index).collect();
+    idx.sort();
+    assert_eq!(idx, (0..160).collect::<Vec<_>>());
+    for a in &acks {
+        verify_inclusion(
+            &a.leaf,
+            a.index,
+            &a.proof,
+            a.checkpoint.as_bytes(),
+            "example.com/seq",
+            &key,
+            &[],
+            0,
+        )
+        .unwrap();
+    }
+    let dup = seq.append(b"w3 e7".to_vec()).unwrap();
+    assert!(dup.duplicate);
+    let mut i = SqliteIndex::open(&dir.join(".state/index.db")).unwrap();
+    let batches = i.checkpoints().unwrap().len() - 1;
+    assert!(batches >= 10 && batches < 160, "{batches} batches");
+}
