@@ -141,5 +141,5 @@ fn sequencer_batches_concurrent_writers() {
     assert!(dup.duplicate);
     let mut i = SqliteIndex::open(&dir.join(".state/index.db")).unwrap();
     let batches = i.checkpoints().unwrap().len() - 1;
-    assert!(batches >= 10 && batches < 160, "{batches} batches");
+    assert!((10..160).contains(&batches), "{batches} batches");
 }
