@@ -10,6 +10,7 @@ pub mod log;
 pub mod merkle;
 pub mod note;
 pub mod proof;
+pub mod rekor;
 pub mod sequencer;
 pub mod serve;
 pub mod store;
