@@ -377,3 +377,100 @@ fn postgres_index_from_the_cli() {
         std::panic::resume_unwind(e);
     }
 }
+
+/// `vouch log serve`: the checkpoint and tiles over HTTP, followed by monitor and witness.
+#[test]
+fn serve_is_followed_over_http() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let (t, _) = setup(1);
+    let d = t.path();
+    let files: Vec<String> = (1..300).map(|i| format!("e{i}")).collect();
+    for f in &files {
+        std::fs::write(d.join(f), format!("entry {f}\n")).unwrap();
+    }
+    vouch(d)
+        .args(["log", "add", "--dir", "log"])
+        .args(&files)
+        .assert()
+        .success();
+    let mut server = Proc::new(assert_cmd::cargo::cargo_bin("vouch"))
+        .current_dir(d)
+        .args(["log", "serve", "--dir", "log", "--listen", "127.0.0.1:0"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(server.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line.trim().rsplit(' ').next().unwrap().to_string();
+    let addr = url.trim_start_matches("http://").to_string();
+    let get = |path: &str| {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        s.read_to_end(&mut out).unwrap();
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    let r = std::panic::catch_unwind(|| {
+        let cp = get("/checkpoint");
+        assert!(cp.starts_with("HTTP/1.1 200"), "{cp}");
+        assert!(cp.contains("example.com/test\n300\n"));
+        assert!(get("/tile/0/001.p/44").starts_with("HTTP/1.1 200"));
+        assert!(
+            get("/tile/0/000")
+                .to_ascii_lowercase()
+                .contains("immutable")
+        );
+        assert!(get("/tile/0/009").starts_with("HTTP/1.1 404"));
+        assert!(!get("/tile/../../log.key").starts_with("HTTP/1.1 200"));
+        assert!(get("/.state/vkey").starts_with("HTTP/1.1 404"));
+        vouch(d)
+            .args([
+                "log", "monitor", "--vkey", "vk", "--state", "m.json", "--url", &url,
+            ])
+            .assert()
+            .success();
+        vouch(d)
+            .args([
+                "log",
+                "witness",
+                "--key",
+                "w.key",
+                "--new-key",
+                "w.example/w",
+            ])
+            .assert()
+            .success();
+        vouch(d)
+            .args([
+                "log", "witness", "--key", "w.key", "--vkey", "vk", "--state", "w.json", "--url",
+                &url,
+            ])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("\u{2014} w.example/w "));
+        vouch(d)
+            .args([
+                "log",
+                "monitor",
+                "--vkey",
+                "vk",
+                "--state",
+                "m.json",
+                "--url",
+                "http://127.0.0.1:1",
+            ])
+            .assert()
+            .code(2);
+    });
+    let _ = server.kill();
+    let _ = server.wait();
+    if let Err(e) = r {
+        std::panic::resume_unwind(e);
+    }
+}

@@ -4,6 +4,7 @@
 //! - [`merkle`]: RFC 6962 / RFC 9162 hashing, inclusion and consistency proofs.
 pub mod audit;
 pub mod checkpoint;
+pub mod http;
 pub mod index;
 pub mod index_pg;
 pub mod log;

@@ -153,6 +153,9 @@ pub struct VerifyArgs {
 pub struct MonitorArgs {
     #[command(flatten)]
     pub dir: DirArg,
+    /// Follow the log served at this http:// URL instead of --dir.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
     /// The log's public key (vkey string or file).
     #[arg(long, value_name = "VKEY|FILE")]
     pub vkey: String,
@@ -171,6 +174,9 @@ pub struct MonitorArgs {
 pub struct WitnessArgs {
     #[command(flatten)]
     pub dir: DirArg,
+    /// Follow the log served at this http:// URL instead of --dir.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
     /// The witness's private key file (created with --new-key).
     #[arg(long, value_name = "FILE")]
     pub key: PathBuf,
@@ -453,16 +459,31 @@ fn save_state(path: &Path, s: &FollowState) -> Result<()> {
 /// One follow step; `Ok(Err(..))` is a verification failure (exit 1).
 fn follow_once(
     dir: &Path,
+    url: Option<&str>,
     key: &Verifier,
     origin: Option<&str>,
     state_path: &Path,
 ) -> Result<
     std::result::Result<(vouch_tlog::checkpoint::VerifiedCheckpoint, FollowState), FollowError>,
 > {
-    let store = PosixStore::new(dir);
-    let note = LogReader { store: &store }
+    let store: Box<dyn vouch_tlog::store::TileStore> = match url {
+        Some(u) => Box::new(
+            vouch_tlog::http::HttpStore::new(u)
+                .map_err(|e| InputError::new(format!("--url {u}: {e}")))?,
+        ),
+        None => Box::new(PosixStore::new(dir)),
+    };
+    let store = store.as_ref();
+    let note = LogReader { store }
         .checkpoint_bytes()
-        .map_err(|e| log_err(dir, e))?;
+        .map_err(|e| match (url, e) {
+            (Some(u), LogError::Io { source, .. }) => {
+                anyhow!(
+                    InputError::new(format!("{u}: {source}")).with_hint("is the log served there?")
+                )
+            }
+            (_, e) => log_err(dir, e),
+        })?;
     let prev = load_state(state_path)?;
     let origin = origin
         .map(str::to_string)
@@ -474,7 +495,7 @@ fn follow_once(
                 .unwrap_or_default()
                 .to_string()
         });
-    match witness::follow(&store, &note, &origin, key, prev.as_ref()) {
+    match witness::follow(store, &note, &origin, key, prev.as_ref()) {
         Err(FollowError::Checkpoint(e)) if e.is_malformed() => {
             Err(InputError::in_file(dir.join("checkpoint"), e.to_string()).into())
         }
@@ -485,7 +506,13 @@ fn follow_once(
 fn monitor(global: &GlobalArgs, a: MonitorArgs) -> Result<u8> {
     let key = read_vkey(&a.vkey)?;
     loop {
-        match follow_once(&a.dir.dir, &key, a.origin.as_deref(), &a.state)? {
+        match follow_once(
+            &a.dir.dir,
+            a.url.as_deref(),
+            &key,
+            a.origin.as_deref(),
+            &a.state,
+        )? {
             Ok((v, state)) => {
                 save_state(&a.state, &state)?;
                 if !global.quiet {
@@ -496,7 +523,11 @@ fn monitor(global: &GlobalArgs, a: MonitorArgs) -> Result<u8> {
                 }
             }
             Err(e) => {
-                eprintln!("ALERT: {}: {e}", a.dir.dir.display());
+                let src = a
+                    .url
+                    .clone()
+                    .unwrap_or_else(|| a.dir.dir.display().to_string());
+                eprintln!("ALERT: {src}: {e}");
                 return Ok(1);
             }
         }
@@ -540,7 +571,13 @@ fn witness_cmd(global: &GlobalArgs, a: WitnessArgs) -> Result<u8> {
         std::fs::read_to_string(&a.key).map_err(|e| InputError::in_file(&a.key, e.to_string()))?;
     let signer = Signer::parse(&skey).map_err(|e| InputError::in_file(&a.key, e.to_string()))?;
     let key = read_vkey(vkey)?;
-    match follow_once(&a.dir.dir, &key, a.origin.as_deref(), state)? {
+    match follow_once(
+        &a.dir.dir,
+        a.url.as_deref(),
+        &key,
+        a.origin.as_deref(),
+        state,
+    )? {
         Ok((v, st)) => {
             let cosigned = witness::cosign(&v, &signer, now_secs());
             save_state(state, &st)?;
@@ -548,7 +585,11 @@ fn witness_cmd(global: &GlobalArgs, a: WitnessArgs) -> Result<u8> {
             Ok(0)
         }
         Err(e) => {
-            eprintln!("refused: {}: {e}", a.dir.dir.display());
+            let src = a
+                .url
+                .clone()
+                .unwrap_or_else(|| a.dir.dir.display().to_string());
+            eprintln!("refused: {src}: {e}");
             Ok(1)
         }
     }
