@@ -60,6 +60,7 @@ impl SqliteIndex {
         conn.execute_batch(
             "PRAGMA journal_mode=WAL;
              PRAGMA synchronous=FULL;
+             PRAGMA cache_size=-65536;
              CREATE TABLE IF NOT EXISTS entries (hash BLOB PRIMARY KEY, idx INTEGER NOT NULL UNIQUE) WITHOUT ROWID;
              CREATE TABLE IF NOT EXISTS checkpoints (size INTEGER PRIMARY KEY, note TEXT NOT NULL);",
         )?;
