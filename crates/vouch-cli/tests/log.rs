@@ -281,11 +281,11 @@ fn sigkill_crash_safety() {
         let wait_us = rng % max_wait_us;
         std::thread::sleep(std::time::Duration::from_micros(wait_us));
         // Every fifth append runs to completion, so the log keeps growing and acks exist.
-        let killed = round % 5 != 0 && child.kill().is_ok();
+        let killed = !round.is_multiple_of(5) && child.kill().is_ok();
         let out = child.wait_with_output().unwrap();
         if out.status.success() {
             completed += 1;
-            if round % 5 != 0 {
+            if !round.is_multiple_of(5) {
                 max_wait_us = (max_wait_us * 4 / 5).max(300);
             }
             for line in String::from_utf8(out.stdout).unwrap().lines() {
