@@ -22,9 +22,7 @@ const LONG_VERSION: &str = concat!(
 /// verification failed, gate denied · 2 bad input, usage or internal error.
 #[derive(Debug, Parser)]
 #[command(name = "vouch", version, long_version = LONG_VERSION, propagate_version = true)]
-#[command(
-    after_help = "Start with `vouch check .` in a repository. `vouch explain RULE` says what a rule means and how to fix it."
-)]
+#[command(after_help = "Start with `vouch check .` in a repository. `vouch explain RULE` says what a rule means and how to fix it.")]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,

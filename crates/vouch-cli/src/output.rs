@@ -83,10 +83,9 @@ pub fn report_format(global: &GlobalArgs) -> Result<Format> {
         .copied()
         .find(|f| f.as_str().eq_ignore_ascii_case(name))
         .ok_or_else(|| {
-            anyhow!(
-                InputError::new(format!("unknown --format `{name}`"))
-                    .with_hint("reports are text, json, sarif, markdown or html")
-            )
+            anyhow!(InputError::new(format!("unknown --format `{name}`")).with_hint(
+                "reports are text, json, sarif, markdown or html"
+            ))
         })
 }
 
@@ -127,13 +126,8 @@ pub fn progress_bar(global: &GlobalArgs, message: &'static str) -> indicatif::Pr
 pub fn today() -> Result<jiff::civil::Date> {
     if let Ok(s) = std::env::var("VOUCH_TODAY") {
         return s.parse().map_err(|_| {
-            anyhow!(
-                InputError::new(format!("VOUCH_TODAY=`{s}` is not a date"))
-                    .with_hint("use YYYY-MM-DD")
-            )
+            anyhow!(InputError::new(format!("VOUCH_TODAY=`{s}` is not a date")).with_hint("use YYYY-MM-DD"))
         });
     }
-    Ok(jiff::tz::TimeZone::UTC
-        .to_datetime(jiff::Timestamp::now())
-        .date())
+    Ok(jiff::tz::TimeZone::UTC.to_datetime(jiff::Timestamp::now()).date())
 }

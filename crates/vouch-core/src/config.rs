@@ -364,19 +364,13 @@ mod tests {
         let c = Config::parse(Path::new("vouch.toml"), text).unwrap();
         assert!(!c.check_enabled("secrets"));
         assert!(c.check_enabled("repo"));
-        assert_eq!(
-            c.severity_for("repo/security-md", Severity::Info),
-            Severity::High
-        );
+        assert_eq!(c.severity_for("repo/security-md", Severity::Info), Severity::High);
         assert!(!c.rule_enabled("repo/security-md"));
     }
 
     #[test]
     fn closest_words() {
-        assert_eq!(
-            closest("Mitigatd", &["Open", "Mitigated", "Accepted"]),
-            Some("Mitigated")
-        );
+        assert_eq!(closest("Mitigatd", &["Open", "Mitigated", "Accepted"]), Some("Mitigated"));
         assert_eq!(closest("zzz", &["Open", "Mitigated"]), None);
     }
 }

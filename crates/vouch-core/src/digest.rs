@@ -108,9 +108,7 @@ impl FromStr for Digest {
             _ => return Err(err()),
         };
         if hex_value.len() != algorithm.hex_len()
-            || !hex_value
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            || !hex_value.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
         {
             return Err(err());
         }

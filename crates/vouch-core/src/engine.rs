@@ -63,11 +63,7 @@ pub fn run(
         c.configure(config)?;
     }
     // Exceptions are read before the walk, so a malformed file fails fast.
-    let exception_root = if root.is_dir() {
-        root
-    } else {
-        root.parent().unwrap_or(root)
-    };
+    let exception_root = if root.is_dir() { root } else { root.parent().unwrap_or(root) };
     let exceptions = ExceptionSet::discover(exception_root)?;
 
     let walked = walk::walk(
@@ -135,27 +131,26 @@ pub fn run(
         report.checks.push(c.name().to_string());
     }
     for (path, size) in &walked.too_large {
-        report.warnings.push(format!(
-            "{path}: skipped, {size} bytes is over the size limit (max_file_size)"
-        ));
+        report
+            .warnings
+            .push(format!("{path}: skipped, {size} bytes is over the size limit (max_file_size)"));
     }
     report.warnings.extend(walked.errors.iter().cloned());
 
     apply_rule_config(config, &mut findings);
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     crate::fingerprint::disambiguate(&mut findings);
-    let meta = exceptions.apply(
-        &mut findings,
-        options.today,
-        config.exceptions.max_lifetime_days,
-    );
+    let meta = exceptions.apply(&mut findings, options.today, config.exceptions.max_lifetime_days);
     let mut meta = meta;
     apply_rule_config(config, &mut meta);
     findings.extend(meta);
 
     report.files_scanned = walked.files.len();
     report.findings = findings;
-    let fail_on = options.fail_on.or(config.fail_on).unwrap_or(Severity::High);
+    let fail_on = options
+        .fail_on
+        .or(config.fail_on)
+        .unwrap_or(Severity::High);
     report.finalize(fail_on, &known_rules);
     Ok(report)
 }

@@ -87,10 +87,7 @@ impl Exception {
             }
         }
         if let Some(v) = &self.vuln {
-            if !vuln_ids(finding)
-                .iter()
-                .any(|id| id.eq_ignore_ascii_case(v))
-            {
+            if !vuln_ids(finding).iter().any(|id| id.eq_ignore_ascii_case(v)) {
                 return false;
             }
         }
@@ -181,77 +178,37 @@ impl ExceptionSet {
         for entry in raw.exceptions {
             let line = line_of(&entry);
             let e = entry;
-            let need = |field: Option<&Spanned<String>>, name: &str, why: &str| match field {
-                Some(v) if !v.trim().is_empty() => Ok(v.trim().to_string()),
-                _ => {
-                    Err(
-                        InputError::at(shown, line, None, format!("exception is missing `{name}`"))
-                            .with_hint(why.to_string()),
-                    )
+            let need = |field: Option<&Spanned<String>>, name: &str, why: &str| {
+                match field {
+                    Some(v) if !v.trim().is_empty() => Ok(v.trim().to_string()),
+                    _ => Err(InputError::at(shown, line, None, format!("exception is missing `{name}`"))
+                        .with_hint(why.to_string())),
                 }
             };
-            let id = need(
-                e.id.as_ref(),
-                "id",
-                "give every exception a unique id such as EXC-12",
-            )?;
+            let id = need(e.id.as_ref(), "id", "give every exception a unique id such as EXC-12")?;
             if !ids.insert(id.clone()) {
-                return Err(InputError::at(
-                    shown,
-                    line,
-                    None,
-                    format!("duplicate exception id `{id}`"),
-                )
-                .with_hint("ids must be unique"));
+                return Err(InputError::at(shown, line, None, format!("duplicate exception id `{id}`"))
+                    .with_hint("ids must be unique"));
             }
-            let owner = need(
-                e.owner.as_ref(),
-                "owner",
-                "name who answers for this risk, e.g. a team address",
-            )?;
-            let reason = need(
-                e.reason.as_ref(),
-                "reason",
-                "say why the finding is accepted and where it is tracked",
-            )?;
-            let expires_raw = need(
-                e.expires.as_ref(),
-                "expires",
-                "every exception must expire; use a date such as 2026-12-31",
-            )?;
+            let owner = need(e.owner.as_ref(), "owner", "name who answers for this risk, e.g. a team address")?;
+            let reason = need(e.reason.as_ref(), "reason", "say why the finding is accepted and where it is tracked")?;
+            let expires_raw = need(e.expires.as_ref(), "expires", "every exception must expire; use a date such as 2026-12-31")?;
             let expires_line = e.expires.as_ref().map(line_of).unwrap_or(line);
             let expires: Date = expires_raw.parse().map_err(|_| {
-                InputError::at(
-                    shown,
-                    expires_line,
-                    None,
-                    format!("`expires: {expires_raw}` is not a date"),
-                )
-                .with_hint("use YYYY-MM-DD")
+                InputError::at(shown, expires_line, None, format!("`expires: {expires_raw}` is not a date"))
+                    .with_hint("use YYYY-MM-DD")
             })?;
             let rule = e.rule.as_ref().map(|r| r.trim().to_string());
             let fingerprint = e.fingerprint.as_ref().map(|r| r.trim().to_string());
             let vuln = e.vuln.as_ref().map(|r| r.trim().to_string());
             if rule.is_none() && fingerprint.is_none() && vuln.is_none() {
-                return Err(InputError::at(
-                    shown,
-                    line,
-                    None,
-                    format!("exception `{id}` has no matcher"),
-                )
-                .with_hint("add `rule:` (optionally with `path:`), `fingerprint:` or `vuln:`"));
+                return Err(InputError::at(shown, line, None, format!("exception `{id}` has no matcher"))
+                    .with_hint("add `rule:` (optionally with `path:`), `fingerprint:` or `vuln:`"));
             }
             let glob = |pattern: &Spanned<String>, what: &str| {
-                Glob::new(pattern.trim())
-                    .map(|g| g.compile_matcher())
-                    .map_err(|err| {
-                        InputError::at(
-                            shown,
-                            line_of(pattern),
-                            None,
-                            format!("bad {what} glob `{}`: {err}", pattern.as_str()),
-                        )
-                    })
+                Glob::new(pattern.trim()).map(|g| g.compile_matcher()).map_err(|err| {
+                    InputError::at(shown, line_of(pattern), None, format!("bad {what} glob `{}`: {err}", pattern.as_str()))
+                })
             };
             let rule_glob = e.rule.as_ref().map(|r| glob(r, "rule")).transpose()?;
             let path_glob = e.path.as_ref().map(|p| glob(p, "path")).transpose()?;
@@ -274,12 +231,7 @@ impl ExceptionSet {
 
     /// Marks the findings each live exception covers and returns the findings about the
     /// exceptions themselves (expired, stale, too long).
-    pub fn apply(
-        &self,
-        findings: &mut [Finding],
-        today: Date,
-        max_lifetime_days: u32,
-    ) -> Vec<Finding> {
+    pub fn apply(&self, findings: &mut [Finding], today: Date, max_lifetime_days: u32) -> Vec<Finding> {
         let mut meta = Vec::new();
         for ex in &self.entries {
             let location = Location::at(self.file.clone(), Region::line(ex.line));
@@ -393,10 +345,7 @@ mod tests {
     #[test]
     fn valid_entry_suppresses() {
         let set = parse(VALID).unwrap();
-        let mut fs = vec![
-            finding("secrets/aws", "tests/a.txt"),
-            finding("secrets/aws", "src/a.rs"),
-        ];
+        let mut fs = vec![finding("secrets/aws", "tests/a.txt"), finding("secrets/aws", "src/a.rs")];
         let meta = set.apply(&mut fs, day("2026-11-01"), 90);
         assert!(meta.is_empty(), "{meta:?}");
         assert_eq!(fs[0].suppressed_by.as_deref(), Some("EXC-1"));
@@ -405,20 +354,15 @@ mod tests {
 
     #[test]
     fn missing_owner_and_expiry_and_bad_date() {
-        let e =
-            parse("exceptions:\n  - id: A\n    rule: x\n    expires: 2026-01-01\n    reason: r\n")
-                .unwrap_err();
+        let e = parse("exceptions:\n  - id: A\n    rule: x\n    expires: 2026-01-01\n    reason: r\n").unwrap_err();
         assert!(e.message.contains("owner"), "{e}");
         assert_eq!(e.line, Some(2));
-        let e = parse("exceptions:\n  - id: A\n    rule: x\n    owner: o\n    reason: r\n")
-            .unwrap_err();
+        let e = parse("exceptions:\n  - id: A\n    rule: x\n    owner: o\n    reason: r\n").unwrap_err();
         assert!(e.message.contains("expires"), "{e}");
         let e = parse("exceptions:\n  - id: A\n    rule: x\n    owner: o\n    expires: 2026-13-01\n    reason: r\n").unwrap_err();
         assert!(e.message.contains("not a date"), "{e}");
         assert_eq!(e.line, Some(5));
-        let e =
-            parse("exceptions:\n  - id: A\n    owner: o\n    expires: 2026-01-01\n    reason: r\n")
-                .unwrap_err();
+        let e = parse("exceptions:\n  - id: A\n    owner: o\n    expires: 2026-01-01\n    reason: r\n").unwrap_err();
         assert!(e.message.contains("no matcher"), "{e}");
         let e = parse("exceptions:\n  - id: A\n    rule: x\n    owner: o\n    expires: 2026-01-01\n    reason: r\n    colour: red\n").unwrap_err();
         assert!(e.message.contains("colour"), "{e}");
@@ -445,23 +389,15 @@ mod tests {
     #[test]
     fn vuln_matcher_uses_aliases() {
         let set = parse("exceptions:\n  - id: V\n    vuln: CVE-2024-1\n    owner: o\n    expires: 2026-12-01\n    reason: r\n").unwrap();
-        let mut fs = vec![
-            finding("vuln/GHSA-aaaa-bbbb-cccc", "Cargo.lock")
-                .with_property("aliases", serde_json::json!(["CVE-2024-1"])),
-        ];
+        let mut fs = vec![finding("vuln/GHSA-aaaa-bbbb-cccc", "Cargo.lock")
+            .with_property("aliases", serde_json::json!(["CVE-2024-1"]))];
         set.apply(&mut fs, day("2026-11-01"), 90);
         assert_eq!(fs[0].suppressed_by.as_deref(), Some("V"));
     }
 
     #[test]
     fn garbage_never_panics() {
-        for t in [
-            "exceptions: 3",
-            ":\n-",
-            "exceptions:\n  - [1,2]",
-            "\u{0}\u{1}",
-            "exceptions:\n  - id: [x]\n",
-        ] {
+        for t in ["exceptions: 3", ":\n-", "exceptions:\n  - [1,2]", "\u{0}\u{1}", "exceptions:\n  - id: [x]\n"] {
             let _ = parse(t);
         }
     }

@@ -69,10 +69,7 @@ mod tests {
             Fingerprint::of("r", "p", "uses:  a/b@v1"),
             Fingerprint::of("r", "p", "  uses: a/b@v1 ")
         );
-        assert_ne!(
-            Fingerprint::of("r", "p", "x"),
-            Fingerprint::of("r", "px", "")
-        );
+        assert_ne!(Fingerprint::of("r", "p", "x"), Fingerprint::of("r", "px", ""));
         assert_eq!(Fingerprint::of("r", "p", "x").to_string().len(), 32);
     }
 }

@@ -87,8 +87,7 @@ impl Report {
     /// Sorts everything, makes fingerprints unique, keeps only the metadata of rules that
     /// fired, and computes the summary against `fail_on`. Idempotent.
     pub fn finalize(&mut self, fail_on: Severity, known_rules: &[RuleInfo]) {
-        self.findings
-            .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        self.findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         self.findings.dedup();
         if !self.findings.iter().any(|f| f.fingerprint.contains(':')) {
             fingerprint::disambiguate(&mut self.findings);
@@ -102,8 +101,11 @@ impl Report {
 
         let fired: std::collections::BTreeSet<&str> =
             self.findings.iter().map(|f| f.rule.as_str()).collect();
-        let mut rules: BTreeMap<String, RuleInfo> =
-            self.rules.drain(..).map(|r| (r.id.clone(), r)).collect();
+        let mut rules: BTreeMap<String, RuleInfo> = self
+            .rules
+            .drain(..)
+            .map(|r| (r.id.clone(), r))
+            .collect();
         for r in known_rules {
             if fired.contains(r.id.as_str()) {
                 rules.entry(r.id.clone()).or_insert_with(|| r.clone());

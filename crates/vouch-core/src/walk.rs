@@ -101,9 +101,7 @@ pub fn walk(root: &Path, options: &WalkOptions) -> Result<Walk, InputError> {
                 continue;
             }
         };
-        let Some(ft) = entry.file_type() else {
-            continue;
-        };
+        let Some(ft) = entry.file_type() else { continue };
         if !ft.is_file() {
             continue;
         }
@@ -180,10 +178,7 @@ mod tests {
         )
         .unwrap();
         let paths: Vec<_> = w.files.iter().map(|f| f.path.as_str()).collect();
-        assert_eq!(
-            paths,
-            vec![".github/workflows/ci.yml", ".gitignore", ".vouchignore"]
-        );
+        assert_eq!(paths, vec![".github/workflows/ci.yml", ".gitignore", ".vouchignore"]);
         assert_eq!(w.too_large, vec![("big.bin".to_string(), 100)]);
     }
 

@@ -38,11 +38,7 @@ pub fn render(report: &Report, options: &RenderOptions<'_>) -> String {
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{}</title><style>{STYLE}</style></head><body>\n",
         escape(options.title)
     );
-    let (class, verdict) = if s.failed {
-        ("fail", "failed")
-    } else {
-        ("pass", "passed")
-    };
+    let (class, verdict) = if s.failed { ("fail", "failed") } else { ("pass", "passed") };
     let _ = writeln!(
         out,
         "<h1>{}: <span class=\"{class}\">{verdict}</span></h1><p>Target <code>{}</code>, {} files, checks: {}. Fail-on: {}.</p>",
@@ -60,14 +56,8 @@ pub fn render(report: &Report, options: &RenderOptions<'_>) -> String {
             s.counts.get(sev).copied().unwrap_or(0)
         );
     }
-    let _ = writeln!(
-        out,
-        "<tr><td>suppressed</td><td>{}</td></tr></table>",
-        s.suppressed
-    );
-    out.push_str(
-        "<table><tr><th>severity</th><th>rule</th><th>location</th><th>message</th></tr>\n",
-    );
+    let _ = writeln!(out, "<tr><td>suppressed</td><td>{}</td></tr></table>", s.suppressed);
+    out.push_str("<table><tr><th>severity</th><th>rule</th><th>location</th><th>message</th></tr>\n");
     for f in &report.findings {
         let loc = match f.location.line() {
             Some(l) => format!("{}:{l}", f.location.path),

@@ -80,17 +80,9 @@ pub fn render(report: &Report, format: Format, options: &RenderOptions<'_>) -> V
 /// Reads line `line` (1-based) of `root/path`, without its newline.
 pub(crate) fn source_line(root: Option<&Path>, path: &str, line: u32) -> Option<String> {
     let root = root?;
-    let full = if path.is_empty() {
-        root.to_path_buf()
-    } else if root.is_file() {
-        root.to_path_buf()
-    } else {
-        root.join(path)
-    };
+    let full = if path.is_empty() { root.to_path_buf() } else if root.is_file() { root.to_path_buf() } else { root.join(path) };
     let bytes = std::fs::read(full).ok()?;
     let text = String::from_utf8_lossy(&bytes);
-    let l = text
-        .lines()
-        .nth(usize::try_from(line).ok()?.checked_sub(1)?)?;
+    let l = text.lines().nth(usize::try_from(line).ok()?.checked_sub(1)?)?;
     Some(l.trim_end_matches('\r').to_string())
 }

@@ -14,18 +14,10 @@ pub fn render(report: &Report, options: &RenderOptions<'_>) -> String {
     let s = &report.summary;
     let mut out = String::new();
     let verdict = if s.failed { "❌ failed" } else { "✅ passed" };
-    let _ = writeln!(
-        out,
-        "### {}: {verdict} (fail-on: {})\n",
-        options.title, s.fail_on
-    );
+    let _ = writeln!(out, "### {}: {verdict} (fail-on: {})\n", options.title, s.fail_on);
     let _ = writeln!(out, "| severity | findings |\n|---|---:|");
     for sev in Severity::ALL.iter().rev() {
-        let _ = writeln!(
-            out,
-            "| {sev} | {} |",
-            s.counts.get(sev).copied().unwrap_or(0)
-        );
+        let _ = writeln!(out, "| {sev} | {} |", s.counts.get(sev).copied().unwrap_or(0));
     }
     let _ = writeln!(out, "| suppressed | {} |\n", s.suppressed);
     for sev in Severity::ALL.iter().rev() {
@@ -40,20 +32,10 @@ pub fn render(report: &Report, options: &RenderOptions<'_>) -> String {
                 Some(l) => format!("{}:{l}", f.location.path),
                 None => f.location.path.clone(),
             };
-            let _ = writeln!(
-                out,
-                "| `{}` | `{}` | {} |",
-                f.rule,
-                escape(&loc),
-                escape(&f.message)
-            );
+            let _ = writeln!(out, "| `{}` | `{}` | {} |", f.rule, escape(&loc), escape(&f.message));
         }
         if rows.len() > MAX_ROWS {
-            let _ = writeln!(
-                out,
-                "\n…and {} more (see the full report).",
-                rows.len() - MAX_ROWS
-            );
+            let _ = writeln!(out, "\n…and {} more (see the full report).", rows.len() - MAX_ROWS);
         }
         let _ = writeln!(out, "\n</details>\n");
     }
@@ -63,11 +45,7 @@ pub fn render(report: &Report, options: &RenderOptions<'_>) -> String {
         report.tool.name,
         report.tool.version,
         report.files_scanned,
-        if report.checks.is_empty() {
-            "none".to_string()
-        } else {
-            report.checks.join(", ")
-        }
+        if report.checks.is_empty() { "none".to_string() } else { report.checks.join(", ") }
     );
     out
 }

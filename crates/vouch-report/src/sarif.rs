@@ -35,7 +35,11 @@ pub fn render(report: &Report) -> Vec<u8> {
             rule
         })
         .collect();
-    let results: Vec<Value> = report.findings.iter().map(|f| result(report, f)).collect();
+    let results: Vec<Value> = report
+        .findings
+        .iter()
+        .map(|f| result(report, f))
+        .collect();
     let doc = json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
@@ -102,8 +106,7 @@ fn result(report: &Report, f: &Finding) -> Value {
         res["ruleIndex"] = json!(i);
     }
     if let Some(by) = &f.suppressed_by {
-        res["suppressions"] =
-            json!([{"kind": "external", "justification": format!("suppressed by {by}")}]);
+        res["suppressions"] = json!([{"kind": "external", "justification": format!("suppressed by {by}")}]);
     }
     res
 }

@@ -65,13 +65,7 @@ pub fn render(report: &Report, options: &RenderOptions<'_>) -> String {
 }
 
 fn finding(out: &mut String, p: &Paint, f: &Finding, options: &RenderOptions<'_>) {
-    let _ = writeln!(
-        out,
-        "  {} {} {}",
-        p.severity(f.severity),
-        p.bold(&f.rule),
-        f.message
-    );
+    let _ = writeln!(out, "  {} {} {}", p.severity(f.severity), p.bold(&f.rule), f.message);
     let pos = match f.location.region {
         Some(r) if r.is_whole_line() => format!("{}:{}", f.location.path, r.line),
         Some(r) => format!("{}:{}:{}", f.location.path, r.line, r.column),
@@ -84,26 +78,14 @@ fn finding(out: &mut String, p: &Paint, f: &Finding, options: &RenderOptions<'_>
             let pad = " ".repeat(num.len());
             let shown: String = line.chars().take(200).collect();
             let _ = writeln!(out, "   {pad} {}", p.dim("|"));
-            let _ = writeln!(
-                out,
-                "   {} {} {}",
-                p.dim(&num),
-                p.dim("|"),
-                shown.replace('\t', " ")
-            );
+            let _ = writeln!(out, "   {} {} {}", p.dim(&num), p.dim("|"), shown.replace('\t', " "));
             let (start, end) = if r.is_whole_line() {
                 let indent = shown.chars().take_while(|c| c.is_whitespace()).count();
                 (indent + 1, shown.chars().count().max(indent + 1))
             } else if r.end_line > r.line {
-                (
-                    r.column as usize,
-                    shown.chars().count().max(r.column as usize),
-                )
+                (r.column as usize, shown.chars().count().max(r.column as usize))
             } else {
-                (
-                    r.column as usize,
-                    (r.end_column as usize).max(r.column as usize),
-                )
+                (r.column as usize, (r.end_column as usize).max(r.column as usize))
             };
             let start = start.clamp(1, 201);
             let end = end.clamp(start, 201);
@@ -159,11 +141,7 @@ fn summary(out: &mut String, p: &Paint, report: &Report) {
         parts.join(", "),
         s.suppressed,
         report.files_scanned,
-        if report.checks.is_empty() {
-            "no checks".to_string()
-        } else {
-            report.checks.join(", ")
-        },
+        if report.checks.is_empty() { "no checks".to_string() } else { report.checks.join(", ") },
         s.fail_on
     );
 }

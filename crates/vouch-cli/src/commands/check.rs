@@ -30,9 +30,7 @@ pub fn load_config(global: &GlobalArgs, root: &Path) -> Result<Config> {
 pub fn run(global: &GlobalArgs, args: CheckArgs) -> Result<u8> {
     let format = output::report_format(global)?;
     if !args.path.exists() {
-        return Err(
-            vouch_core::InputError::in_file(&args.path, "no such file or directory").into(),
-        );
+        return Err(vouch_core::InputError::in_file(&args.path, "no such file or directory").into());
     }
     let config = load_config(global, &args.path)?;
     let bar = output::progress_bar(global, "checking");

@@ -29,11 +29,9 @@ pub fn run(global: &GlobalArgs, cmd: ExceptionsCommand) -> Result<u8> {
                 None | Some("text") => false,
                 Some("json") => true,
                 Some(other) => {
-                    return Err(
-                        vouch_core::InputError::new(format!("unknown --format `{other}`"))
-                            .with_hint("exceptions list writes text or json")
-                            .into(),
-                    );
+                    return Err(vouch_core::InputError::new(format!("unknown --format `{other}`"))
+                        .with_hint("exceptions list writes text or json")
+                        .into());
                 }
             };
             let mut entries: Vec<_> = set.entries.iter().collect();
@@ -59,22 +57,9 @@ pub fn run(global: &GlobalArgs, cmd: ExceptionsCommand) -> Result<u8> {
                 }
                 for e in entries {
                     let left = e.days_left(today);
-                    let status = if left < 0 {
-                        format!("expired {} days ago", -left)
-                    } else {
-                        format!("{left} days left")
-                    };
-                    let what = e
-                        .rule
-                        .clone()
-                        .or(e.vuln.clone())
-                        .or(e.fingerprint.clone())
-                        .unwrap_or_default();
-                    let _ = writeln!(
-                        s,
-                        "{:<12} {:<32} {:<24} {} ({status})\n             {}",
-                        e.id, what, e.owner, e.expires, e.reason
-                    );
+                    let status = if left < 0 { format!("expired {} days ago", -left) } else { format!("{left} days left") };
+                    let what = e.rule.clone().or(e.vuln.clone()).or(e.fingerprint.clone()).unwrap_or_default();
+                    let _ = writeln!(s, "{:<12} {:<32} {:<24} {} ({status})\n             {}", e.id, what, e.owner, e.expires, e.reason);
                 }
                 s.into_bytes()
             };

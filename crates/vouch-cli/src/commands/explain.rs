@@ -35,11 +35,7 @@ pub fn run(global: &GlobalArgs, args: ExplainArgs) -> Result<u8> {
                 };
                 return Err(e.into());
             };
-            let _ = writeln!(
-                out,
-                "{}  (default severity: {})\n\n{}\n\n{}",
-                r.id, r.severity, r.summary, r.help
-            );
+            let _ = writeln!(out, "{}  (default severity: {})\n\n{}\n\n{}", r.id, r.severity, r.summary, r.help);
             if !r.references.is_empty() {
                 let _ = writeln!(out, "\nReferences:");
                 for link in &r.references {
