@@ -181,4 +181,13 @@ pub enum Command {
     /// deterministic SBOM; `vouch sbom diff OLD NEW` gives a pull-request comment of what changed.
     #[command(subcommand)]
     Sbom(commands::sbom::SbomCommand),
+    /// Keep a transparency log: an append-only, tamper-evident record of signatures,
+    /// attestations and releases.
+    ///
+    /// The log directory (default .vouch/log) is laid out as C2SP tlog-tiles (`checkpoint`,
+    /// `tile/...`) and can be served by any static web server; checkpoints are C2SP signed
+    /// notes, proofs are C2SP tlog-proofs, witnesses add C2SP cosignatures. Start with
+    /// `vouch log init --origin example.com/my/log`, then `vouch log add FILE`.
+    #[command(subcommand)]
+    Log(commands::log::LogCommand),
 }

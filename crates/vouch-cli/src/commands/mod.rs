@@ -8,6 +8,7 @@ pub mod exceptions;
 pub mod explain;
 pub mod gate;
 pub mod iam;
+pub mod log;
 pub mod policy;
 pub mod registers;
 pub mod sbom;
@@ -37,5 +38,6 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Db(cmd) => db::run(g, cmd),
         Command::Vuln(cmd) => vuln::run(g, cmd),
         Command::Sbom(cmd) => sbom::run(g, cmd),
+        Command::Log(cmd) => log::run(g, cmd),
     }
 }

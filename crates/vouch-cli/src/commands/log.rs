@@ -1,0 +1,639 @@
+//! `vouch log ...`: a transparency log in a directory laid out as C2SP tlog-tiles.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, anyhow};
+use clap::{Args, Subcommand};
+use vouch_core::InputError;
+use vouch_tlog::audit::audit;
+use vouch_tlog::index::{Index, SqliteIndex};
+use vouch_tlog::index_pg::PgIndex;
+use vouch_tlog::log::{self, Log, LogError, LogReader};
+use vouch_tlog::merkle;
+use vouch_tlog::note::{ALG_COSIGNATURE_V1, Signer, Verifier};
+use vouch_tlog::proof::TlogProof;
+use vouch_tlog::store::PosixStore;
+use vouch_tlog::tiles::TileReader;
+use vouch_tlog::witness::{self, FollowError, FollowState};
+
+use crate::cli::GlobalArgs;
+use crate::output;
+
+const DEFAULT_DIR: &str = ".vouch/log";
+
+#[derive(Debug, Subcommand)]
+pub enum LogCommand {
+    /// Create a new log: a signing key (DIR.key, beside the directory, mode 0600), an empty
+    /// signed checkpoint and the SQLite index. Prints the log's public key (vkey).
+    Init(InitArgs),
+    /// Append files as log entries (one entry per file, at most 64 KiB each). Prints each
+    /// entry's index; an entry already in the log keeps its index. Returns once durable.
+    Add(AddArgs),
+    /// Print a C2SP tlog-proof for entry N: its inclusion proof under the current signed
+    /// checkpoint, verifiable offline with `vouch log verify --proof`.
+    Prove(ProveArgs),
+    /// Audit a log directory (recompute every tile, check every checkpoint), or with
+    /// --proof verify a tlog-proof for one entry offline. Exit 1 if anything is wrong.
+    Verify(VerifyArgs),
+    /// Follow a log: verify its new checkpoint and its consistency with the last one seen
+    /// (kept in --state); exit 1 on a rollback, a split view or an inconsistent log.
+    Monitor(MonitorArgs),
+    /// Witness a log: verify its checkpoint is consistent with the last one this witness
+    /// cosigned (state persisted), refuse forks, and print the checkpoint with a
+    /// C2SP cosignature/v1 added.
+    Witness(WitnessArgs),
+    /// Serve the log read-only over HTTP (GET /checkpoint, GET /tile/...), as any static
+    /// server would.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DirArg {
+    /// Log directory (holds `checkpoint` and `tile/` as C2SP tlog-tiles lays them out).
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_DIR)]
+    pub dir: PathBuf,
+}
+
+/// Where the sequencing index lives.
+#[derive(Debug, Args)]
+pub struct IndexArgs {
+    /// Keep the sequencing index in PostgreSQL instead of DIR/.state/index.db, so that many
+    /// `vouch serve` replicas can share one log (connection string or postgresql:// URL).
+    #[arg(long, value_name = "CONN", env = "VOUCH_LOG_POSTGRES")]
+    pub postgres: Option<String>,
+    /// PostgreSQL schema holding this log's tables.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "vouch_log",
+        requires = "postgres"
+    )]
+    pub postgres_schema: String,
+}
+
+impl IndexArgs {
+    fn open(&self) -> Result<Option<Box<dyn Index>>> {
+        match &self.postgres {
+            None => Ok(None),
+            Some(conn) => {
+                let i = PgIndex::connect(conn, &self.postgres_schema)
+                    .map_err(|e| InputError::new(e.to_string()).with_hint("check --postgres"))?;
+                Ok(Some(Box::new(i)))
+            }
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    #[command(flatten)]
+    pub dir: DirArg,
+    #[command(flatten)]
+    pub index: IndexArgs,
+    /// The log's origin: the first line of every checkpoint, e.g. example.com/my/log.
+    #[arg(long, value_name = "NAME")]
+    pub origin: String,
+    /// Where to write the private key [default: DIR.key beside the directory].
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    #[command(flatten)]
+    pub dir: DirArg,
+    #[command(flatten)]
+    pub index: IndexArgs,
+    /// Files to log, one entry each, appended as one batch.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// The log's private key [default: DIR.key].
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ProveArgs {
+    #[command(flatten)]
+    pub dir: DirArg,
+    /// Index of the entry.
+    #[arg(long, value_name = "N")]
+    pub index: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub dir: DirArg,
+    #[command(flatten)]
+    pub index: IndexArgs,
+    /// The log's public key (vkey string or a file holding it) [default: DIR/.state/vkey,
+    /// which only proves self-consistency: pin the key you trust].
+    #[arg(long, value_name = "VKEY|FILE")]
+    pub vkey: Option<String>,
+    /// Verify this tlog-proof (from `vouch log prove`) instead of auditing the directory.
+    #[arg(long, value_name = "FILE", requires = "entry")]
+    pub proof: Option<PathBuf>,
+    /// The logged entry the proof is for.
+    #[arg(long, value_name = "FILE", requires = "proof")]
+    pub entry: Option<PathBuf>,
+    /// The log's origin the proof's checkpoint must carry [default: the origin in the proof].
+    #[arg(long, value_name = "NAME")]
+    pub origin: Option<String>,
+    /// A trusted witness key (vkey string or file); repeatable.
+    #[arg(long, value_name = "VKEY|FILE")]
+    pub witness: Vec<String>,
+    /// Number of trusted witness cosignatures the proof's checkpoint must carry.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub quorum: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct MonitorArgs {
+    #[command(flatten)]
+    pub dir: DirArg,
+    /// Follow the log served at this http:// URL instead of --dir.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// The log's public key (vkey string or file).
+    #[arg(long, value_name = "VKEY|FILE")]
+    pub vkey: String,
+    /// The log's origin [default: the origin of the first checkpoint seen].
+    #[arg(long, value_name = "NAME")]
+    pub origin: Option<String>,
+    /// File remembering the last verified checkpoint (created on first run).
+    #[arg(long, value_name = "FILE")]
+    pub state: PathBuf,
+    /// Keep following, checking every SECONDS, until a problem is found.
+    #[arg(long, value_name = "SECONDS")]
+    pub follow: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct WitnessArgs {
+    #[command(flatten)]
+    pub dir: DirArg,
+    /// Follow the log served at this http:// URL instead of --dir.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// The witness's private key file (created with --new-key).
+    #[arg(long, value_name = "FILE")]
+    pub key: PathBuf,
+    /// Create a new witness key named NAME in --key, print its vkey and exit.
+    #[arg(long, value_name = "NAME")]
+    pub new_key: Option<String>,
+    /// The followed log's public key (vkey string or file).
+    #[arg(long, value_name = "VKEY|FILE", required_unless_present = "new_key")]
+    pub vkey: Option<String>,
+    /// The followed log's origin [default: the origin of its checkpoint].
+    #[arg(long, value_name = "NAME")]
+    pub origin: Option<String>,
+    /// File remembering the last checkpoint this witness cosigned.
+    #[arg(long, value_name = "FILE", required_unless_present = "new_key")]
+    pub state: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub dir: DirArg,
+    /// Address to listen on (loopback by default).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+}
+
+pub fn run(global: &GlobalArgs, cmd: LogCommand) -> Result<u8> {
+    match cmd {
+        LogCommand::Init(a) => init(global, a),
+        LogCommand::Add(a) => add(global, a),
+        LogCommand::Prove(a) => prove(global, a),
+        LogCommand::Verify(a) => verify(global, a),
+        LogCommand::Monitor(a) => monitor(global, a),
+        LogCommand::Witness(a) => witness_cmd(global, a),
+        LogCommand::Serve(a) => serve(global, a),
+    }
+}
+
+/// Turns a library error into bad input (exit 2) where it is one.
+fn log_err(dir: &Path, e: LogError) -> anyhow::Error {
+    match e {
+        LogError::Io { path, source } => {
+            anyhow!(InputError::in_file(dir.join(&path), source.to_string()).with_hint("is --dir a vouch log directory?"))
+        }
+        LogError::Usage(m) => anyhow!(InputError::in_file(dir, m)),
+        LogError::TooLarge(_) => anyhow!(InputError::new(e.to_string())
+            .with_hint("log a small statement about a large file (its digest, a signature bundle), not the file")),
+        LogError::Note(n) => anyhow!(InputError::new(n.to_string()).with_hint("check the key file")),
+        other => anyhow!(other),
+    }
+}
+
+fn read_vkey(s: &str) -> Result<Verifier> {
+    let text = if Path::new(s).is_file() {
+        std::fs::read_to_string(s).map_err(|e| InputError::in_file(s, e.to_string()))?
+    } else {
+        s.to_string()
+    };
+    Verifier::parse(text.trim()).map_err(|e| {
+        anyhow!(
+            InputError::new(format!("{s}: {e}"))
+                .with_hint("a vkey looks like name+1a2b3c4d+AbC...")
+        )
+    })
+}
+
+fn default_vkey(dir: &Path) -> Result<Verifier> {
+    let p = dir.join(".state/vkey");
+    let s = std::fs::read_to_string(&p).map_err(|e| {
+        InputError::in_file(&p, e.to_string()).with_hint("pass the log's key with --vkey")
+    })?;
+    read_vkey(s.trim())
+}
+
+fn init(global: &GlobalArgs, a: InitArgs) -> Result<u8> {
+    let dir = &a.dir.dir;
+    let vkey = log::init_with_index(dir, &a.origin, a.key.as_deref(), a.index.open()?)
+        .map_err(|e| log_err(dir, e))?;
+    output::emit(global, format!("{vkey}\n").as_bytes())?;
+    Ok(0)
+}
+
+fn add(global: &GlobalArgs, a: AddArgs) -> Result<u8> {
+    let dir = &a.dir.dir;
+    let mut data = Vec::with_capacity(a.files.len());
+    for f in &a.files {
+        data.push(
+            std::fs::read(f).map_err(|e| InputError::in_file(f, format!("cannot read: {e}")))?,
+        );
+    }
+    let mut log = Log::open_with_index(dir, a.key.as_deref(), a.index.open()?)
+        .map_err(|e| log_err(dir, e))?;
+    let refs: Vec<&[u8]> = data.iter().map(Vec::as_slice).collect();
+    let acks = log.append_batch(&refs).map_err(|e| log_err(dir, e))?;
+    let json = global.format.as_deref() == Some("json");
+    let mut out = String::new();
+    if json {
+        let items: Vec<serde_json::Value> = a
+            .files
+            .iter()
+            .zip(&acks)
+            .map(|(f, ack)| {
+                serde_json::json!({
+                    "file": f.display().to_string(),
+                    "index": ack.index,
+                    "duplicate": ack.duplicate,
+                    "treeSize": ack.size,
+                    "leafHash": ack.leaf.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+                })
+            })
+            .collect();
+        out = serde_json::to_string_pretty(&items)? + "\n";
+    } else if let Some(f) = global.format.as_deref().filter(|f| *f != "text") {
+        return Err(InputError::new(format!("unknown --format `{f}`"))
+            .with_hint("`log add` writes text or json")
+            .into());
+    } else {
+        for (f, ack) in a.files.iter().zip(&acks) {
+            let dup = if ack.duplicate {
+                " (already in the log)"
+            } else {
+                ""
+            };
+            out.push_str(&format!("{}: index {}{dup}\n", f.display(), ack.index));
+        }
+    }
+    output::emit(global, out.as_bytes())?;
+    Ok(0)
+}
+
+fn prove(global: &GlobalArgs, a: ProveArgs) -> Result<u8> {
+    let dir = &a.dir.dir;
+    let store = PosixStore::new(dir);
+    let reader = LogReader { store: &store };
+    let note = reader.checkpoint_bytes().map_err(|e| log_err(dir, e))?;
+    let parsed = vouch_tlog::note::Note::parse(&note)
+        .map_err(|e| InputError::in_file(dir.join("checkpoint"), e.to_string()))?;
+    let cp = vouch_tlog::checkpoint::Checkpoint::parse_body(&parsed.text)
+        .map_err(|e| InputError::in_file(dir.join("checkpoint"), e.to_string()))?;
+    if a.index >= cp.size {
+        return Err(InputError::new(format!(
+            "index {} is outside the log of size {}",
+            a.index, cp.size
+        ))
+        .with_hint("indices start at 0")
+        .into());
+    }
+    let tiles = TileReader::new(&store, cp.size);
+    let proof = merkle::inclusion_proof(&tiles, a.index, cp.size)
+        .with_context(|| format!("building the proof from the tiles in {}", dir.display()))?;
+    let p = TlogProof {
+        extra: None,
+        index: a.index,
+        proof,
+        checkpoint: String::from_utf8_lossy(&note).into_owned(),
+    };
+    output::emit(global, p.encode().as_bytes())?;
+    Ok(0)
+}
+
+fn verify(global: &GlobalArgs, a: VerifyArgs) -> Result<u8> {
+    let dir = &a.dir.dir;
+    if let (Some(proof), Some(entry)) = (&a.proof, &a.entry) {
+        return verify_proof(global, &a, proof, entry);
+    }
+    let key = match &a.vkey {
+        Some(v) => read_vkey(v)?,
+        None => default_vkey(dir)?,
+    };
+    let store = PosixStore::new(dir);
+    let history = match a.index.open()? {
+        Some(mut pg) => pg
+            .checkpoints()
+            .map_err(|e| InputError::new(e.to_string()))?,
+        None if dir.join(".state/index.db").exists() => {
+            match SqliteIndex::open(&dir.join(".state/index.db")) {
+                Ok(mut i) => i
+                    .checkpoints()
+                    .map_err(|e| InputError::in_file(dir.join(".state/index.db"), e.to_string()))?,
+                Err(e) => {
+                    return Err(
+                        InputError::in_file(dir.join(".state/index.db"), e.to_string()).into(),
+                    );
+                }
+            }
+        }
+        // A copy of the tiles without the index (a mirror): only the current checkpoint.
+        None => Vec::new(),
+    };
+    let rep = match audit(&store, &key, a.origin.as_deref(), &history) {
+        Ok(r) => r,
+        Err(LogError::Checkpoint(e)) if e.is_malformed() => {
+            return Err(InputError::in_file(dir.join("checkpoint"), e.to_string()).into());
+        }
+        Err(e) => return Err(log_err(dir, e)),
+    };
+    let mut out = String::new();
+    for p in &rep.problems {
+        out.push_str(&format!("FAIL {p}\n"));
+    }
+    if rep.problems.is_empty() {
+        out.push_str(&format!(
+            "verified {}: {} entries, {} tiles, {} checkpoints\n",
+            rep.origin, rep.size, rep.tiles_checked, rep.checkpoints_checked
+        ));
+    }
+    output::emit(global, out.as_bytes())?;
+    Ok(if rep.problems.is_empty() { 0 } else { 1 })
+}
+
+fn verify_proof(global: &GlobalArgs, a: &VerifyArgs, proof: &Path, entry: &Path) -> Result<u8> {
+    let text = std::fs::read_to_string(proof)
+        .map_err(|e| InputError::in_file(proof, format!("cannot read: {e}")))?;
+    let data = std::fs::read(entry)
+        .map_err(|e| InputError::in_file(entry, format!("cannot read: {e}")))?;
+    let p = TlogProof::parse(&text).map_err(|e| InputError::in_file(proof, e.to_string()))?;
+    let key = match &a.vkey {
+        Some(v) => read_vkey(v)?,
+        None => default_vkey(&a.dir.dir)?,
+    };
+    let witnesses = a
+        .witness
+        .iter()
+        .map(|w| read_vkey(w))
+        .collect::<Result<Vec<_>>>()?;
+    let origin = match &a.origin {
+        Some(o) => o.clone(),
+        None => p
+            .checkpoint
+            .split('\n')
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+    };
+    match p.verify(&data, &origin, &key, &witnesses, a.quorum) {
+        Ok(v) => {
+            let msg = format!(
+                "verified: {} is entry {} of {} (size {}), {} witness cosignature(s)\n",
+                entry.display(),
+                p.index,
+                v.checkpoint.origin,
+                v.checkpoint.size,
+                v.witnesses.len()
+            );
+            output::emit(global, msg.as_bytes())?;
+            Ok(0)
+        }
+        Err(e) if e.is_malformed() => Err(InputError::in_file(proof, e.to_string()).into()),
+        Err(e) => {
+            eprintln!("verification failed: {}: {e}", proof.display());
+            Ok(1)
+        }
+    }
+}
+
+fn load_state(path: &Path) -> Result<Option<FollowState>> {
+    match std::fs::read_to_string(path) {
+        Ok(s) => Ok(Some(serde_json::from_str(&s).map_err(|e| {
+            InputError::at(
+                path,
+                e.line() as u32,
+                Some(e.column() as u32),
+                e.to_string(),
+            )
+        })?)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(InputError::in_file(path, e.to_string()).into()),
+    }
+}
+
+fn save_state(path: &Path, s: &FollowState) -> Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(s)?;
+    bytes.push(b'\n');
+    if let Some(p) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(p).map_err(|e| InputError::in_file(p, e.to_string()))?;
+    }
+    output::write_atomic(path, &bytes)
+}
+
+/// One follow step; `Ok(Err(..))` is a verification failure (exit 1).
+fn follow_once(
+    dir: &Path,
+    url: Option<&str>,
+    key: &Verifier,
+    origin: Option<&str>,
+    state_path: &Path,
+) -> Result<
+    std::result::Result<(vouch_tlog::checkpoint::VerifiedCheckpoint, FollowState), FollowError>,
+> {
+    let store: Box<dyn vouch_tlog::store::TileStore> = match url {
+        Some(u) => Box::new(
+            vouch_tlog::http::HttpStore::new(u)
+                .map_err(|e| InputError::new(format!("--url {u}: {e}")))?,
+        ),
+        None => Box::new(PosixStore::new(dir)),
+    };
+    let store = store.as_ref();
+    let note = LogReader { store }
+        .checkpoint_bytes()
+        .map_err(|e| match (url, e) {
+            (Some(u), LogError::Io { source, .. }) => {
+                anyhow!(
+                    InputError::new(format!("{u}: {source}")).with_hint("is the log served there?")
+                )
+            }
+            (_, e) => log_err(dir, e),
+        })?;
+    let prev = load_state(state_path)?;
+    let origin = origin
+        .map(str::to_string)
+        .or_else(|| prev.as_ref().map(|p| p.origin.clone()))
+        .unwrap_or_else(|| {
+            String::from_utf8_lossy(&note)
+                .split('\n')
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        });
+    match witness::follow(store, &note, &origin, key, prev.as_ref()) {
+        Err(FollowError::Checkpoint(e)) if e.is_malformed() => {
+            Err(InputError::in_file(dir.join("checkpoint"), e.to_string()).into())
+        }
+        r => Ok(r),
+    }
+}
+
+fn monitor(global: &GlobalArgs, a: MonitorArgs) -> Result<u8> {
+    let key = read_vkey(&a.vkey)?;
+    loop {
+        match follow_once(
+            &a.dir.dir,
+            a.url.as_deref(),
+            &key,
+            a.origin.as_deref(),
+            &a.state,
+        )? {
+            Ok((v, state)) => {
+                save_state(&a.state, &state)?;
+                if !global.quiet {
+                    eprintln!(
+                        "ok: {} size {} consistent with the last checkpoint seen",
+                        v.checkpoint.origin, v.checkpoint.size
+                    );
+                }
+            }
+            Err(e) => {
+                let src = a
+                    .url
+                    .clone()
+                    .unwrap_or_else(|| a.dir.dir.display().to_string());
+                eprintln!("ALERT: {src}: {e}");
+                return Ok(1);
+            }
+        }
+        match a.follow {
+            Some(s) => std::thread::sleep(std::time::Duration::from_secs(s.max(1))),
+            None => return Ok(0),
+        }
+    }
+}
+
+fn now_secs() -> u64 {
+    if let Some(t) = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        return t;
+    }
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn witness_cmd(global: &GlobalArgs, a: WitnessArgs) -> Result<u8> {
+    if let Some(name) = &a.new_key {
+        let s = Signer::generate(name, ALG_COSIGNATURE_V1)
+            .map_err(|e| InputError::new(e.to_string()))?;
+        if a.key.exists() {
+            return Err(
+                InputError::in_file(&a.key, "already exists; not overwriting a key").into(),
+            );
+        }
+        write_secret(&a.key, s.to_private_string().as_bytes())?;
+        output::emit(global, format!("{}\n", s.vkey()).as_bytes())?;
+        return Ok(0);
+    }
+    let (Some(vkey), Some(state)) = (&a.vkey, &a.state) else {
+        return Err(InputError::new("--vkey and --state are required").into());
+    };
+    let skey =
+        std::fs::read_to_string(&a.key).map_err(|e| InputError::in_file(&a.key, e.to_string()))?;
+    let signer = Signer::parse(&skey).map_err(|e| InputError::in_file(&a.key, e.to_string()))?;
+    let key = read_vkey(vkey)?;
+    match follow_once(
+        &a.dir.dir,
+        a.url.as_deref(),
+        &key,
+        a.origin.as_deref(),
+        state,
+    )? {
+        Ok((v, st)) => {
+            let cosigned = witness::cosign(&v, &signer, now_secs());
+            save_state(state, &st)?;
+            output::emit(global, cosigned.as_bytes())?;
+            Ok(0)
+        }
+        Err(e) => {
+            let src = a
+                .url
+                .clone()
+                .unwrap_or_else(|| a.dir.dir.display().to_string());
+            eprintln!("refused: {src}: {e}");
+            Ok(1)
+        }
+    }
+}
+
+fn write_secret(path: &Path, data: &[u8]) -> Result<()> {
+    use std::io::Write as _;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    o.mode(0o600);
+    let mut f = o
+        .open(path)
+        .map_err(|e| InputError::in_file(path, e.to_string()))?;
+    f.write_all(data)
+        .and_then(|_| f.write_all(b"\n"))
+        .and_then(|_| f.sync_all())
+        .map_err(|e| InputError::in_file(path, e.to_string()))?;
+    Ok(())
+}
+
+fn serve(global: &GlobalArgs, a: ServeArgs) -> Result<u8> {
+    let dir = a.dir.dir.clone();
+    if !dir.join("checkpoint").is_file() {
+        return Err(
+            InputError::in_file(&dir, "no checkpoint: not a log directory")
+                .with_hint("run `vouch log init`")
+                .into(),
+        );
+    }
+    let quiet = global.quiet;
+    let store: Arc<dyn vouch_tlog::store::TileStore> = Arc::new(PosixStore::new(&dir));
+    vouch_tlog::serve::serve_blocking(store, &a.listen, |addr| {
+        if !quiet {
+            eprintln!("serving {} on http://{addr}", dir.display());
+        }
+    })
+    .map_err(|e| {
+        anyhow!(InputError::new(format!(
+            "cannot serve on {}: {e}",
+            a.listen
+        )))
+    })?;
+    Ok(0)
+}

@@ -1,0 +1,542 @@
+//! A log: tiles in a [`TileStore`], a sequencing [`Index`], and the log's note key.
+//!
+//! An append batch goes: take the index's write transaction → deduplicate → write the new
+//! tiles and entry bundles (each atomic and fsynced) → sign the new checkpoint → commit the
+//! index (entries + checkpoint; this is the commit point) → publish `checkpoint` (atomic,
+//! fsynced) → acknowledge. A crash before the commit leaves tiles beyond the committed size
+//! that no checkpoint refers to; they are overwritten by the next batch. A crash after the
+//! commit but before `checkpoint` is published is repaired when the log is next opened.
+//!
+//! On-disk layout of a POSIX log directory:
+//!
+//! ```text
+//! DIR/checkpoint            the latest signed checkpoint (C2SP tlog-checkpoint)
+//! DIR/tile/<L>/<N>[.p/<W>]  hash tiles (C2SP tlog-tiles)
+//! DIR/tile/entries/<N>[.p/<W>]  entry bundles
+//! DIR/.state/index.db       SQLite sequencing index (not meant to be served)
+//! DIR/.state/vkey           the log's public note key
+//! DIR.key                   the log's private note key, beside the directory (mode 0600),
+//!                           so that serving DIR never serves the key
+//! ```
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::checkpoint::{self, Checkpoint, CheckpointError};
+use crate::index::{Index, IndexError, SqliteIndex};
+use crate::merkle::{self, Hash, ProofError, leaf_hash, node_hash};
+use crate::note::{ALG_ED25519, NoteError, Signer, Verifier};
+use crate::store::{PosixStore, TileStore};
+use crate::tiles::{
+    self, TileReader, WIDTH, decode_bundle, decode_tile, entries_path, level_count, tile_path,
+};
+
+/// Largest entry an entry bundle can hold (uint16 length prefix).
+pub const MAX_ENTRY: usize = u16::MAX as usize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    #[error(transparent)]
+    Note(#[from] NoteError),
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    #[error(transparent)]
+    Proof(#[from] ProofError),
+    #[error("entry is {0} bytes; a log entry holds at most 65535")]
+    TooLarge(usize),
+    #[error("{0}")]
+    Corrupt(String),
+    #[error("{0}")]
+    Usage(String),
+}
+
+fn io(path: impl AsRef<Path>) -> impl FnOnce(std::io::Error) -> LogError {
+    let path = path.as_ref().display().to_string();
+    move |source| LogError::Io { path, source }
+}
+
+/// The default place of a log directory's private key: `DIR.key` beside `DIR`.
+pub fn default_key_path(dir: &Path) -> PathBuf {
+    let abs = if dir.is_absolute() {
+        dir.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map(|c| c.join(dir))
+            .unwrap_or_else(|_| dir.to_path_buf())
+    };
+    let abs = abs.canonicalize().unwrap_or(abs);
+    let name = abs
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "log".into());
+    abs.parent()
+        .unwrap_or(Path::new("/"))
+        .join(format!("{name}.key"))
+}
+
+fn state_dir(dir: &Path) -> PathBuf {
+    dir.join(".state")
+}
+
+/// The result of appending one entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    /// Index of the entry in the log.
+    pub index: u64,
+    /// RFC 6962 leaf hash of the entry.
+    pub leaf: Hash,
+    /// Whether the entry was already in the log (deduplicated).
+    pub duplicate: bool,
+    /// Tree size of the checkpoint.
+    pub size: u64,
+    /// The signed checkpoint (a signed note) that includes the entry.
+    pub checkpoint: String,
+    /// Inclusion proof of the entry in that checkpoint.
+    pub proof: Vec<Hash>,
+}
+
+/// A transparency log opened for appending.
+pub struct Log {
+    store: Box<dyn TileStore>,
+    index: Box<dyn Index>,
+    signer: Signer,
+    origin: String,
+}
+
+impl std::fmt::Debug for Log {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Log({})", self.origin)
+    }
+}
+
+/// Creates a new POSIX log at `dir` with origin `origin`; returns its public `vkey`. The
+/// private key is written to `key_path` (default `DIR.key`) with mode 0600.
+pub fn init(dir: &Path, origin: &str, key_path: Option<&Path>) -> Result<String, LogError> {
+    init_with_index(dir, origin, key_path, None)
+}
+
+/// [`init`] with another sequencing index than `DIR/.state/index.db` (PostgreSQL).
+pub fn init_with_index(
+    dir: &Path,
+    origin: &str,
+    key_path: Option<&Path>,
+    index: Option<Box<dyn Index>>,
+) -> Result<String, LogError> {
+    if dir.join("checkpoint").exists() || state_dir(dir).join("index.db").exists() {
+        return Err(LogError::Usage(format!(
+            "{} already holds a log",
+            dir.display()
+        )));
+    }
+    if origin.is_empty() || origin.contains('\n') || origin.chars().any(char::is_control) {
+        return Err(LogError::Usage(
+            "the origin must be one line of text".into(),
+        ));
+    }
+    let key_name = origin
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join("_")
+        .replace('+', "_");
+    let signer = Signer::generate(&key_name, ALG_ED25519)?;
+    let key_path = key_path
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| default_key_path(dir));
+    if key_path.exists() {
+        return Err(LogError::Usage(format!(
+            "{} already exists; not overwriting a key",
+            key_path.display()
+        )));
+    }
+    std::fs::create_dir_all(state_dir(dir)).map_err(io(dir))?;
+    write_secret(&key_path, signer.to_private_string().as_bytes())?;
+    let vkey = signer.vkey();
+    crate::store::write_file_atomic(&state_dir(dir).join("vkey"), format!("{vkey}\n").as_bytes())
+        .map_err(io(state_dir(dir).join("vkey")))?;
+    let index = match index {
+        Some(i) => i,
+        None => Box::new(SqliteIndex::open(&state_dir(dir).join("index.db"))?),
+    };
+    let mut log = Log {
+        store: Box::new(PosixStore::new(dir)),
+        index,
+        signer,
+        origin: origin.to_string(),
+    };
+    log.publish_empty()?;
+    Ok(vkey)
+}
+
+fn write_secret(path: &Path, data: &[u8]) -> Result<(), LogError> {
+    use std::io::Write as _;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    o.mode(0o600);
+    let mut f = o.open(path).map_err(io(path))?;
+    f.write_all(data)
+        .and_then(|_| f.write_all(b"\n"))
+        .and_then(|_| f.sync_all())
+        .map_err(io(path))
+}
+
+impl Log {
+    /// Opens an existing POSIX log with the SQLite index.
+    pub fn open(dir: &Path, key_path: Option<&Path>) -> Result<Log, LogError> {
+        Self::open_with_index(dir, key_path, None)
+    }
+
+    /// Opens an existing POSIX log whose index is `index` (default: the SQLite index).
+    pub fn open_with_index(
+        dir: &Path,
+        key_path: Option<&Path>,
+        index: Option<Box<dyn Index>>,
+    ) -> Result<Log, LogError> {
+        let key_path = key_path
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| default_key_path(dir));
+        let store = PosixStore::new(dir);
+        let index: Box<dyn Index> = match index {
+            Some(i) => i,
+            None => {
+                let db = state_dir(dir).join("index.db");
+                if !db.exists() {
+                    return Err(LogError::Usage(format!(
+                        "{} is not a vouch log (no .state/index.db)",
+                        dir.display()
+                    )));
+                }
+                Box::new(SqliteIndex::open(&db)?)
+            }
+        };
+        let skey = std::fs::read_to_string(&key_path).map_err(io(&key_path))?;
+        let signer = Signer::parse(&skey)?;
+        Self::with_parts(Box::new(store), index, signer)
+    }
+
+    /// A log over any store and index (the PostgreSQL index, an object store).
+    pub fn with_parts(
+        store: Box<dyn TileStore>,
+        mut index: Box<dyn Index>,
+        signer: Signer,
+    ) -> Result<Log, LogError> {
+        let latest = index.latest_checkpoint()?;
+        let origin = match &latest {
+            Some(note) => {
+                let cp = checkpoint::open(note.as_bytes(), "", &signer.verifier(), &[], 0);
+                match cp {
+                    Ok(v) => v.checkpoint.origin,
+                    Err(CheckpointError::WrongOrigin { got, .. }) => got,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            None => {
+                return Err(LogError::Usage(
+                    "the log has no checkpoint; run `vouch log init`".into(),
+                ));
+            }
+        };
+        let mut log = Log {
+            store,
+            index,
+            signer,
+            origin,
+        };
+        log.repair_checkpoint()?;
+        Ok(log)
+    }
+
+    /// A new, empty log over any store and index.
+    pub fn create_with_parts(
+        store: Box<dyn TileStore>,
+        index: Box<dyn Index>,
+        signer: Signer,
+        origin: &str,
+    ) -> Result<Log, LogError> {
+        let mut log = Log {
+            store,
+            index,
+            signer,
+            origin: origin.to_string(),
+        };
+        log.publish_empty()?;
+        Ok(log)
+    }
+
+    fn publish_empty(&mut self) -> Result<(), LogError> {
+        let size = self.index.begin()?;
+        if size != 0 || self.index.latest_checkpoint()?.is_some() {
+            self.index.rollback()?;
+            return Err(LogError::Usage("the log already exists".into()));
+        }
+        let note = self.sign_checkpoint(0, merkle::empty_root())?;
+        self.index.commit(0, &[], 0, &note)?;
+        self.publish(&note)
+    }
+
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    pub fn verifier(&self) -> Verifier {
+        self.signer.verifier()
+    }
+
+    pub fn store(&self) -> &dyn TileStore {
+        self.store.as_ref()
+    }
+
+    fn sign_checkpoint(&self, size: u64, root: Hash) -> Result<String, LogError> {
+        let body = Checkpoint {
+            origin: self.origin.clone(),
+            size,
+            root: root.to_vec(),
+            extensions: vec![],
+        }
+        .body();
+        Ok(self.signer.sign(&body)?)
+    }
+
+    /// Publishes `checkpoint` (atomic, file fsynced). The rename itself is not waited for:
+    /// the checkpoint is already committed in the index, and a lost rename is repaired when
+    /// the log is next opened.
+    fn publish(&mut self, note: &str) -> Result<(), LogError> {
+        self.store
+            .put("checkpoint", note.as_bytes())
+            .map_err(io("checkpoint"))
+    }
+
+    /// Re-publishes the latest committed checkpoint if a crash left `checkpoint` behind.
+    fn repair_checkpoint(&mut self) -> Result<(), LogError> {
+        let Some(latest) = self.index.latest_checkpoint()? else {
+            return Ok(());
+        };
+        let current = self.store.get("checkpoint").map_err(io("checkpoint"))?;
+        if current.as_deref() != Some(latest.as_bytes()) {
+            self.publish(&latest)?;
+        }
+        Ok(())
+    }
+
+    /// The latest published checkpoint note.
+    pub fn checkpoint(&mut self) -> Result<String, LogError> {
+        self.index
+            .latest_checkpoint()?
+            .ok_or_else(|| LogError::Corrupt("no checkpoint".into()))
+    }
+
+    /// Appends one entry (see [`Log::append_batch`]).
+    pub fn append(&mut self, entry: &[u8]) -> Result<Appended, LogError> {
+        let mut v = self.append_batch(&[entry])?;
+        v.pop()
+            .ok_or_else(|| LogError::Corrupt("empty batch result".into()))
+    }
+
+    /// Appends a batch of entries, returning for each its index, the signed checkpoint and
+    /// an inclusion proof, only after everything is durable. Identical entries (already in
+    /// the log or repeated in the batch) get the existing index.
+    pub fn append_batch(&mut self, entries: &[&[u8]]) -> Result<Vec<Appended>, LogError> {
+        if let Some(e) = entries.iter().find(|e| e.len() > MAX_ENTRY) {
+            return Err(LogError::TooLarge(e.len()));
+        }
+        let n = self.index.begin()?;
+        let r = self.append_locked(n, entries);
+        if r.is_err() {
+            let _ = self.index.rollback();
+        }
+        r
+    }
+
+    fn append_locked(&mut self, n: u64, entries: &[&[u8]]) -> Result<Vec<Appended>, LogError> {
+        let hashes: Vec<Hash> = entries.iter().map(|e| leaf_hash(e)).collect();
+        let existing = self.index.lookup(&hashes)?;
+        let mut seen: HashMap<Hash, u64> = HashMap::new();
+        let mut assigned = Vec::with_capacity(entries.len());
+        let mut new_entries: Vec<&[u8]> = Vec::new();
+        let mut new_hashes: Vec<Hash> = Vec::new();
+        for (e, h) in entries.iter().zip(&hashes) {
+            if let Some(i) = existing.get(h).or_else(|| seen.get(h)) {
+                assigned.push((*i, *h, true));
+                continue;
+            }
+            let i = n + new_entries.len() as u64;
+            seen.insert(*h, i);
+            new_entries.push(e);
+            new_hashes.push(*h);
+            assigned.push((i, *h, false));
+        }
+        let note = if new_entries.is_empty() {
+            self.index.rollback()?;
+            self.repair_checkpoint()?;
+            self.checkpoint()?
+        } else {
+            let size = n + new_entries.len() as u64;
+            let writes = build_tiles(self.store.as_ref(), n, &new_entries, &new_hashes)?;
+            let mut objects: Vec<(&str, &[u8])> = writes
+                .iter()
+                .map(|(p, d)| (p.as_str(), d.as_slice()))
+                .collect();
+            objects.sort();
+            self.store.put_many(&objects).map_err(io("tile"))?;
+            self.store.sync().map_err(io("tile"))?;
+            let root = merkle::root(
+                &TileReader::new(self.store.as_ref(), size).with_overlay(&writes),
+                size,
+            )?;
+            let note = self.sign_checkpoint(size, root)?;
+            self.index.commit(n, &new_hashes, size, &note)?;
+            self.publish(&note)?;
+            note
+        };
+        let size = Checkpoint::parse_body(&crate::note::Note::parse(note.as_bytes())?.text)?.size;
+        let reader = TileReader::new(self.store.as_ref(), size);
+        assigned
+            .into_iter()
+            .map(|(index, leaf, duplicate)| {
+                Ok(Appended {
+                    index,
+                    leaf,
+                    duplicate,
+                    size,
+                    checkpoint: note.clone(),
+                    proof: merkle::inclusion_proof(&reader, index, size)?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Root of a full tile's 256 hashes (the node 8 heights above them).
+fn tile_root(hashes: &[Hash]) -> Hash {
+    let mut level: Vec<Hash> = hashes.to_vec();
+    while level.len() > 1 {
+        level = level
+            .chunks_exact(2)
+            .map(|p| node_hash(&p[0], &p[1]))
+            .collect();
+    }
+    level[0]
+}
+
+fn concat(hashes: &[Hash]) -> Vec<u8> {
+    hashes.iter().flat_map(|h| h.iter().copied()).collect()
+}
+
+/// The tiles and entry bundles that change when `entries` are appended to a tree of `n`.
+pub fn build_tiles(
+    store: &dyn TileStore,
+    n: u64,
+    entries: &[&[u8]],
+    hashes: &[Hash],
+) -> Result<HashMap<String, Vec<u8>>, LogError> {
+    let mut writes = HashMap::new();
+    // Entry bundles.
+    let (mut t, w0) = (n / WIDTH, n % WIDTH);
+    let mut bundle = Vec::new();
+    if w0 > 0 {
+        let p = entries_path(t, w0);
+        bundle = store
+            .get(&p)
+            .map_err(io(&p))?
+            .ok_or_else(|| LogError::Corrupt(format!("{p} is missing")))?;
+        if decode_bundle(&bundle).map(|b| b.len() as u64) != Some(w0) {
+            return Err(LogError::Corrupt(format!("{p} is truncated or malformed")));
+        }
+    }
+    let mut count = w0;
+    for e in entries {
+        bundle.extend_from_slice(&(e.len() as u16).to_be_bytes());
+        bundle.extend_from_slice(e);
+        count += 1;
+        if count == WIDTH {
+            writes.insert(entries_path(t, WIDTH), std::mem::take(&mut bundle));
+            t += 1;
+            count = 0;
+        }
+    }
+    if count > 0 {
+        writes.insert(entries_path(t, count), bundle);
+    }
+    // Hash tiles, level by level.
+    let mut pending: Vec<Hash> = hashes.to_vec();
+    let mut level: u8 = 0;
+    while !pending.is_empty() {
+        let before = level_count(level, n);
+        let (mut t, w0) = (before / WIDTH, before % WIDTH);
+        let mut cur: Vec<Hash> = Vec::with_capacity(WIDTH as usize);
+        if w0 > 0 {
+            let p = tile_path(level, t, w0);
+            let bytes = store
+                .get(&p)
+                .map_err(io(&p))?
+                .ok_or_else(|| LogError::Corrupt(format!("{p} is missing")))?;
+            cur = decode_tile(&bytes, w0)
+                .ok_or_else(|| LogError::Corrupt(format!("{p} is truncated")))?;
+        }
+        let mut up = Vec::new();
+        for h in pending {
+            cur.push(h);
+            if cur.len() as u64 == WIDTH {
+                up.push(tile_root(&cur));
+                writes.insert(tile_path(level, t, WIDTH), concat(&cur));
+                cur.clear();
+                t += 1;
+            }
+        }
+        if !cur.is_empty() {
+            writes.insert(tile_path(level, t, cur.len() as u64), concat(&cur));
+        }
+        pending = up;
+        level += 1;
+    }
+    Ok(writes)
+}
+
+/// A public view of a log: its tiles and checkpoint, read through a [`TileStore`].
+pub struct LogReader<'a> {
+    pub store: &'a dyn TileStore,
+}
+
+impl<'a> LogReader<'a> {
+    /// The current `checkpoint` object.
+    pub fn checkpoint_bytes(&self) -> Result<Vec<u8>, LogError> {
+        self.store
+            .get("checkpoint")
+            .map_err(io("checkpoint"))?
+            .ok_or_else(|| LogError::Usage("no checkpoint: not a log directory".into()))
+    }
+
+    /// The entry at `index` in a tree of `size`.
+    pub fn entry(&self, index: u64, size: u64) -> Result<Vec<u8>, LogError> {
+        if index >= size {
+            return Err(LogError::Usage(format!(
+                "index {index} is outside the log of size {size}"
+            )));
+        }
+        let t = index / WIDTH;
+        let w = tiles::tile_width(0, t, size);
+        let p = entries_path(t, w);
+        let b = self
+            .store
+            .get(&p)
+            .map_err(io(&p))?
+            .ok_or_else(|| LogError::Corrupt(format!("{p} is missing")))?;
+        let entries = decode_bundle(&b)
+            .ok_or_else(|| LogError::Corrupt(format!("{p} is truncated or malformed")))?;
+        entries
+            .get((index % WIDTH) as usize)
+            .map(|e| e.to_vec())
+            .ok_or_else(|| {
+                LogError::Corrupt(format!("{p} holds {} entries, wanted {w}", entries.len()))
+            })
+    }
+}

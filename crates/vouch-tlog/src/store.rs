@@ -1,0 +1,190 @@
+//! Where tiles, entry bundles and the checkpoint live: an object-store-style trait (get /
+//! put of whole objects by path, the shape of S3 and the `object_store` crate), with a POSIX
+//! directory implementation (the embedded default) and an in-memory one for tests.
+//!
+//! Every `put` is atomic (temporary file, fsync, rename), so a reader never sees a torn
+//! object; [`TileStore::sync`] makes the renames themselves durable (directory fsync).
+
+use std::collections::{BTreeSet, HashMap};
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Whole-object storage addressed by `/`-separated relative paths.
+pub trait TileStore: Send + Sync {
+    /// The object at `path`, or `None` if there is none.
+    fn get(&self, path: &str) -> io::Result<Option<Vec<u8>>>;
+    /// Writes an object atomically (readers see the old or the new bytes, never a mix).
+    fn put(&self, path: &str, data: &[u8]) -> io::Result<()>;
+    /// Makes every `put` so far durable.
+    fn sync(&self) -> io::Result<()>;
+    /// Writes several objects (an implementation may do so in parallel).
+    fn put_many(&self, objects: &[(&str, &[u8])]) -> io::Result<()> {
+        for (p, d) in objects {
+            self.put(p, d)?;
+        }
+        Ok(())
+    }
+}
+
+fn check_path(path: &str) -> io::Result<()> {
+    if path.is_empty()
+        || path.starts_with('/')
+        || path
+            .split('/')
+            .any(|c| c.is_empty() || c == "." || c == "..")
+    {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("bad object path `{path}`"),
+        ));
+    }
+    Ok(())
+}
+
+/// A directory laid out exactly as C2SP tlog-tiles, servable by any static web server.
+#[derive(Debug)]
+pub struct PosixStore {
+    root: PathBuf,
+    dirty_dirs: Mutex<BTreeSet<PathBuf>>,
+}
+
+impl PosixStore {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        PosixStore {
+            root: root.into(),
+            dirty_dirs: Mutex::default(),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+}
+
+/// Durable atomic file write: temp file in the same directory, fsync, rename. (The rename
+/// is durable once the directory is synced.)
+pub fn write_file_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        fs::create_dir_all(dir)?;
+    }
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("object");
+    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
+    let mut f = fs::File::create(&tmp)?;
+    f.write_all(data)?;
+    f.sync_all()?;
+    drop(f);
+    fs::rename(&tmp, path)
+}
+
+/// fsync a directory so that renames into it survive a crash.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    fs::File::open(dir)?.sync_all()
+}
+
+impl TileStore for PosixStore {
+    fn get(&self, path: &str) -> io::Result<Option<Vec<u8>>> {
+        check_path(path)?;
+        match fs::read(self.root.join(path)) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn put(&self, path: &str, data: &[u8]) -> io::Result<()> {
+        check_path(path)?;
+        let full = self.root.join(path);
+        let Some(parent) = full.parent() else {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "no parent"));
+        };
+        // The file's directory must be synced for the rename to last; directories created
+        // now must be synced in their parents too, up to the first one that existed.
+        let mut dirty = vec![parent.to_path_buf()];
+        let mut p = parent;
+        while !p.is_dir() && p != self.root {
+            match p.parent() {
+                Some(up) => {
+                    dirty.push(up.to_path_buf());
+                    p = up;
+                }
+                None => break,
+            }
+        }
+        write_file_atomic(&full, data)?;
+        if let Ok(mut d) = self.dirty_dirs.lock() {
+            d.extend(dirty);
+        }
+        Ok(())
+    }
+
+    fn put_many(&self, objects: &[(&str, &[u8])]) -> io::Result<()> {
+        // fsyncs of different files overlap in the device queue: write them in parallel.
+        std::thread::scope(|s| {
+            let hs: Vec<_> = objects
+                .iter()
+                .map(|(p, d)| s.spawn(move || self.put(p, d)))
+                .collect();
+            hs.into_iter().try_for_each(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(io::Error::other("writer panicked")))
+            })
+        })
+    }
+
+    fn sync(&self) -> io::Result<()> {
+        let dirs = match self.dirty_dirs.lock() {
+            Ok(mut d) => std::mem::take(&mut *d),
+            Err(_) => BTreeSet::new(),
+        };
+        // Deepest first, so that a directory's entry in its parent is synced after it.
+        // Siblings at the same depth are synced in parallel.
+        let mut by_depth: Vec<Vec<&PathBuf>> = Vec::new();
+        for d in &dirs {
+            let depth = d.components().count();
+            if by_depth.len() <= depth {
+                by_depth.resize(depth + 1, Vec::new());
+            }
+            by_depth[depth].push(d);
+        }
+        for group in by_depth.iter().rev().filter(|g| !g.is_empty()) {
+            std::thread::scope(|s| {
+                let hs: Vec<_> = group.iter().map(|d| s.spawn(move || sync_dir(d))).collect();
+                hs.into_iter().try_for_each(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(io::Error::other("sync panicked")))
+                })
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// Objects in memory, for tests.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    objects: Mutex<HashMap<String, Vec<u8>>>,
+}
+
+impl TileStore for MemoryStore {
+    fn get(&self, path: &str) -> io::Result<Option<Vec<u8>>> {
+        Ok(self.objects.lock().ok().and_then(|o| o.get(path).cloned()))
+    }
+
+    fn put(&self, path: &str, data: &[u8]) -> io::Result<()> {
+        check_path(path)?;
+        if let Ok(mut o) = self.objects.lock() {
+            o.insert(path.to_string(), data.to_vec());
+        }
+        Ok(())
+    }
+
+    fn sync(&self) -> io::Result<()> {
+        Ok(())
+    }
+}
