@@ -5,5 +5,8 @@ use vouch_core::Check;
 
 /// Every check, in a fixed order. Each reads its own configuration in `configure`.
 pub fn all() -> Vec<Box<dyn Check>> {
-    vec![Box::new(vouch_core::repo_rules::RepoCheck)]
+    vec![
+        Box::new(vouch_core::repo_rules::RepoCheck),
+        Box::new(vouch_secrets::SecretsCheck::new()),
+    ]
 }

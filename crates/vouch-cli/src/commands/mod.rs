@@ -4,6 +4,7 @@ pub mod check;
 pub mod completions;
 pub mod exceptions;
 pub mod explain;
+pub mod secrets;
 
 use anyhow::Result;
 
@@ -17,5 +18,6 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Exceptions(cmd) => exceptions::run(g, cmd),
         Command::Explain(args) => explain::run(g, args),
         Command::Completions(args) => completions::run(g, args),
+        Command::Secrets(cmd) => secrets::run(g, cmd),
     }
 }
