@@ -150,10 +150,56 @@ pub fn is_lockfile(path: &str) -> bool {
     )
 }
 
+/// Prefixes of structured tokens that have their own rule.
+const PROVIDER_PREFIXES: &[&str] = &[
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "npm_",
+    "glpat-",
+    "glptt-",
+    "glrt-",
+    "gldt-",
+    "xoxb-",
+    "xoxp-",
+    "xoxe",
+    "xapp-",
+    "sk_live_",
+    "rk_live_",
+    "sk_test_",
+    "rk_test_",
+    "AKIA",
+    "ASIA",
+    "AIza",
+    "GOCSPX-",
+    "SG.",
+    "hf_",
+    "sk-ant-",
+    "dckr_pat_",
+    "pypi-",
+    "hvs.",
+    "shpat_",
+    "shpss_",
+    "glsa_",
+    "glc_",
+    "dop_v1_",
+    "pul-",
+    "lin_api_",
+    "PMAK-",
+    "eyJ",
+];
+
 /// The checks the generic assignment rule adds: the value must look like a credential, not an
 /// identifier, a path, a hash, a UUID, a URL without credentials, a number or code.
 pub fn generic_value_ok(value: &str) -> bool {
     if is_uuid(value) || is_integrity(value) || is_placeholder(value) {
+        return false;
+    }
+    // A provider's token format is judged by the provider's rule (and its checksum), not here.
+    if PROVIDER_PREFIXES.iter().any(|p| value.starts_with(p)) {
         return false;
     }
     let lower = value.to_ascii_lowercase();

@@ -236,15 +236,16 @@ impl Scanner {
         // Kubernetes Secret data.
         if memchr_find(text, b"kind: Secret") {
             for v in kubernetes::values(text) {
-                let before = raw.len();
+                let mut inner = Vec::new();
                 if depth < self.options.max_depth {
-                    self.match_rules(path, &v.decoded, &mut raw);
+                    self.match_rules(path, &v.decoded, &mut inner);
                 }
-                let inner_found = raw.len() > before;
-                for h in &mut raw[before..] {
+                let inner_found = !inner.is_empty();
+                for mut h in inner {
                     h.start = v.start;
                     h.end = v.end;
                     h.encoding = Some("kubernetes-data");
+                    raw.push(h);
                 }
                 if !inner_found && kubernetes::looks_secret(&v.decoded) {
                     raw.push(RawHit {
@@ -559,13 +560,23 @@ struct RawHit {
 /// Drops generic and Kubernetes hits where a provider rule matched overlapping text, and
 /// identical secrets reported twice at one place.
 fn drop_weaker_overlaps(raw: &mut Vec<RawHit>) {
-    let weak = |id: &str| id == GENERIC_ID || id == kubernetes::KUBERNETES_SECRET.id;
-    let strong: Vec<(usize, usize)> = raw
+    // Strength: provider rules 2, the Kubernetes rule 1, the generic rule 0. A hit is dropped
+    // when a stronger one overlaps it.
+    let strength = |id: &str| match id {
+        GENERIC_ID => 0u8,
+        id if id == kubernetes::KUBERNETES_SECRET.id => 1,
+        _ => 2,
+    };
+    let spans: Vec<(usize, usize, u8)> = raw
         .iter()
-        .filter(|h| !weak(h.rule.id))
-        .map(|h| (h.start, h.end))
+        .map(|h| (h.start, h.end, strength(h.rule.id)))
         .collect();
-    raw.retain(|h| !weak(h.rule.id) || !strong.iter().any(|(s, e)| h.start < *e && *s < h.end));
+    raw.retain(|h| {
+        let me = strength(h.rule.id);
+        !spans
+            .iter()
+            .any(|(s, e, st)| *st > me && h.start < *e && *s < h.end)
+    });
     raw.sort_by(|a, b| (a.start, a.end, a.rule.id).cmp(&(b.start, b.end, b.rule.id)));
     raw.dedup_by(|a, b| a.start == b.start && a.end == b.end && a.rule.id == b.rule.id);
 }
@@ -743,4 +754,109 @@ fn notebook_view(bytes: &[u8]) -> Vec<u8> {
         out.extend_from_slice(line);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn scanner() -> &'static Scanner {
+        static S: std::sync::OnceLock<Scanner> = std::sync::OnceLock::new();
+        S.get_or_init(|| Scanner::new(ScanOptions::default()).unwrap())
+    }
+
+    #[test]
+    fn debug_of_a_hit_is_redacted() {
+        let token = crate::validate::make_crc32_token(
+            "ghp_",
+            concat!("Qw3rTy7UiOp", "AsDfGhJkLzXcVbNm123"),
+        );
+        let out = scanner().scan_bytes("a.txt", format!("t = {token}\n").as_bytes());
+        assert_eq!(out.hits.len(), 1);
+        let dbg = format!("{:?}", out.hits[0]);
+        assert!(!dbg.contains(&token[4..]), "{dbg}");
+        assert_eq!((out.hits[0].line, out.hits[0].column), (1, 5));
+    }
+
+    #[test]
+    fn binaries_are_skipped_and_archives_bounded() {
+        let token = crate::validate::make_crc32_token(
+            "ghp_",
+            concat!("Qw3rTy7UiOp", "AsDfGhJkLzXcVbNm123"),
+        );
+        let mut bin = vec![0u8; 16];
+        bin.extend_from_slice(token.as_bytes());
+        assert!(scanner().scan_bytes("a.bin", &bin).hits.is_empty());
+        // A zip of zeros that decompresses past the budget: warning, no panic, no hit.
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        w.start_file("big.txt", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        std::io::Write::write_all(&mut w, &vec![b'a'; 4 * 1024 * 1024]).unwrap();
+        let zip = w.finish().unwrap().into_inner();
+        let s = Scanner::new(ScanOptions {
+            max_archive_bytes: 1024 * 1024,
+            ..ScanOptions::default()
+        })
+        .unwrap();
+        let out = s.scan_bytes("x.zip", &zip);
+        assert!(out.hits.is_empty());
+        assert!(
+            out.warnings
+                .iter()
+                .any(|w| w.contains("budget") || w.contains("limit")),
+            "{:?}",
+            out.warnings
+        );
+        // Nesting beyond the depth limit is reported, not followed.
+        let mut nested = zip;
+        for _ in 0..4 {
+            let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+            w.start_file("inner.zip", zip::write::SimpleFileOptions::default())
+                .unwrap();
+            std::io::Write::write_all(&mut w, &nested).unwrap();
+            nested = w.finish().unwrap().into_inner();
+        }
+        let out = scanner().scan_bytes("x.zip", &nested);
+        assert!(
+            out.warnings.iter().any(|w| w.contains("nested deeper")),
+            "{:?}",
+            out.warnings
+        );
+    }
+
+    #[test]
+    fn inline_allow_forms() {
+        let token = crate::validate::make_crc32_token(
+            "ghp_",
+            concat!("Qw3rTy7UiOp", "AsDfGhJkLzXcVbNm123"),
+        );
+        let text = format!(
+            "a = {token} # vouch:allow\nb = {token} # vouch:allow secrets/aws-access-key-id\n# vouch:allow-next-line\nc = {token}\n"
+        );
+        let hits = scanner().scan_bytes("a.py", text.as_bytes()).hits;
+        let allowed: Vec<bool> = hits.iter().map(|h| h.allowed).collect();
+        assert_eq!(allowed, vec![true, false, true]);
+    }
+
+    #[test]
+    fn huge_line_and_invalid_utf8() {
+        let mut big = vec![b'a'; 2 * 1024 * 1024];
+        big.extend_from_slice(b"\xff\xfe password = \"Zq8vK2mPp4rT7wXy\" \xc3\x28");
+        let out = scanner().scan_bytes("min.js", &big);
+        assert_eq!(out.hits.len(), 1);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048), name in "[a-z]{1,8}\\.(zip|jar|tar|tgz|gz|ipynb|yaml|txt)") {
+            let _ = scanner().scan_bytes(&name, &bytes);
+        }
+
+        #[test]
+        fn keyword_soup_never_panics(s in "(ghp_|kind: Secret\n|data:\n  k: |password=|eyJ|-----BEGIN PRIVATE KEY-----|[A-Za-z0-9+/=]{0,40}|\n| ){0,30}") {
+            let _ = scanner().scan_bytes("a.yaml", s.as_bytes());
+        }
+    }
 }
