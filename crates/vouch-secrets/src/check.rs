@@ -38,6 +38,7 @@ impl SecretsConfig {
             max_depth: self.max_depth.unwrap_or(d.max_depth),
             max_archive_bytes: self.max_archive_bytes.unwrap_or(d.max_archive_bytes),
             max_entry_bytes: d.max_entry_bytes,
+            prefilter: true,
         }
     }
 }
