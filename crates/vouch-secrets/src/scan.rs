@@ -233,7 +233,6 @@ impl Scanner {
 
     /// Runs the rules over text (possibly invalid UTF-8) and the decoding layers inside it.
     fn scan_text(&self, path: &str, text: &[u8], depth: u8, out: &mut ScanOutput) {
-        let lines = LineIndex::new(text);
         let mut raw: Vec<RawHit> = Vec::new();
         self.match_rules(path, text, &mut raw);
 
@@ -289,6 +288,10 @@ impl Scanner {
         }
 
         drop_weaker_overlaps(&mut raw);
+        if raw.is_empty() {
+            return;
+        }
+        let lines = LineIndex::new(text);
         for h in raw {
             let (line, column) = lines.position(text, h.start);
             let (end_line, end_column) = lines.position(text, h.end.saturating_sub(1).max(h.start));
@@ -325,8 +328,14 @@ impl Scanner {
             out.dedup_by(|a, b| a.start == b.start && a.end == b.end && a.rule.id == b.rule.id);
             return;
         }
+        // The line of the previous keyword hit: hits cluster, and on a minified file one line can
+        // hold thousands of them, so its bounds are computed once.
+        let mut line = (usize::MAX, 0usize);
         for m in self.prefilter.find_overlapping_iter(text) {
-            let (ls, le) = line_bounds(text, m.start());
+            if !(line.0..=line.1).contains(&m.start()) || line.0 == usize::MAX {
+                line = line_bounds(text, m.start());
+            }
+            let (ls, le) = line;
             for &ri in &self.keyword_rules[m.pattern().as_usize()] {
                 let c = &self.rules[ri];
                 if lockfile && c.rule.id() == GENERIC_ID {
@@ -596,19 +605,13 @@ fn drop_weaker_overlaps(raw: &mut Vec<RawHit>) {
 }
 
 fn line_bounds(text: &[u8], at: usize) -> (usize, usize) {
-    let start = text[..at]
-        .iter()
-        .rposition(|b| *b == b'\n')
-        .map_or(0, |i| i + 1);
-    let end = text[at..]
-        .iter()
-        .position(|b| *b == b'\n')
-        .map_or(text.len(), |i| at + i);
+    let start = memchr::memrchr(b'\n', &text[..at]).map_or(0, |i| i + 1);
+    let end = memchr::memchr(b'\n', &text[at..]).map_or(text.len(), |i| at + i);
     (start, end)
 }
 
 fn memchr_find(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
+    memchr::memmem::find(hay, needle).is_some()
 }
 
 /// Line starts, computed once per text that has hits.
@@ -619,12 +622,7 @@ struct LineIndex {
 impl LineIndex {
     fn new(text: &[u8]) -> LineIndex {
         let mut starts = vec![0];
-        starts.extend(
-            text.iter()
-                .enumerate()
-                .filter(|(_, b)| **b == b'\n')
-                .map(|(i, _)| i + 1),
-        );
+        starts.extend(memchr::memchr_iter(b'\n', text).map(|i| i + 1));
         LineIndex { starts }
     }
 
