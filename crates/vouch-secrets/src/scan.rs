@@ -316,8 +316,6 @@ impl Scanner {
         let lockfile = filter::is_lockfile(path);
         // (rule index) → line starts already scanned, or whole text done.
         let mut done_whole = vec![false; self.rules.len()];
-        // Keyword hits arrive in text order, so remembering the last line per rule is enough.
-        let mut last_line = vec![usize::MAX; self.rules.len()];
         if !self.options.prefilter {
             for c in &self.rules {
                 if !(lockfile && c.rule.id() == GENERIC_ID) {
@@ -328,33 +326,41 @@ impl Scanner {
             out.dedup_by(|a, b| a.start == b.start && a.end == b.end && a.rule.id == b.rule.id);
             return;
         }
-        // The line of the previous keyword hit: hits cluster, and on a minified file one line can
-        // hold thousands of them, so its bounds are computed once.
-        let mut line = (usize::MAX, 0usize);
-        for m in self.prefilter.find_overlapping_iter(text) {
-            if !(line.0..=line.1).contains(&m.start()) || line.0 == usize::MAX {
-                line = line_bounds(text, m.start());
+        // Two levels: a leftmost search (accelerated by the automaton's SIMD prefilter) finds
+        // the next line holding any keyword; an overlapping search over that line alone then
+        // collects every keyword on it, so no rule is missed because a match of another
+        // keyword overlapped its own. Most lines hold no keyword and are never looked at again.
+        let mut pos = 0;
+        let mut rules_here: Vec<usize> = Vec::new();
+        while pos < text.len() {
+            let Some(m) = self
+                .prefilter
+                .find(aho_corasick::Input::new(text).span(pos..text.len()))
+            else {
+                break;
+            };
+            let (ls, le) = line_bounds(text, m.start());
+            rules_here.clear();
+            for k in self.prefilter.find_overlapping_iter(&text[ls..le]) {
+                rules_here.extend_from_slice(&self.keyword_rules[k.pattern().as_usize()]);
             }
-            let (ls, le) = line;
-            for &ri in &self.keyword_rules[m.pattern().as_usize()] {
+            rules_here.sort_unstable();
+            rules_here.dedup();
+            for &ri in &rules_here {
                 let c = &self.rules[ri];
                 if lockfile && c.rule.id() == GENERIC_ID {
                     continue;
                 }
                 if c.whole_text {
-                    if done_whole[ri] {
-                        continue;
+                    if !done_whole[ri] {
+                        done_whole[ri] = true;
+                        self.run_rule(c, text, 0, out);
                     }
-                    done_whole[ri] = true;
-                    self.run_rule(c, text, 0, out);
                 } else {
-                    if last_line[ri] == ls {
-                        continue;
-                    }
-                    last_line[ri] = ls;
                     self.run_rule(c, &text[ls..le], ls, out);
                 }
             }
+            pos = le + 1;
         }
         out.sort_by(|a, b| (a.start, a.end, a.rule.id).cmp(&(b.start, b.end, b.rule.id)));
         out.dedup_by(|a, b| a.start == b.start && a.end == b.end && a.rule.id == b.rule.id);
@@ -684,36 +690,55 @@ impl LineIndex {
     }
 }
 
-/// Spans of base64 (standard or URL-safe) runs of at least 32 characters.
+/// Spans of base64 (standard or URL-safe) runs of at least 32 characters that mix upper case,
+/// lower case and digits (identifiers and hex do not). Probes every 32nd byte: a run that long
+/// must cover a probe, so text without long runs costs one table lookup per 32 bytes.
 fn base64_runs(text: &[u8]) -> Vec<(usize, usize)> {
     const MIN: usize = 32;
-    let is_b64 = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_');
+    static TABLE: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut b = 0;
+        while b < 256 {
+            let c = b as u8;
+            t[b] = c.is_ascii_alphanumeric() || c == b'+' || c == b'/' || c == b'-' || c == b'_';
+            b += 1;
+        }
+        t
+    };
+    let is_b64 = |b: u8| TABLE[b as usize];
+    let n = text.len();
     let mut out = Vec::new();
-    let mut i = 0;
-    while i < text.len() {
-        if !is_b64(text[i]) {
-            i += 1;
+    let mut i = 0; // everything before `i` is done
+    while i + MIN <= n {
+        let probe = i + MIN - 1;
+        if !is_b64(text[probe]) {
+            i = probe + 1;
             continue;
         }
-        let start = i;
-        while i < text.len() && is_b64(text[i]) {
-            i += 1;
+        let mut start = probe;
+        while start > i && is_b64(text[start - 1]) {
+            start -= 1;
         }
-        let mut end = i;
-        while end < text.len() && text[end] == b'=' && end - i < 2 {
+        let mut end = probe + 1;
+        while end < n && is_b64(text[end]) {
             end += 1;
         }
-        if i - start >= MIN {
-            let run = &text[start..i];
-            // Real base64 of text mixes cases and digits; identifiers and hex do not.
+        if end - start >= MIN {
+            let run = &text[start..end];
             let upper = run.iter().any(u8::is_ascii_uppercase);
             let lower = run.iter().any(u8::is_ascii_lowercase);
             let digit = run.iter().any(u8::is_ascii_digit);
-            if upper && lower && digit {
-                out.push((start, end));
+            let mut stop = end;
+            while stop < n && text[stop] == b'=' && stop - end < 2 {
+                stop += 1;
             }
+            if upper && lower && digit {
+                out.push((start, stop));
+            }
+            i = stop;
+        } else {
+            i = end;
         }
-        i = end.max(i);
     }
     out
 }
