@@ -128,6 +128,64 @@ pub fn is_integrity(value: &str) -> bool {
     .any(|p| lower.starts_with(p))
 }
 
+/// Program source (by extension), where the generic rule only trusts quoted literals.
+pub fn is_code(path: &str) -> bool {
+    let name = path.rsplit(['/', '!']).next().unwrap_or(path);
+    let Some((_, ext)) = name.rsplit_once('.') else {
+        return false;
+    };
+    matches!(
+        ext.to_ascii_lowercase().as_str(),
+        "rs" | "c"
+            | "h"
+            | "cc"
+            | "cpp"
+            | "cxx"
+            | "hpp"
+            | "hh"
+            | "go"
+            | "java"
+            | "kt"
+            | "kts"
+            | "scala"
+            | "py"
+            | "pyi"
+            | "rb"
+            | "js"
+            | "jsx"
+            | "mjs"
+            | "cjs"
+            | "ts"
+            | "tsx"
+            | "cs"
+            | "php"
+            | "swift"
+            | "m"
+            | "mm"
+            | "dart"
+            | "lua"
+            | "pl"
+            | "pm"
+            | "r"
+            | "jl"
+            | "ex"
+            | "exs"
+            | "erl"
+            | "hs"
+            | "ml"
+            | "fs"
+            | "vb"
+            | "groovy"
+            | "clj"
+            | "zig"
+            | "nim"
+            | "v"
+            | "sol"
+            | "vue"
+            | "svelte"
+    )
+}
+
 /// Lockfiles: hashes and integrity strings only, never credentials of the generic kind.
 pub fn is_lockfile(path: &str) -> bool {
     let name = path.rsplit(['/', '!']).next().unwrap_or(path);
@@ -201,6 +259,9 @@ pub fn generic_value_ok(value: &str) -> bool {
     // A provider's token format is judged by the provider's rule (and its checksum), not here.
     if PROVIDER_PREFIXES.iter().any(|p| value.starts_with(p)) {
         return false;
+    }
+    if value.starts_with(':') || value.starts_with('=') {
+        return false; // `token::path`, `a == b`
     }
     let lower = value.to_ascii_lowercase();
     if lower.starts_with("http://")

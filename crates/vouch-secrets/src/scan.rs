@@ -314,12 +314,13 @@ impl Scanner {
     /// Prefilter, then regexes, filters and validators.
     fn match_rules(&self, path: &str, text: &[u8], out: &mut Vec<RawHit>) {
         let lockfile = filter::is_lockfile(path);
+        let code = filter::is_code(path);
         // (rule index) → line starts already scanned, or whole text done.
         let mut done_whole = vec![false; self.rules.len()];
         if !self.options.prefilter {
             for c in &self.rules {
                 if !(lockfile && c.rule.id() == GENERIC_ID) {
-                    self.run_rule(c, text, 0, out);
+                    self.run_rule(c, text, 0, code, out);
                 }
             }
             out.sort_by(|a, b| (a.start, a.end, a.rule.id).cmp(&(b.start, b.end, b.rule.id)));
@@ -354,10 +355,10 @@ impl Scanner {
                 if c.whole_text {
                     if !done_whole[ri] {
                         done_whole[ri] = true;
-                        self.run_rule(c, text, 0, out);
+                        self.run_rule(c, text, 0, code, out);
                     }
                 } else {
-                    self.run_rule(c, &text[ls..le], ls, out);
+                    self.run_rule(c, &text[ls..le], ls, code, out);
                 }
             }
             pos = le + 1;
@@ -366,8 +367,13 @@ impl Scanner {
         out.dedup_by(|a, b| a.start == b.start && a.end == b.end && a.rule.id == b.rule.id);
     }
 
-    fn run_rule(&self, c: &Compiled, hay: &[u8], base: usize, out: &mut Vec<RawHit>) {
+    /// `code`: the text is program source, where only quoted literals count as assigned values
+    /// for the generic rule (`TOKEN: TokenKind = …` is a type, not a secret).
+    fn run_rule(&self, c: &Compiled, hay: &[u8], base: usize, code: bool, out: &mut Vec<RawHit>) {
         for caps in c.regex.captures_iter(hay) {
+            if code && caps.name("bare").is_some() {
+                continue;
+            }
             let Some(m) = ["secret", "q1", "q2", "bare"]
                 .iter()
                 .find_map(|n| caps.name(n))
