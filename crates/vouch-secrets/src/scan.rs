@@ -890,6 +890,25 @@ mod tests {
         assert_eq!(out.hits.len(), 1);
     }
 
+    #[test]
+    fn generic_rule_trusts_only_quoted_literals_in_code() {
+        let s = scanner();
+        let code = b"pub const ACCESS_TOKEN: TokenKind9 = TokenKind9::Access;\nlet shared_secret_len = params.secret_len2;\n";
+        assert!(s.scan_bytes("src/lib.rs", code).hits.is_empty());
+        assert_eq!(
+            s.scan_bytes("src/lib.rs", b"let password = \"Zq8vK2mPp4rT7wXy\";\n")
+                .hits
+                .len(),
+            1
+        );
+        assert_eq!(
+            s.scan_bytes("app/.env", b"DB_PASSWORD=Zq8vK2mPp4rT7wXy\n")
+                .hits
+                .len(),
+            1
+        );
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(200))]
         #[test]
