@@ -13,5 +13,6 @@ pub fn all() -> Vec<Box<dyn Check>> {
         Box::new(vouch_sbom::checks::SbomCheck::default()),
         Box::new(vouch_policy::check::IamCheck::default()),
         Box::new(vouch_policy::check::PolicyCheck::default()),
+        Box::new(vouch_secrets::SecretsCheck::new()),
     ]
 }

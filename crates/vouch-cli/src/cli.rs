@@ -154,6 +154,14 @@ pub enum Command {
     /// failure.
     #[command(subcommand)]
     Policy(commands::policy::PolicyCommand),
+    /// Find credentials in files, archives, git history or staged changes; keep the inventory.
+    ///
+    /// `scan PATH` checks files (inside zip/jar/tar.gz and base64 too), `scan --git [--since
+    /// REV]` every commit, `scan --staged` what the next commit would add (pre-commit);
+    /// `baseline` records today's findings so only new ones fail; `inventory` turns
+    /// .vouch/secrets.yaml into the register security/secrets.csv. Output is always redacted.
+    #[command(subcommand)]
+    Secrets(commands::secrets::SecretsCommand),
 
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(commands::completions::CompletionsArgs),

@@ -94,6 +94,11 @@ fn finding(
             let num = r.line.to_string();
             let pad = " ".repeat(num.len());
             let shown: String = line.chars().take(200).collect();
+            let shown = if f.properties.get("redact").and_then(|v| v.as_bool()) == Some(true) {
+                mask(&shown, r)
+            } else {
+                shown
+            };
             let _ = writeln!(out, "   {pad} {}", p.dim("|"));
             let _ = writeln!(
                 out,
@@ -186,4 +191,20 @@ fn first_sentence(help: &str) -> &str {
         Some(i) => &line[..=i],
         None => line,
     }
+}
+
+/// Hides a secret in the shown source line: the region's characters after its first four
+/// become `*` (to the end of the line when the region spans lines), so the caret still points
+/// at the right place and the secret never reaches the terminal.
+fn mask(line: &str, r: vouch_core::Region) -> String {
+    let start = r.column as usize + 4;
+    let end = if r.end_line > r.line || r.end_column == 0 {
+        usize::MAX
+    } else {
+        r.end_column as usize
+    };
+    line.chars()
+        .enumerate()
+        .map(|(i, c)| if i + 1 >= start && i < end { '*' } else { c })
+        .collect()
 }

@@ -13,6 +13,7 @@ pub mod policy;
 pub mod registers;
 pub mod sbom;
 pub mod seal;
+pub mod secrets;
 pub mod signing;
 pub mod vuln;
 
@@ -39,5 +40,6 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Vuln(cmd) => vuln::run(g, cmd),
         Command::Sbom(cmd) => sbom::run(g, cmd),
         Command::Log(cmd) => log::run(g, cmd),
+        Command::Secrets(cmd) => secrets::run(g, cmd),
     }
 }
