@@ -31,6 +31,14 @@ pub enum AttestError {
         /// Where, if known.
         position: Option<Position>,
     },
+    /// The document is not a Sigstore trusted root we can read.
+    #[error("not a trusted root: {message}")]
+    NotATrustedRoot {
+        /// What is wrong.
+        message: String,
+        /// Where, if known.
+        position: Option<Position>,
+    },
     /// A statement or predicate given for signing is invalid.
     #[error("not an in-toto statement: {0}")]
     BadStatement(String),
@@ -78,7 +86,8 @@ impl AttestError {
     pub fn position(&self) -> Option<Position> {
         match self {
             AttestError::NotABundle { position, .. }
-            | AttestError::NotAnEnvelope { position, .. } => *position,
+            | AttestError::NotAnEnvelope { position, .. }
+            | AttestError::NotATrustedRoot { position, .. } => *position,
             _ => None,
         }
     }

@@ -9,6 +9,8 @@
 //! - [`verify`]: a [`Verifier`] with an explicit [`Policy`] (keys, identities, threshold,
 //!   predicate types) returning a typed [`Outcome`] so a gate can tell "no valid signature"
 //!   from "wrong predicate type" from "subject digest mismatch".
+//! - [`trusted_root`], [`x509`], [`keyless`]: offline keyless (Fulcio certificate)
+//!   verification against a Sigstore trusted root: chain, SCT, identity, Rekor entry.
 //! - [`canonical`]: RFC 8785-style canonical JSON for signed payloads and bundle digests.
 //!
 //! Like every capability crate, this one never prints and never exits.
@@ -29,14 +31,18 @@ pub mod bundle;
 pub mod canonical;
 pub mod dsse;
 pub mod error;
+pub mod keyless;
 pub mod sign;
 pub mod statement;
+pub mod trusted_root;
 pub mod verify;
+pub mod x509;
 
 pub use bundle::Bundle;
 pub use dsse::Envelope;
 pub use error::AttestError;
 pub use statement::Statement;
-pub use verify::{Evidence, Outcome, Policy, Verifier};
+pub use trusted_root::TrustedRoot;
+pub use verify::{Evidence, Identity, Matcher, Outcome, Policy, Verifier};
 pub use vouch_crypto;
 pub use vouch_crypto::signer::Signer;

@@ -10,25 +10,86 @@
 //! parsed), then the statement's shape, then the predicate type, then the subject digest.
 
 use std::io::Read;
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
 
 use vouch_crypto::keys::{HashAlgorithm, KeyAlgorithm, PublicKey};
 
 use crate::bundle::{Bundle, Content};
 use crate::dsse::{Envelope, IN_TOTO_PAYLOAD_TYPE};
 use crate::error::AttestError;
+use crate::keyless::{self, Signed};
 use crate::statement::{PredicateType, Statement};
+use crate::trusted_root::TrustedRoot;
 
-/// A certificate identity (keyless signing): subject (SAN) and OIDC issuer.
-///
-/// Policies may carry identities already; verifying certificate-signed bundles arrives with
-/// the keyless work, and until then a bundle signed by a certificate gives
-/// [`Outcome::NoValidSignature`] saying so.
+/// How a certificate field is matched: exactly, or by a regular expression that must match
+/// the whole value (cosign's `--certificate-identity-regexp` semantics).
+#[derive(Debug, Clone)]
+pub enum Matcher {
+    /// Byte-for-byte equality.
+    Exact(String),
+    /// A full-match regular expression (compiled anchored as `^(?:…)$`).
+    Regex(regex::Regex),
+}
+
+impl Matcher {
+    /// A full-match regular expression; the error names what does not compile.
+    pub fn regex(pattern: &str) -> Result<Matcher, AttestError> {
+        regex::Regex::new(&format!("^(?:{pattern})$"))
+            .map(Matcher::Regex)
+            .map_err(|e| AttestError::Usage(format!("invalid regular expression `{pattern}`: {e}")))
+    }
+
+    /// Whether `value` matches.
+    pub fn matches(&self, value: &str) -> bool {
+        match self {
+            Matcher::Exact(s) => s == value,
+            Matcher::Regex(r) => r.is_match(value),
+        }
+    }
+
+    /// The string or pattern, for messages.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Matcher::Exact(s) => s,
+            Matcher::Regex(r) => r.as_str(),
+        }
+    }
+}
+
+impl PartialEq for Matcher {
+    fn eq(&self, other: &Self) -> bool {
+        matches!(
+            (self, other),
+            (Matcher::Exact(_), Matcher::Exact(_)) | (Matcher::Regex(_), Matcher::Regex(_))
+        ) && self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Matcher {}
+
+/// A certificate identity (keyless signing): subject (a SAN: email, URI or otherName) and
+/// OIDC issuer. Both are required, as in cosign.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
-    /// Certificate subject alternative name (email or URI).
+    /// Matches a certificate subject alternative name.
+    pub subject: Matcher,
+    /// Matches the Fulcio OIDC issuer extension.
+    pub issuer: Matcher,
+}
+
+/// Who signed a keyless bundle, once verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateSigner {
+    /// Index into [`Policy::identities`] of the identity that matched.
+    pub identity: usize,
+    /// The subject alternative name that matched.
     pub subject: String,
-    /// OIDC issuer URL.
+    /// The certificate's OIDC issuer.
     pub issuer: String,
+    /// The verified signing time (the log's integrated time, seconds since the epoch).
+    pub integrated_time: i64,
 }
 
 /// What must hold for evidence to be accepted.
@@ -43,6 +104,8 @@ pub struct Policy {
     pub threshold: usize,
     /// Accepted predicate types for attestations (`None`: any).
     pub predicate_type: Option<PredicateType>,
+    /// The trust anchors for certificate-signed (keyless) bundles.
+    pub trusted_root: Option<Arc<TrustedRoot>>,
 }
 
 impl Policy {
@@ -53,7 +116,26 @@ impl Policy {
             identities: Vec::new(),
             threshold: 1,
             predicate_type: None,
+            trusted_root: None,
         }
+    }
+
+    /// Trust certificates that chain to `root` and match one of `identities`.
+    pub fn keyless(root: Arc<TrustedRoot>, identities: Vec<Identity>) -> Self {
+        Policy {
+            keys: Vec::new(),
+            identities,
+            threshold: 1,
+            predicate_type: None,
+            trusted_root: Some(root),
+        }
+    }
+
+    /// Also trust keyless signatures by these identities under this root.
+    pub fn with_keyless(mut self, root: Arc<TrustedRoot>, identities: Vec<Identity>) -> Self {
+        self.identities = identities;
+        self.trusted_root = Some(root);
+        self
     }
 
     /// Requires `n` distinct trusted signers.
@@ -74,14 +156,17 @@ impl Policy {
                 "the threshold must be at least 1".into(),
             ));
         }
-        if self.keys.is_empty() {
-            return Err(AttestError::Usage(if self.identities.is_empty() {
-                "the policy trusts no key".into()
-            } else {
-                "certificate identities are not verified yet (keyless); give trusted keys".into()
-            }));
+        if self.keys.is_empty() && self.identities.is_empty() {
+            return Err(AttestError::Usage(
+                "the policy trusts no key and no certificate identity".into(),
+            ));
         }
-        if self.threshold > self.keys.len() {
+        if !self.identities.is_empty() && self.trusted_root.is_none() {
+            return Err(AttestError::Usage(
+                "certificate identities need a trusted root to verify against".into(),
+            ));
+        }
+        if self.identities.is_empty() && self.threshold > self.keys.len() {
             return Err(AttestError::Usage(format!(
                 "threshold {} is more than the {} trusted key(s) given",
                 self.threshold,
@@ -101,6 +186,8 @@ pub struct Verified {
     pub statement: Option<Statement>,
     /// For attestations: the verified payload bytes, exactly as signed.
     pub payload: Option<Vec<u8>>,
+    /// For keyless bundles: the certificate identity that signed.
+    pub certificate: Option<Box<CertificateSigner>>,
 }
 
 /// The result of a verification.
@@ -131,6 +218,25 @@ pub enum Outcome {
         artifact: String,
         /// What the evidence says (`sha256:…` of each subject or the message digest).
         signed: Vec<String>,
+    },
+    /// The signing certificate is not trusted: it does not chain to the trusted root, was
+    /// not valid at the signing time, is not for code signing, or its SCT does not verify.
+    UntrustedCertificate {
+        /// Why.
+        reason: String,
+    },
+    /// The certificate is trusted but names nobody the policy trusts.
+    IdentityMismatch {
+        /// The certificate's subject alternative names.
+        subjects: Vec<String>,
+        /// The certificate's OIDC issuer, if it has one.
+        issuer: Option<String>,
+    },
+    /// The transparency-log entry is missing, does not verify against the trusted root, or
+    /// does not describe this signature.
+    TransparencyLog {
+        /// Why.
+        reason: String,
     },
 }
 
@@ -164,6 +270,28 @@ impl Outcome {
                     signed.join(", ")
                 }
             ),
+            Outcome::UntrustedCertificate { reason } => {
+                format!("untrusted certificate: {reason}")
+            }
+            Outcome::IdentityMismatch { subjects, issuer } => format!(
+                "certificate identity mismatch: the certificate is for {} issued by {}, which no trusted identity matches",
+                if subjects.is_empty() {
+                    "no subject".to_string()
+                } else {
+                    subjects
+                        .iter()
+                        .map(|s| format!("`{s}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                },
+                issuer
+                    .as_deref()
+                    .map(|i| format!("`{i}`"))
+                    .unwrap_or_else(|| "no OIDC issuer".to_string())
+            ),
+            Outcome::TransparencyLog { reason } => {
+                format!("transparency log entry does not verify: {reason}")
+            }
         }
     }
 }
@@ -227,15 +355,79 @@ impl Verifier {
                     .into(),
             ));
         };
-        if bundle.verification_material.public_key.is_none() {
-            return Ok(no_sig(
-                "the bundle is signed with a certificate (keyless); only key-signed bundles are verified so far",
-            ));
-        }
         let claimed = ms.message_digest.as_ref().and_then(|d| {
             HashAlgorithm::from_proto_name(&d.algorithm).map(|a| (a, d.digest.0.clone()))
         });
+        if bundle.verification_material.public_key.is_none() {
+            return self.verify_blob_keyless(bundle, &ms.signature.0, claimed, artifact);
+        }
+        if self.policy.keys.is_empty() {
+            return Ok(no_sig(
+                "the bundle is signed with a key, and the policy trusts only certificate identities",
+            ));
+        }
         self.verify_blob_signature(&ms.signature.0, claimed, artifact)
+    }
+
+    fn keyless_root(&self) -> Result<Option<&TrustedRoot>, AttestError> {
+        if self.policy.identities.is_empty() {
+            return Ok(None);
+        }
+        self.policy
+            .trusted_root
+            .as_deref()
+            .map(Some)
+            .ok_or_else(|| AttestError::Usage("certificate identities need a trusted root".into()))
+    }
+
+    fn verify_blob_keyless(
+        &self,
+        bundle: &Bundle,
+        signature: &[u8],
+        claimed: Option<(HashAlgorithm, Vec<u8>)>,
+        artifact: impl Read,
+    ) -> Result<Outcome, AttestError> {
+        let Some(root) = self.keyless_root()? else {
+            return Ok(no_sig(
+                "the bundle is signed with a certificate (keyless); give a certificate identity, its OIDC issuer and a trusted root",
+            ));
+        };
+        let leaf = match keyless::check_certificate(bundle, root, &self.policy.identities) {
+            Ok(l) => l,
+            Err(o) => return Ok(o),
+        };
+        let mut tee = Tee {
+            inner: artifact,
+            hasher: Sha256::new(),
+        };
+        let by_leaf = Verifier::new(Policy::keys(vec![leaf.key.clone()]));
+        let outcome = by_leaf.verify_blob_signature(signature, claimed, &mut tee)?;
+        if let Outcome::NoValidSignature { .. } = outcome {
+            return Ok(no_sig(
+                "the signature was not made by the certificate's key over this artifact",
+            ));
+        }
+        if !outcome.is_verified() {
+            return Ok(outcome);
+        }
+        let sha256: [u8; 32] = tee.hasher.finalize().into();
+        if let Err(o) = keyless::check_tlog(
+            bundle,
+            root,
+            &leaf,
+            Signed::Blob {
+                sha256: &sha256,
+                signature,
+            },
+        ) {
+            return Ok(o);
+        }
+        Ok(Outcome::Verified(Verified {
+            keys: Vec::new(),
+            statement: None,
+            payload: None,
+            certificate: Some(Box::new(signer(bundle, &leaf))),
+        }))
     }
 
     /// Verifies a raw signature over an artifact (`--signature`), optionally with the digest
@@ -312,6 +504,7 @@ impl Verifier {
                     keys: vec![i],
                     statement: None,
                     payload: None,
+                    certificate: None,
                 }));
             }
         }
@@ -333,17 +526,16 @@ impl Verifier {
         subject_sha256: Option<&str>,
     ) -> Result<Outcome, AttestError> {
         self.policy.check()?;
-        let env = match evidence {
-            Evidence::Envelope(e) => e,
+        let (env, keyless_bundle) = match evidence {
+            Evidence::Envelope(e) => (e, None),
             Evidence::Bundle(b) => match b.content() {
-                Some(Content::Dsse(e)) => {
-                    if b.verification_material.public_key.is_none() {
-                        return Ok(no_sig(
-                            "the bundle is signed with a certificate (keyless); only key-signed bundles are verified so far",
-                        ));
-                    }
-                    e
-                }
+                Some(Content::Dsse(e)) => (
+                    e,
+                    b.verification_material
+                        .public_key
+                        .is_none()
+                        .then_some(b.as_ref()),
+                ),
                 _ => {
                     return Err(AttestError::Usage(
                         "the bundle holds a blob signature, not an attestation (use verify-blob)"
@@ -352,9 +544,39 @@ impl Verifier {
                 }
             },
         };
-        let verification = match env.verify(&self.policy.keys, self.policy.threshold) {
-            Ok(v) => v,
-            Err(reason) => return Ok(no_sig(reason)),
+        let (keys, certificate) = if let Some(bundle) = keyless_bundle {
+            let Some(root) = self.keyless_root()? else {
+                return Ok(no_sig(
+                    "the bundle is signed with a certificate (keyless); give a certificate identity, its OIDC issuer and a trusted root",
+                ));
+            };
+            let leaf = match keyless::check_certificate(bundle, root, &self.policy.identities) {
+                Ok(l) => l,
+                Err(o) => return Ok(o),
+            };
+            if env.verify(std::slice::from_ref(&leaf.key), 1).is_err() {
+                return Ok(no_sig(
+                    "the envelope's signature was not made by the certificate's key over this payload",
+                ));
+            }
+            let signed = Signed::Dsse {
+                payload: &env.payload.0,
+                signatures: env.signatures.iter().map(|s| s.sig.0.as_slice()).collect(),
+            };
+            if let Err(o) = keyless::check_tlog(bundle, root, &leaf, signed) {
+                return Ok(o);
+            }
+            (Vec::new(), Some(Box::new(signer(bundle, &leaf))))
+        } else {
+            if self.policy.keys.is_empty() {
+                return Ok(no_sig(
+                    "the evidence is signed with a key, and the policy trusts only certificate identities",
+                ));
+            }
+            match env.verify(&self.policy.keys, self.policy.threshold) {
+                Ok(v) => (v.keys, None),
+                Err(reason) => return Ok(no_sig(reason)),
+            }
         };
         if env.payload_type != IN_TOTO_PAYLOAD_TYPE {
             return Ok(Outcome::InvalidStatement {
@@ -393,10 +615,39 @@ impl Verifier {
             });
         }
         Ok(Outcome::Verified(Verified {
-            keys: verification.keys,
+            keys,
             statement: Some(statement),
             payload: Some(env.payload.0.clone()),
+            certificate,
         }))
+    }
+}
+
+fn signer(bundle: &Bundle, leaf: &keyless::Leaf) -> CertificateSigner {
+    CertificateSigner {
+        identity: leaf.identity,
+        subject: leaf.subject.clone(),
+        issuer: leaf.issuer.clone(),
+        integrated_time: bundle
+            .verification_material
+            .tlog_entries
+            .first()
+            .map(|e| e.integrated_time.0)
+            .unwrap_or_default(),
+    }
+}
+
+/// Hashes what passes through (the artifact's SHA-256 for the log entry check).
+struct Tee<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: Read> Read for Tee<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
     }
 }
 

@@ -8,12 +8,14 @@
 use std::fs::File;
 use std::io::{BufReader, IsTerminal, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Result, anyhow};
 use clap::{Args, Subcommand, ValueEnum};
+use vouch_attest::TrustedRoot;
 use vouch_attest::sign;
 use vouch_attest::statement::{self, PredicateType, Statement};
-use vouch_attest::verify::{Evidence, Outcome, Policy, Verifier};
+use vouch_attest::verify::{Evidence, Identity, Matcher, Outcome, Policy, Verifier};
 use vouch_attest::vouch_crypto::keys::{KeyAlgorithm, KeyError, PrivateKey, PublicKey};
 use vouch_attest::vouch_crypto::signer::{self, KeyRef, SecretInputs, Signer, Zeroizing};
 use vouch_attest::{AttestError, Bundle};
@@ -137,8 +139,92 @@ pub struct VerifyBlobArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "bundle")]
     pub signature: Option<PathBuf>,
     /// Public key: a PEM path, env://VAR, or a pkcs11: URI. Repeat to accept any of several.
-    #[arg(long, value_name = "KEYREF", required = true)]
+    /// Not needed for a keyless (certificate) bundle: give the identity flags instead.
+    #[arg(long, value_name = "KEYREF", required_unless_present_any = KEYLESS_IDS)]
     pub key: Vec<String>,
+    #[command(flatten)]
+    pub keyless: KeylessArgs,
+}
+
+const KEYLESS_IDS: [&str; 2] = ["certificate_identity", "certificate_identity_regexp"];
+
+/// Keyless verification (cosign-compatible flags): who must have signed, and the trust root.
+#[derive(Debug, Args)]
+pub struct KeylessArgs {
+    /// Keyless: the signer's identity, exactly as in the certificate's subject alternative
+    /// name (an email, or a URI such as a CI workflow). Needs an OIDC issuer flag and
+    /// --trusted-root.
+    #[arg(long, value_name = "SAN", conflicts_with_all = ["certificate_identity_regexp", "key"])]
+    pub certificate_identity: Option<String>,
+    /// Keyless: a regular expression the whole identity must match (as cosign:
+    /// `--certificate-identity-regexp '.*@example\.com'`).
+    #[arg(long, value_name = "REGEX", conflicts_with = "key")]
+    pub certificate_identity_regexp: Option<String>,
+    /// Keyless: the OIDC issuer that authenticated the signer, exactly
+    /// (e.g. https://token.actions.githubusercontent.com).
+    #[arg(long, value_name = "URL", conflicts_with_all = ["certificate_oidc_issuer_regexp", "key"])]
+    pub certificate_oidc_issuer: Option<String>,
+    /// Keyless: a regular expression the whole OIDC issuer must match.
+    #[arg(long, value_name = "REGEX", conflicts_with = "key")]
+    pub certificate_oidc_issuer_regexp: Option<String>,
+    /// Keyless: the Sigstore trusted root (trustedroot+json v0.1: CAs, Rekor and CT log
+    /// keys). vouch never fetches one: for the public Sigstore instance, save it once with
+    /// `cosign trusted-root` or from sigstore/root-signing and pass the file.
+    #[arg(long, value_name = "FILE", conflicts_with = "key")]
+    pub trusted_root: Option<PathBuf>,
+}
+
+impl KeylessArgs {
+    fn given(&self) -> bool {
+        self.certificate_identity.is_some()
+            || self.certificate_identity_regexp.is_some()
+            || self.certificate_oidc_issuer.is_some()
+            || self.certificate_oidc_issuer_regexp.is_some()
+            || self.trusted_root.is_some()
+    }
+
+    /// The keyless policy, or `None` when no keyless flag is given.
+    fn policy(&self) -> Result<Option<Policy>> {
+        if !self.given() {
+            return Ok(None);
+        }
+        let usage = |what: &str, hint: &str| anyhow!(InputError::new(what).with_hint(hint));
+        let matcher = |exact: &Option<String>, re: &Option<String>| -> Result<Option<Matcher>> {
+            Ok(match (exact, re) {
+                (Some(s), _) => Some(Matcher::Exact(s.clone())),
+                (None, Some(r)) => {
+                    Some(Matcher::regex(r).map_err(|e| anyhow!(InputError::new(e.to_string())))?)
+                }
+                (None, None) => None,
+            })
+        };
+        let subject = matcher(
+            &self.certificate_identity,
+            &self.certificate_identity_regexp,
+        )?;
+        let issuer = matcher(
+            &self.certificate_oidc_issuer,
+            &self.certificate_oidc_issuer_regexp,
+        )?;
+        let (Some(subject), Some(issuer)) = (subject, issuer) else {
+            return Err(usage(
+                "keyless verification needs both the signer's identity and its OIDC issuer",
+                "give --certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp]",
+            ));
+        };
+        let Some(root_path) = &self.trusted_root else {
+            return Err(usage(
+                "keyless verification needs --trusted-root",
+                "vouch verifies offline: pass a Sigstore trusted_root.json (e.g. from `cosign trusted-root`)",
+            ));
+        };
+        let root = TrustedRoot::from_json(&read_file(root_path)?)
+            .map_err(|e| attest_error(root_path, e))?;
+        Ok(Some(Policy::keyless(
+            Arc::new(root),
+            vec![Identity { subject, issuer }],
+        )))
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -179,9 +265,11 @@ pub struct VerifyAttestationArgs {
     /// v0.2. Without it any type is accepted.
     #[arg(long = "type", value_name = "TYPE")]
     pub type_: Option<String>,
-    /// Trusted public key(s).
-    #[arg(long, value_name = "KEYREF", required = true)]
+    /// Trusted public key(s). Not needed for a keyless bundle: give the identity flags.
+    #[arg(long, value_name = "KEYREF", required_unless_present_any = KEYLESS_IDS)]
     pub key: Vec<String>,
+    #[command(flatten)]
+    pub keyless: KeylessArgs,
     /// How many distinct trusted keys must have signed (raw DSSE envelopes).
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub threshold: usize,
@@ -395,9 +483,19 @@ fn write_key_pair(key: &PrivateKey, prefix: &str, force: bool, pass: &str) -> Re
 }
 
 fn report(global: &GlobalArgs, outcome: &Outcome) -> u8 {
-    if outcome.is_verified() {
+    if let Outcome::Verified(v) = outcome {
         if !global.quiet {
             eprintln!("Verified OK");
+            if let Some(c) = &v.certificate {
+                eprintln!(
+                    "Certificate identity: {} (OIDC issuer {}), logged at {}",
+                    c.subject,
+                    c.issuer,
+                    jiff::Timestamp::from_second(c.integrated_time)
+                        .map(|t| t.to_string())
+                        .unwrap_or_else(|_| c.integrated_time.to_string())
+                );
+            }
         }
         0
     } else {
@@ -473,8 +571,17 @@ fn sign_blob(global: &GlobalArgs, a: SignBlobArgs) -> Result<u8> {
 }
 
 fn verify_blob(global: &GlobalArgs, a: VerifyBlobArgs) -> Result<u8> {
-    let keys = load_public_keys(&a.key)?;
-    let verifier = Verifier::new(Policy::keys(keys));
+    let policy = match a.keyless.policy()? {
+        Some(_) if a.signature.is_some() => {
+            return Err(anyhow!(
+                InputError::new("--signature is for key signatures; keyless needs --bundle")
+                    .with_hint("the bundle carries the certificate and the log entry")
+            ));
+        }
+        Some(p) => p,
+        None => Policy::keys(load_public_keys(&a.key)?),
+    };
+    let verifier = Verifier::new(policy);
     let artifact = open_file(&a.file)?;
     let outcome = if let Some(bpath) = &a.bundle {
         let bundle = Bundle::from_json(&read_file(bpath)?).map_err(|e| attest_error(bpath, e))?;
@@ -575,8 +682,19 @@ fn attest(global: &GlobalArgs, a: AttestArgs) -> Result<u8> {
 }
 
 fn verify_attestation(global: &GlobalArgs, a: VerifyAttestationArgs) -> Result<u8> {
-    let keys = load_public_keys(&a.key)?;
-    if a.threshold == 0 || a.threshold > keys.len() {
+    let keyless = a.keyless.policy()?;
+    let keys = if keyless.is_some() {
+        Vec::new()
+    } else {
+        load_public_keys(&a.key)?
+    };
+    if keyless.is_some() && a.threshold != 1 {
+        return Err(anyhow!(
+            InputError::new("--threshold applies to keys; a keyless bundle has one signer")
+                .with_hint("drop --threshold")
+        ));
+    }
+    if keyless.is_none() && (a.threshold == 0 || a.threshold > keys.len()) {
         return Err(anyhow!(
             InputError::new(format!(
                 "--threshold {} with {} --key",
@@ -586,7 +704,10 @@ fn verify_attestation(global: &GlobalArgs, a: VerifyAttestationArgs) -> Result<u
             .with_hint("the threshold is between 1 and the number of keys")
         ));
     }
-    let mut policy = Policy::keys(keys).with_threshold(a.threshold);
+    let mut policy = match keyless {
+        Some(p) => p,
+        None => Policy::keys(keys).with_threshold(a.threshold),
+    };
     if let Some(t) = &a.type_ {
         let pt = PredicateType::resolve(t).map_err(|e| anyhow!(InputError::new(e.to_string())))?;
         policy = policy.with_predicate_type(pt);

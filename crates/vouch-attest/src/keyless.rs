@@ -1,0 +1,585 @@
+//! Keyless (certificate) verification of Sigstore bundles, offline, against a
+//! [`TrustedRoot`] the user supplies.
+//!
+//! The checks are the ones sigstore-python 4.5.1 and cosign make for a Fulcio certificate
+//! and a Rekor v1 entry:
+//!
+//! 1. exactly one transparency-log entry (`hashedrekord` or `dsse` 0.0.1) from a log listed
+//!    in `tlogs`; its `integratedTime` is the verified time;
+//! 2. the leaf chains to a `certificateAuthorities[].certChain` (root last) valid at that
+//!    time; leaf and CAs are valid at that time; the leaf has KeyUsage digitalSignature
+//!    and EKU codeSigning;
+//! 3. exactly one embedded precertificate SCT, signed by a `ctlogs` key;
+//! 4. a subject alternative name and the OIDC issuer match one trusted [`Identity`];
+//! 5. (in [`crate::verify`]) the artifact or DSSE signature verifies with the leaf's key;
+//! 6. the log entry: the SET (RFC 8785 JSON `{body,integratedTime,logID,logIndex}` signed
+//!    by the log) is required, since it is what makes `integratedTime` trustworthy (RFC 3161
+//!    timestamps are not supported yet); for bundles v0.2 and later the inclusion proof is
+//!    required too: the RFC 6962 audit path must lead to `rootHash`, and the checkpoint (a
+//!    C2SP signed note) must be signed by the log and name that root and size; the entry
+//!    body must describe this signature, this certificate and this artifact/payload.
+//!
+//! Each failure maps to its own [`Outcome`]: an untrusted certificate, an identity mismatch,
+//! a transparency-log problem, or (step 5) no valid signature.
+
+// A failed check returns the final `Outcome` directly; it is the cold path, taken once.
+#![allow(clippy::result_large_err)]
+
+use sha2::{Digest, Sha256};
+
+use crate::b64;
+use crate::bundle::{Bundle, BundleVersion, TransparencyLogEntry};
+use crate::trusted_root::{TimeRange, TrustedRoot};
+use crate::verify::{Identity, Outcome};
+use crate::x509::Cert;
+
+/// A certificate that passed steps 1–4.
+#[derive(Debug, Clone)]
+pub(crate) struct Leaf {
+    pub cert: Cert,
+    pub key: vouch_crypto::keys::PublicKey,
+    /// Index into the policy's identities.
+    pub identity: usize,
+    /// The SAN that matched.
+    pub subject: String,
+    /// The OIDC issuer in the certificate.
+    pub issuer: String,
+}
+
+/// What the log entry must describe (step 6).
+pub(crate) enum Signed<'a> {
+    /// `hashedrekord`: the artifact digest and the signature.
+    Blob {
+        sha256: &'a [u8],
+        signature: &'a [u8],
+    },
+    /// `dsse`: the payload and the envelope's signature(s).
+    Dsse {
+        payload: &'a [u8],
+        signatures: Vec<&'a [u8]>,
+    },
+}
+
+fn untrusted(reason: impl Into<String>) -> Outcome {
+    Outcome::UntrustedCertificate {
+        reason: reason.into(),
+    }
+}
+
+fn tlog_fail(reason: impl Into<String>) -> Outcome {
+    Outcome::TransparencyLog {
+        reason: reason.into(),
+    }
+}
+
+fn entry(bundle: &Bundle) -> Result<&TransparencyLogEntry, Outcome> {
+    match bundle.verification_material.tlog_entries.as_slice() {
+        [e] => Ok(e),
+        [] => Err(tlog_fail(
+            "the bundle has no transparency-log entry (a keyless bundle needs exactly one)",
+        )),
+        more => Err(tlog_fail(format!(
+            "the bundle has {} transparency-log entries; exactly one is expected",
+            more.len()
+        ))),
+    }
+}
+
+/// Steps 1–4.
+pub(crate) fn check_certificate(
+    bundle: &Bundle,
+    root: &TrustedRoot,
+    identities: &[Identity],
+) -> Result<Leaf, Outcome> {
+    let vm = &bundle.verification_material;
+    let leaf_der = match (&vm.certificate, &vm.x509_certificate_chain) {
+        (Some(c), _) => &c.raw_bytes.0,
+        (None, Some(chain)) => match chain.certificates.first() {
+            Some(c) => &c.raw_bytes.0,
+            None => return Err(untrusted("the certificate chain in the bundle is empty")),
+        },
+        (None, None) => return Err(untrusted("the bundle carries no certificate")),
+    };
+    let leaf = Cert::from_der(leaf_der).map_err(untrusted)?;
+    let e = entry(bundle)?;
+    let time = e.integrated_time.0;
+    if time <= 0 {
+        return Err(tlog_fail("the log entry has no integratedTime"));
+    }
+    let when = jiff::Timestamp::from_second(time)
+        .map_err(|_| tlog_fail(format!("integratedTime {time} is out of range")))?;
+    if !leaf.valid_at(time) {
+        return Err(untrusted(format!(
+            "the certificate was not valid at the log's integrated time {when}"
+        )));
+    }
+    leaf.check_code_signing()
+        .map_err(|r| untrusted(format!("the certificate is not for code signing: {r}")))?;
+
+    // Step 2: the chain.
+    let mut reasons = Vec::new();
+    let mut issuer: Option<Cert> = None;
+    for (i, ca) in root.certificate_authorities.iter().enumerate() {
+        if !TimeRange::contains(ca.valid_for.as_ref(), when) {
+            reasons.push(format!("CA {i} is not valid at {when}"));
+            continue;
+        }
+        match chain_to(&leaf, ca, time) {
+            Ok(first) => {
+                issuer = Some(first);
+                break;
+            }
+            Err(r) => reasons.push(format!("CA {i}: {r}")),
+        }
+    }
+    let Some(issuer) = issuer else {
+        return Err(untrusted(format!(
+            "the certificate does not chain to a CA in the trusted root ({})",
+            reasons.join("; ")
+        )));
+    };
+
+    // Step 3: the SCT.
+    check_sct(&leaf, &issuer, root)?;
+
+    // Step 4: the identity.
+    let sans = leaf.identities();
+    let cert_issuer = leaf.oidc_issuer();
+    let matched = identities.iter().enumerate().find_map(|(i, id)| {
+        let iss = cert_issuer.as_deref().filter(|s| id.issuer.matches(s))?;
+        let san = sans.iter().find(|s| id.subject.matches(s))?;
+        Some((i, san.clone(), iss.to_string()))
+    });
+    let Some((identity, subject, issuer_name)) = matched else {
+        return Err(Outcome::IdentityMismatch {
+            subjects: sans,
+            issuer: cert_issuer,
+        });
+    };
+    let spki = leaf.spki_der().map_err(untrusted)?;
+    let key = vouch_crypto::keys::PublicKey::from_spki_der(&spki)
+        .map_err(|e| untrusted(format!("the certificate's key is not usable: {e}")))?;
+    Ok(Leaf {
+        cert: leaf,
+        key,
+        identity,
+        subject,
+        issuer: issuer_name,
+    })
+}
+
+/// Chains `leaf` through one CA's certificates; returns the leaf's issuer.
+fn chain_to(
+    leaf: &Cert,
+    ca: &crate::trusted_root::CertificateAuthority,
+    time: i64,
+) -> Result<Cert, String> {
+    let certs: Vec<Cert> = ca
+        .cert_chain
+        .certificates
+        .iter()
+        .map(|c| Cert::from_der(&c.raw_bytes.0))
+        .collect::<Result<_, _>>()?;
+    let Some(first) = certs.first() else {
+        return Err("empty chain".into());
+    };
+    leaf.issued_by(first)?;
+    for (i, c) in certs.iter().enumerate() {
+        if !c.valid_at(time) {
+            return Err(format!("`{}` is not valid at that time", c.subject()));
+        }
+        if !c.is_ca() {
+            return Err(format!("`{}` is not a CA certificate", c.subject()));
+        }
+        if let Some(parent) = certs.get(i + 1) {
+            c.issued_by(parent)?;
+        }
+    }
+    Ok(first.clone())
+}
+
+fn check_sct(leaf: &Cert, issuer: &Cert, root: &TrustedRoot) -> Result<(), Outcome> {
+    let scts = leaf
+        .embedded_scts()
+        .map_err(|r| untrusted(format!("the certificate's SCT list is unreadable: {r}")))?;
+    let [sct] = scts.as_slice() else {
+        return Err(untrusted(format!(
+            "the certificate carries {} embedded SCTs; exactly one is expected",
+            scts.len()
+        )));
+    };
+    let Some(log) = root.ctlog(&sct.log_id) else {
+        return Err(untrusted(
+            "the certificate's SCT is from a CT log not in the trusted root",
+        ));
+    };
+    let when = jiff::Timestamp::from_millisecond(i64::try_from(sct.timestamp).unwrap_or(i64::MAX))
+        .map_err(|_| untrusted("the SCT timestamp is out of range"))?;
+    if !TimeRange::contains(log.public_key.valid_for.as_ref(), when) {
+        return Err(untrusted(
+            "the SCT was made outside the CT log key's validity",
+        ));
+    }
+    if sct.hash_alg != 4 {
+        return Err(untrusted("the SCT is not signed with SHA-256"));
+    }
+    let issuer_key_hash = Sha256::digest(issuer.spki_der().map_err(untrusted)?);
+    let tbs = leaf.precert_tbs().map_err(untrusted)?;
+    let data = sct.signed_data(&issuer_key_hash, &tbs);
+    crate::x509::verify_spki_der(&log.public_key.raw_bytes.0, &data, &sct.signature)
+        .map_err(|r| untrusted(format!("the certificate's SCT {r}")))
+}
+
+/// Step 6.
+pub(crate) fn check_tlog(
+    bundle: &Bundle,
+    root: &TrustedRoot,
+    leaf: &Leaf,
+    signed: Signed<'_>,
+) -> Result<(), Outcome> {
+    let e = entry(bundle)?;
+    let Some(log) = root.tlog(&e.log_id.key_id.0) else {
+        return Err(tlog_fail(
+            "the log entry is from a transparency log not in the trusted root",
+        ));
+    };
+    let time = e.integrated_time.0;
+    let when = jiff::Timestamp::from_second(time)
+        .map_err(|_| tlog_fail(format!("integratedTime {time} is out of range")))?;
+    if !TimeRange::contains(log.public_key.valid_for.as_ref(), when) {
+        return Err(tlog_fail(
+            "the entry was integrated outside the log key's validity",
+        ));
+    }
+    let key = &log.public_key.raw_bytes.0;
+    let body = &e.canonicalized_body.0;
+
+    // The SET: the only source of a verified time we support.
+    let Some(promise) = &e.inclusion_promise else {
+        return Err(tlog_fail(
+            "the log entry has no inclusion promise (SET) and the bundle no signed timestamp: nothing vouches for the signing time",
+        ));
+    };
+    let set_payload = format!(
+        r#"{{"body":"{}","integratedTime":{},"logID":"{}","logIndex":{}}}"#,
+        b64::encode(body),
+        time,
+        hex::encode(&e.log_id.key_id.0),
+        e.log_index.0
+    );
+    crate::x509::verify_spki_der(
+        key,
+        set_payload.as_bytes(),
+        &promise.signed_entry_timestamp.0,
+    )
+    .map_err(|r| tlog_fail(format!("the inclusion promise (SET) {r}")))?;
+
+    // The inclusion proof and its checkpoint.
+    match &e.inclusion_proof {
+        None if bundle.version() >= Some(BundleVersion::V02) => {
+            return Err(tlog_fail(
+                "the log entry has no inclusion proof (required from bundle v0.2 on)",
+            ));
+        }
+        None => {}
+        Some(p) => {
+            if p.log_index.0 != e.log_index.0 {
+                return Err(tlog_fail("the inclusion proof is for another log index"));
+            }
+            let leaf_hash = hash_leaf(body);
+            let hashes: Vec<&[u8]> = p.hashes.iter().map(|h| h.0.as_slice()).collect();
+            let computed =
+                root_from_inclusion_proof(p.log_index.0, p.tree_size.0, leaf_hash, &hashes)
+                    .ok_or_else(|| {
+                        tlog_fail(
+                            "the inclusion proof has the wrong shape for its index and tree size",
+                        )
+                    })?;
+            if computed.as_slice() != p.root_hash.0.as_slice() {
+                return Err(tlog_fail(
+                    "the inclusion proof does not lead to the proof's root hash",
+                ));
+            }
+            let note = Checkpoint::parse(&p.checkpoint.envelope)
+                .map_err(|r| tlog_fail(format!("the checkpoint is unreadable: {r}")))?;
+            note.verify(&e.log_id.key_id.0, key)
+                .map_err(|r| tlog_fail(format!("the checkpoint {r}")))?;
+            if note.size != p.tree_size.0 || note.root != p.root_hash.0 {
+                return Err(tlog_fail(
+                    "the checkpoint does not commit to the proof's tree size and root hash",
+                ));
+            }
+        }
+    }
+
+    check_body(
+        body,
+        &e.kind_version.kind,
+        &e.kind_version.version,
+        leaf,
+        signed,
+    )
+}
+
+fn hash_leaf(body: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update([0u8]);
+    h.update(body);
+    h.finalize().into()
+}
+
+fn hash_children(l: &[u8], r: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update([1u8]);
+    h.update(l);
+    h.update(r);
+    h.finalize().into()
+}
+
+/// RFC 9162 §2.1.3.2: the root an inclusion proof leads to, or `None` if malformed.
+fn root_from_inclusion_proof(
+    index: i64,
+    size: i64,
+    leaf: [u8; 32],
+    proof: &[&[u8]],
+) -> Option<[u8; 32]> {
+    let (index, size) = (u64::try_from(index).ok()?, u64::try_from(size).ok()?);
+    if index >= size {
+        return None;
+    }
+    let (mut fnode, mut snode) = (index, size - 1);
+    let mut r = leaf;
+    for p in proof {
+        if snode == 0 {
+            return None;
+        }
+        if fnode & 1 == 1 || fnode == snode {
+            r = hash_children(p, &r);
+            if fnode & 1 == 0 {
+                while fnode & 1 == 0 && fnode != 0 {
+                    fnode >>= 1;
+                    snode >>= 1;
+                }
+            }
+        } else {
+            r = hash_children(&r, p);
+        }
+        fnode >>= 1;
+        snode >>= 1;
+    }
+    (snode == 0).then_some(r)
+}
+
+/// A C2SP checkpoint in a signed note.
+#[derive(Debug)]
+struct Checkpoint<'a> {
+    text: &'a str,
+    size: i64,
+    root: Vec<u8>,
+    signatures: Vec<Vec<u8>>,
+}
+
+impl<'a> Checkpoint<'a> {
+    fn parse(envelope: &'a str) -> Result<Self, String> {
+        let split = envelope
+            .find("\n\n")
+            .ok_or("no blank line between the note and its signatures")?;
+        let text = &envelope[..split + 1];
+        let mut lines = text.lines();
+        let _origin = lines
+            .next()
+            .filter(|o| !o.is_empty())
+            .ok_or("no origin line")?;
+        let size = lines
+            .next()
+            .and_then(|s| s.parse::<i64>().ok())
+            .ok_or("no tree size line")?;
+        let root = lines
+            .next()
+            .and_then(b64::decode)
+            .ok_or("no root hash line")?;
+        let mut signatures = Vec::new();
+        for line in envelope[split + 2..].lines() {
+            let Some(rest) = line.strip_prefix("\u{2014} ") else {
+                return Err(format!("`{line}` is not a signature line"));
+            };
+            let sig = rest
+                .rsplit_once(' ')
+                .and_then(|(_, s)| b64::decode(s))
+                .ok_or("a signature line has no base64 signature")?;
+            signatures.push(sig);
+        }
+        Ok(Checkpoint {
+            text,
+            size,
+            root,
+            signatures,
+        })
+    }
+
+    /// A signature whose key hint (first 4 bytes) is the log id's must verify.
+    fn verify(&self, log_id: &[u8], key: &[u8]) -> Result<(), String> {
+        let hint = log_id.get(..4).ok_or("log id too short")?;
+        let mut found = false;
+        for s in &self.signatures {
+            if s.len() > 4 && &s[..4] == hint {
+                found = true;
+                if crate::x509::verify_spki_der(key, self.text.as_bytes(), &s[4..]).is_ok() {
+                    return Ok(());
+                }
+            }
+        }
+        Err(if found {
+            "signature by the log does not verify".into()
+        } else {
+            "has no signature by the log".into()
+        })
+    }
+}
+
+fn check_body(
+    body: &[u8],
+    kind: &str,
+    version: &str,
+    leaf: &Leaf,
+    signed: Signed<'_>,
+) -> Result<(), Outcome> {
+    let v: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| tlog_fail(format!("the log entry body is not JSON: {e}")))?;
+    let str_at = |path: &str| v.pointer(path).and_then(|x| x.as_str());
+    let same_cert = |b64_pem: Option<&str>| {
+        b64_pem
+            .and_then(b64::decode)
+            .and_then(|pem| String::from_utf8(pem).ok())
+            .and_then(|pem| vouch_crypto::keys::decode_pem(&pem).ok())
+            .is_some_and(|(_, der)| der == leaf.cert.der)
+    };
+    if str_at("/kind") != Some(kind) || str_at("/apiVersion") != Some(version) {
+        return Err(tlog_fail(
+            "the log entry body's kind/version differ from the entry's kindVersion",
+        ));
+    }
+    match (kind, version, signed) {
+        ("hashedrekord", "0.0.1", Signed::Blob { sha256, signature }) => {
+            if str_at("/spec/data/hash/algorithm") != Some("sha256")
+                || str_at("/spec/data/hash/value") != Some(hex::encode(sha256).as_str())
+            {
+                return Err(tlog_fail("the log entry is for another artifact digest"));
+            }
+            if str_at("/spec/signature/content")
+                .and_then(b64::decode)
+                .as_deref()
+                != Some(signature)
+            {
+                return Err(tlog_fail("the log entry records another signature"));
+            }
+            if !same_cert(str_at("/spec/signature/publicKey/content")) {
+                return Err(tlog_fail("the log entry records another certificate"));
+            }
+            Ok(())
+        }
+        (
+            "dsse",
+            "0.0.1",
+            Signed::Dsse {
+                payload,
+                signatures,
+            },
+        ) => {
+            if str_at("/spec/payloadHash/algorithm") != Some("sha256")
+                || str_at("/spec/payloadHash/value")
+                    != Some(hex::encode(Sha256::digest(payload)).as_str())
+            {
+                return Err(tlog_fail("the log entry is for another DSSE payload"));
+            }
+            let recorded = v
+                .pointer("/spec/signatures")
+                .and_then(|s| s.as_array())
+                .cloned()
+                .unwrap_or_default();
+            let ok = signatures.iter().all(|sig| {
+                recorded.iter().any(|r| {
+                    r.get("signature")
+                        .and_then(|s| s.as_str())
+                        .and_then(b64::decode)
+                        .as_deref()
+                        == Some(*sig)
+                        && same_cert(r.get("verifier").and_then(|s| s.as_str()))
+                })
+            });
+            if !ok || signatures.is_empty() {
+                return Err(tlog_fail(
+                    "the log entry does not record this signature by this certificate",
+                ));
+            }
+            Ok(())
+        }
+        (k, ver, Signed::Blob { .. }) => Err(tlog_fail(format!(
+            "a blob signature needs a hashedrekord/0.0.1 log entry, not {k}/{ver}"
+        ))),
+        (k, ver, Signed::Dsse { .. }) => Err(tlog_fail(format!(
+            "an attestation needs a dsse/0.0.1 log entry, not {k}/{ver}"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inclusion_proofs() {
+        let leaves: Vec<[u8; 32]> = (0u8..5).map(|i| hash_leaf(&[i])).collect();
+        // size 2
+        let root2 = hash_children(&leaves[0], &leaves[1]);
+        assert_eq!(
+            root_from_inclusion_proof(0, 2, leaves[0], &[&leaves[1]]),
+            Some(root2)
+        );
+        assert_eq!(
+            root_from_inclusion_proof(1, 2, leaves[1], &[&leaves[0]]),
+            Some(root2)
+        );
+        // size 3: root = H(H(l0,l1), l2)
+        let root3 = hash_children(&root2, &leaves[2]);
+        assert_eq!(
+            root_from_inclusion_proof(2, 3, leaves[2], &[&root2]),
+            Some(root3)
+        );
+        assert_eq!(
+            root_from_inclusion_proof(0, 3, leaves[0], &[&leaves[1], &leaves[2]]),
+            Some(root3)
+        );
+        assert_eq!(root_from_inclusion_proof(3, 3, leaves[0], &[]), None);
+        assert_eq!(
+            root_from_inclusion_proof(0, 3, leaves[0], &[&leaves[1]]),
+            None
+        );
+        assert_eq!(root_from_inclusion_proof(-1, 3, leaves[0], &[]), None);
+    }
+
+    #[test]
+    fn checkpoints() {
+        let cp = Checkpoint::parse("o - 1\n2\nAAAA\n\n\u{2014} name AQIDBAUG\n").unwrap();
+        assert_eq!(cp.size, 2);
+        assert_eq!(cp.text, "o - 1\n2\nAAAA\n");
+        assert_eq!(cp.signatures, vec![vec![1, 2, 3, 4, 5, 6]]);
+        assert!(Checkpoint::parse("o\n2\nAAAA\n").is_err());
+        assert!(Checkpoint::parse("o\nx\nAAAA\n\n\u{2014} n AQID\n").is_err());
+        assert!(cp.verify(&[9, 9, 9, 9], b"").is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn checkpoint_parser_never_panics(s in "(.|\n){0,120}") {
+            let _ = Checkpoint::parse(&s);
+        }
+
+        #[test]
+        fn proof_never_panics(i in -3i64..40, n in -3i64..40, k in 0usize..8) {
+            let h = [0u8; 32];
+            let proof: Vec<&[u8]> = (0..k).map(|_| &h[..]).collect();
+            let _ = root_from_inclusion_proof(i, n, h, &proof);
+        }
+    }
+}
