@@ -388,13 +388,20 @@ fn sla_state_and_d6_register() {
 }
 
 #[test]
-fn directories_and_non_sboms_are_exit_2() {
+fn project_directories_are_read_through_the_sbom_readers_and_non_sboms_are_exit_2() {
     let dir = with_db();
+    let project = dir.path().join("app");
+    std::fs::create_dir(&project).unwrap();
+    std::fs::write(
+        project.join("package-lock.json"),
+        r#"{"name":"app","version":"1.0.0","lockfileVersion":3,"requires":true,"packages":{"":{"name":"app","version":"1.0.0","dependencies":{"pad-demo":"^1.2.0"}},"node_modules/pad-demo":{"version":"1.2.0"}}}"#,
+    )
+    .unwrap();
     vouch(dir.path())
-        .args(["vuln", "scan", ".", "--db", "osv.db"])
+        .args(["vuln", "scan", "app", "--db", "osv.db"])
         .assert()
-        .code(2)
-        .stderr(predicate::str::contains("reads an SBOM for now"));
+        .code(1)
+        .stdout(predicate::str::contains("pad-demo"));
     std::fs::write(dir.path().join("Cargo.lock"), "version = 3\n").unwrap();
     vouch(dir.path())
         .args(["vuln", "scan", "Cargo.lock", "--db", "osv.db"])

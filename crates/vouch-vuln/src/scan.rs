@@ -39,10 +39,40 @@ pub struct ScanResult {
     pub unknown_ecosystems: BTreeMap<String, usize>,
 }
 
-/// The seam for project directories and lockfiles: vouch-sbom's readers produce the package
-/// list; until they are wired in, this returns `None` and callers ask for an SBOM.
-pub fn packages_from_project(_root: &std::path::Path) -> Option<Vec<PackageRef>> {
-    None
+/// The packages of a project directory or lockfile, read by vouch-sbom's readers. `None` when
+/// the path cannot be read as a project (the caller then reports it); packages of ecosystems
+/// OSV does not cover keep their purl type as ecosystem and are reported as unchecked.
+pub fn packages_from_project(root: &std::path::Path) -> Option<Vec<PackageRef>> {
+    let inventory = vouch_sbom::scan(root).ok()?;
+    Some(
+        inventory
+            .components
+            .iter()
+            .map(|c| PackageRef {
+                ecosystem: c
+                    .ecosystem
+                    .osv_name()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| {
+                        c.purl
+                            .trim_start_matches("pkg:")
+                            .split('/')
+                            .next()
+                            .unwrap_or("")
+                            .to_string()
+                    }),
+                name: match &c.group {
+                    // OSV names Maven packages group:artifact, and npm scoped ones @scope/name.
+                    Some(g) if c.ecosystem.osv_name() == Some("Maven") => format!("{g}:{}", c.name),
+                    _ => c.name.clone(),
+                },
+                version: c.version.clone(),
+                purl: Some(c.purl.clone()),
+                source: c.sources.first().cloned().unwrap_or_default(),
+                line: None,
+            })
+            .collect(),
+    )
 }
 
 fn id_rank(id: &str) -> (u8, &str) {

@@ -258,7 +258,7 @@ fn release_cmd(global: &GlobalArgs, a: ReleaseArgs) -> Result<u8> {
     }
     let signer = load_signer(&a.key)?;
     let predicate = provenance::predicate(&env_var, &a.builder.overrides(), source_date_epoch()?);
-    let sbom = crate::commands::gate::release_sbom(&a.sbom_source)?;
+    let sbom = release_sbom(&a.sbom_source)?;
     let manifest = release::write(&release::ReleaseInput {
         artifacts: &a.files,
         out_dir: &a.out_dir,
@@ -282,10 +282,19 @@ fn release_cmd(global: &GlobalArgs, a: ReleaseArgs) -> Result<u8> {
     Ok(0)
 }
 
-/// The CycloneDX SBOM of the source tree for a release, when the SBOM capability can produce
-/// one; `None` when it is not available in this build.
-pub(crate) fn release_sbom(_source: &Path) -> Result<Option<Vec<u8>>> {
-    Ok(None)
+/// The CycloneDX SBOM of the source tree for a release (the project's lockfiles and
+/// manifests, as `vouch sbom generate` reads them).
+pub(crate) fn release_sbom(source: &Path) -> Result<Option<Vec<u8>>> {
+    let inventory = vouch_sbom::scan(source)?;
+    let opts = vouch_sbom::WriteOptions {
+        timestamp: vouch_sbom::WriteOptions::timestamp_from_env()?,
+        ..Default::default()
+    };
+    Ok(Some(vouch_sbom::write(
+        &inventory,
+        vouch_sbom::SbomFormat::CycloneDxJson,
+        &opts,
+    )))
 }
 
 fn gate(global: &GlobalArgs, a: GateArgs) -> Result<u8> {

@@ -98,7 +98,7 @@ fn scan_sbom(global: &GlobalArgs, args: &ScanArgs) -> Result<Scanned> {
             None => {
                 return Err(InputError::in_file(
                     &args.path,
-                    "is a directory; vouch vuln scan reads an SBOM for now",
+                    "cannot be read as a project (no lockfile or manifest vouch understands)",
                 )
                 .with_hint(
                     "generate one with vouch sbom generate DIR -o sbom.cdx.json and scan that",
