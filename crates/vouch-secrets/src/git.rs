@@ -144,15 +144,15 @@ pub fn scan_history(
     if let Ok(c) = repo.head_commit() {
         tips.push(c.id);
     }
-    if let Ok(refs) = repo.references() {
-        if let Ok(all) = refs.all() {
-            for r in all.flatten() {
-                let mut r = r;
-                if let Ok(id) = r.peel_to_id() {
-                    if repo.find_commit(id.detach()).is_ok() {
-                        tips.push(id.detach());
-                    }
-                }
+    if let Ok(refs) = repo.references()
+        && let Ok(all) = refs.all()
+    {
+        for r in all.flatten() {
+            let mut r = r;
+            if let Ok(id) = r.peel_to_id()
+                && repo.find_commit(id.detach()).is_ok()
+            {
+                tips.push(id.detach());
             }
         }
     }
@@ -212,10 +212,10 @@ pub fn scan_history(
         }
     }
     let mut head_blobs = HashMap::new();
-    if let Ok(t) = repo.head_tree_id() {
-        if let Err(e) = tree_blobs(&repo, t.detach(), "", &mut head_blobs) {
-            out.warnings.push(format!("HEAD: {e}"));
-        }
+    if let Ok(t) = repo.head_tree_id()
+        && let Err(e) = tree_blobs(&repo, t.detach(), "", &mut head_blobs)
+    {
+        out.warnings.push(format!("HEAD: {e}"));
     }
     let head_set: BTreeSet<(ObjectId, &str)> =
         head_blobs.iter().map(|(p, id)| (*id, p.as_str())).collect();

@@ -205,18 +205,18 @@ impl Scanner {
         out: &mut ScanOutput,
         budget: &mut Budget,
     ) {
-        if self.options.archives {
-            if let Some(kind) = archive_kind(path) {
-                if depth >= self.options.max_depth {
-                    out.warnings.push(format!(
-                        "{path}: archive nested deeper than {} levels; not opened",
-                        self.options.max_depth
-                    ));
-                    return;
-                }
-                self.scan_archive(path, bytes, kind, depth, out, budget);
+        if self.options.archives
+            && let Some(kind) = archive_kind(path)
+        {
+            if depth >= self.options.max_depth {
+                out.warnings.push(format!(
+                    "{path}: archive nested deeper than {} levels; not opened",
+                    self.options.max_depth
+                ));
                 return;
             }
+            self.scan_archive(path, bytes, kind, depth, out, budget);
+            return;
         }
         if vouch_core::walk::looks_binary(bytes) {
             return;
@@ -787,12 +787,14 @@ fn notebook_view(bytes: &[u8]) -> Vec<u8> {
         let t = line.trim_ascii();
         let t = t.strip_suffix(b",").unwrap_or(t);
         let indent = line.len() - line.trim_ascii_start().len();
-        if t.len() >= 2 && t.starts_with(b"\"") && t.ends_with(b"\"") {
-            if let Ok(s) = serde_json::from_slice::<String>(t) {
-                out.extend(std::iter::repeat_n(b' ', indent + 1));
-                out.extend(s.trim_end_matches('\n').replace('\n', " ").bytes());
-                continue;
-            }
+        if t.len() >= 2
+            && t.starts_with(b"\"")
+            && t.ends_with(b"\"")
+            && let Ok(s) = serde_json::from_slice::<String>(t)
+        {
+            out.extend(std::iter::repeat_n(b' ', indent + 1));
+            out.extend(s.trim_end_matches('\n').replace('\n', " ").bytes());
+            continue;
         }
         out.extend_from_slice(line);
     }

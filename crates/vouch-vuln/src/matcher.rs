@@ -150,13 +150,11 @@ pub fn entry_affects(
     // Equal-but-differently-written versions (`1.0` vs `1.0.0`) in a list that no orderable
     // range covers (GIT-only or list-only entries). When ranges exist, OSV's list is their
     // expansion and the ranges above already decided by ordering.
-    if !orderable_ranges {
-        if let Some(inst) = version {
-            return entry.versions.iter().any(|v| {
-                Version::parse(eco.scheme(), v)
-                    .is_ok_and(|listed| inst.compare(&listed) == Some(Ordering::Equal))
-            });
-        }
+    if !orderable_ranges && let Some(inst) = version {
+        return entry.versions.iter().any(|v| {
+            Version::parse(eco.scheme(), v)
+                .is_ok_and(|listed| inst.compare(&listed) == Some(Ordering::Equal))
+        });
     }
     false
 }

@@ -300,11 +300,11 @@ fn inventory_command(global: &GlobalArgs, args: InventoryArgs) -> Result<u8> {
         .output
         .clone()
         .unwrap_or_else(|| args.path.join(inventory::REGISTER_FILE));
-    if let Some(dir) = out.parent() {
-        if !dir.as_os_str().is_empty() {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| InputError::in_file(dir, format!("cannot create directory: {e}")))?;
-        }
+    if let Some(dir) = out.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| InputError::in_file(dir, format!("cannot create directory: {e}")))?;
     }
     output::write_atomic(&out, csv.as_bytes())?;
     let today = output::today()?;

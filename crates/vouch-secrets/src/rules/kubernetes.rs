@@ -45,10 +45,10 @@ pub fn values(text: &[u8]) -> Vec<ManifestValue> {
             if body.is_empty() || body.starts_with(b"#") {
                 continue;
             }
-            if let Some((bi, _)) = block {
-                if indent <= bi {
-                    block = None;
-                }
+            if let Some((bi, _)) = block
+                && indent <= bi
+            {
+                block = None;
             }
             if body == b"data:" {
                 block = Some((indent, true));
