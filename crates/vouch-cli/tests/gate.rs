@@ -529,3 +529,69 @@ fn oci_image_layout_with_sigstore_referrers() {
         .code(1)
         .stdout(predicate::str::contains("signature does not verify"));
 }
+
+#[test]
+fn vulnerability_ceiling_uses_the_attested_sbom_and_the_database() {
+    let d = tempfile::tempdir().unwrap();
+    vouch(d.path())
+        .args(["key", "generate", "--output-key-prefix", "release"])
+        .assert()
+        .code(0);
+    // The source tree the release describes: one npm dependency with known advisories.
+    fs::create_dir(d.path().join("src")).unwrap();
+    fs::write(
+        d.path().join("src/package-lock.json"),
+        r#"{"name":"app","version":"1.0.0","lockfileVersion":3,"requires":true,"packages":{"":{"name":"app","version":"1.0.0","dependencies":{"pad-demo":"^1.2.0"}},"node_modules/pad-demo":{"version":"1.2.0"}}}"#,
+    )
+    .unwrap();
+    fs::write(d.path().join("app"), "binary\n").unwrap();
+    vouch(d.path())
+        .args([
+            "release",
+            "app",
+            "--key",
+            "release.key",
+            "--out-dir",
+            "rel",
+            "--sbom-source",
+            "src",
+        ])
+        .assert()
+        .code(0);
+    assert!(d.path().join("rel/sbom.cdx.json").is_file());
+    let osv = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vuln/osv");
+    vouch(d.path())
+        .args(["db", "build"])
+        .arg(&osv)
+        .args(["-o", "osv.db"])
+        .assert()
+        .success();
+    let policy =
+        |max: &str| format!("{POLICY}vulnerabilities:\n  max_severity: {max}\n  db: osv.db\n");
+    fs::write(d.path().join("strict.yaml"), policy("low")).unwrap();
+    vouch(d.path())
+        .args(["gate", "app", "--policy", "strict.yaml"])
+        .assert()
+        .code(1)
+        .stdout(
+            predicate::str::contains("vulnerabilities: ")
+                .and(predicate::str::contains("above the allowed low")),
+        );
+    fs::write(d.path().join("lenient.yaml"), policy("critical")).unwrap();
+    vouch(d.path())
+        .args(["gate", "app", "--policy", "lenient.yaml"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("within critical"));
+    // Without the database the gate cannot judge, and says so.
+    fs::write(
+        d.path().join("nodb.yaml"),
+        policy("critical").replace("osv.db", "missing.db"),
+    )
+    .unwrap();
+    vouch(d.path())
+        .args(["gate", "app", "--policy", "nodb.yaml"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("cannot judge vulnerabilities"));
+}

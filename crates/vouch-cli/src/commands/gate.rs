@@ -381,7 +381,10 @@ fn gate(global: &GlobalArgs, a: GateArgs) -> Result<u8> {
             });
         }
     }
-    let evidence = evidence::verify(&subject, &found, &keys);
+    let mut evidence = evidence::verify(&subject, &found, &keys);
+    if let Some(v) = &policy.vulnerabilities {
+        evidence.max_vulnerability = attested_sbom_vulnerabilities(&policy, v, &evidence)?;
+    }
 
     let now = output::now()?;
     let log_path = policy
@@ -461,6 +464,45 @@ fn gate(global: &GlobalArgs, a: GateArgs) -> Result<u8> {
     };
     output::emit(global, text.as_bytes())?;
     Ok(decision.exit_code())
+}
+
+/// The highest-severity vulnerability in the SBOM attested for the subject (a verified CycloneDX
+/// or SPDX attestation about it), checked against the policy's database. `None` when there is
+/// no such SBOM or no database, so the requirement says it cannot judge.
+fn attested_sbom_vulnerabilities(
+    policy: &GatePolicy,
+    v: &vouch_gate::policy::VulnerabilityPolicy,
+    evidence: &vouch_gate::Evidence,
+) -> Result<Option<Option<(vouch_core::Severity, String)>>> {
+    let sbom = evidence.attestations.iter().find(|a| {
+        a.result.is_ok()
+            && a.subject_matches
+            && (a.predicate_type == "https://cyclonedx.org/bom"
+                || a.predicate_type.starts_with("https://spdx.dev/Document"))
+    });
+    let Some(sbom) = sbom else { return Ok(None) };
+    let db_path = match &v.db {
+        Some(p) => policy.resolve(p),
+        None => PathBuf::from(".vouch/osv.db"),
+    };
+    if !db_path.is_file() {
+        return Ok(None);
+    }
+    let mut db = vouch_vuln::db::Database::open(&db_path).map_err(|e| {
+        InputError::in_file(&db_path, e.to_string()).with_hint("rebuild with vouch db build")
+    })?;
+    let text = serde_json::to_string(&sbom.predicate)?;
+    let packages = vouch_vuln::sbom::read(Path::new(&sbom.source), &sbom.source, &text)?;
+    let result = vouch_vuln::scan::scan(&mut db, &packages.packages)
+        .map_err(|e| InputError::in_file(&db_path, e.to_string()))?;
+    Ok(Some(
+        result
+            .findings
+            .iter()
+            .filter(|f| f.is_active())
+            .max_by_key(|f| f.severity)
+            .map(|f| (f.severity, f.rule.trim_start_matches("vuln/").to_string())),
+    ))
 }
 
 fn log_verify(global: &GlobalArgs, file: &Path, head: Option<&str>) -> Result<u8> {
