@@ -149,16 +149,7 @@ pub fn run(
     }
     report.warnings.extend(walked.errors.iter().cloned());
 
-    apply_rule_config(config, &mut findings);
-    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    crate::fingerprint::disambiguate(&mut findings);
-    let meta = exceptions.apply(
-        &mut findings,
-        options.today,
-        config.exceptions.max_lifetime_days,
-    );
-    let mut meta = meta;
-    apply_rule_config(config, &mut meta);
+    let meta = settle(config, &mut findings, &exceptions, options.today);
     findings.extend(meta);
 
     report.files_scanned = walked.files.len();
@@ -166,6 +157,29 @@ pub fn run(
     let fail_on = options.fail_on.or(config.fail_on).unwrap_or(Severity::High);
     report.finalize(fail_on, &known_rules);
     Ok(report)
+}
+
+/// What every command that reports findings does before rendering: `[rules]` overrides, sorted
+/// findings with unique fingerprints, then exceptions. Returns the findings about the exceptions
+/// themselves (expired, stale, too long), with the overrides applied, for the caller to keep or
+/// filter (a single-capability command may not judge staleness).
+pub fn settle(
+    config: &Config,
+    findings: &mut Vec<Finding>,
+    exceptions: &ExceptionSet,
+    today: Date,
+) -> Vec<Finding> {
+    apply_rule_config(config, findings);
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    crate::fingerprint::disambiguate(findings);
+    let mut meta = exceptions.apply(findings, today, config.exceptions.max_lifetime_days);
+    apply_rule_config(config, &mut meta);
+    meta
+}
+
+/// The threshold: the `--fail-on` flag, else `fail_on` in vouch.toml, else `high`.
+pub fn fail_on(flag: Option<Severity>, config: &Config) -> Severity {
+    flag.or(config.fail_on).unwrap_or(Severity::High)
 }
 
 /// Drops findings of disabled rules and applies severity overrides.

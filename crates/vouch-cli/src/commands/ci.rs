@@ -121,12 +121,8 @@ fn audit(global: &GlobalArgs, args: AuditArgs) -> Result<u8> {
     let mut findings = vouch_workflow::audit_files(&files, &settings)?;
 
     let today = output::today()?;
-    engine::apply_rule_config(&config, &mut findings);
-    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    vouch_core::fingerprint::disambiguate(&mut findings);
     let exceptions = ExceptionSet::discover(&root)?;
-    let mut meta = exceptions.apply(&mut findings, today, config.exceptions.max_lifetime_days);
-    engine::apply_rule_config(&config, &mut meta);
+    let meta = engine::settle(&config, &mut findings, &exceptions, today);
     findings.extend(meta);
 
     let mut report = Report::new(
@@ -144,11 +140,7 @@ fn audit(global: &GlobalArgs, args: AuditArgs) -> Result<u8> {
         .chain(vouch_core::exceptions::RULES.iter().copied())
         .map(Into::into)
         .collect();
-    let fail_on = global
-        .fail_on
-        .map(Severity::from)
-        .or(config.fail_on)
-        .unwrap_or(Severity::High);
+    let fail_on = engine::fail_on(global.fail_on.map(Severity::from), &config);
     report.finalize(fail_on, &known);
 
     let bytes = vouch_report::render(

@@ -7,7 +7,7 @@ use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
 use vouch_core::engine::apply_rule_config;
 use vouch_core::rule::RuleInfo;
-use vouch_core::{Config, InputError, Report, Severity};
+use vouch_core::{Config, InputError, Report};
 use vouch_policy::iam::{self, IamOptions, diff};
 use vouch_report::RenderOptions;
 
@@ -107,11 +107,7 @@ fn lint(global: &GlobalArgs, args: LintArgs) -> Result<u8> {
         .into_iter()
         .map(RuleInfo::from)
         .collect();
-    let fail_on = global
-        .fail_on
-        .map(Into::into)
-        .or(config.fail_on)
-        .unwrap_or(Severity::High);
+    let fail_on = vouch_core::engine::fail_on(global.fail_on.map(Into::into), &config);
     report.finalize(fail_on, &known);
     let bytes = vouch_report::render(
         &report,

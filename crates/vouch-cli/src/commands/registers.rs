@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use clap::{Subcommand, ValueEnum};
-use vouch_core::{Config, InputError, Report, Severity};
+use vouch_core::{Config, InputError, Report};
 use vouch_registers::report::ReportInput;
 use vouch_registers::threats::Flows;
 use vouch_registers::{
@@ -194,11 +194,9 @@ fn build_report(
         allowed_licences: cfg.allowed_licences.clone(),
     };
     let mut findings = lint(registers, cfg.dir(), &gate);
-    vouch_core::engine::apply_rule_config(config, &mut findings);
-    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    vouch_core::fingerprint::disambiguate(&mut findings);
     let exceptions = vouch_core::exceptions::ExceptionSet::discover(root)?;
-    exceptions.apply(&mut findings, today, config.exceptions.max_lifetime_days);
+    // Findings about the exceptions themselves are left to `vouch check`, which sees every rule.
+    let _meta = vouch_core::engine::settle(config, &mut findings, &exceptions, today);
     let mut report = Report::new(root.display().to_string());
     report.checks.push("registers".into());
     report.files_scanned = registers.len();
@@ -207,11 +205,7 @@ fn build_report(
         .into_iter()
         .map(vouch_core::rule::RuleInfo::from)
         .collect();
-    let fail_on: Severity = global
-        .fail_on
-        .map(Into::into)
-        .or(config.fail_on)
-        .unwrap_or_default();
+    let fail_on = vouch_core::engine::fail_on(global.fail_on.map(Into::into), config);
     report.finalize(fail_on, &known);
     Ok(report)
 }

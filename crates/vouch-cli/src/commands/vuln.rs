@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
 use vouch_core::exceptions::ExceptionSet;
-use vouch_core::{InputError, Report, Severity};
+use vouch_core::{InputError, Report};
 use vouch_report::RenderOptions;
 use vouch_vuln::db::Database;
 use vouch_vuln::scan::VULNERABLE_DEPENDENCY;
@@ -163,11 +163,7 @@ fn scan_sbom(global: &GlobalArgs, args: &ScanArgs) -> Result<Scanned> {
     report.findings = findings;
     report.files_scanned = 1;
     report.checks.push("vuln".into());
-    let fail_on = global
-        .fail_on
-        .map(Into::into)
-        .or(meta_config.fail_on)
-        .unwrap_or(Severity::High);
+    let fail_on = vouch_core::engine::fail_on(global.fail_on.map(Into::into), &meta_config);
     let known: Vec<vouch_core::rule::RuleInfo> = [&VULNERABLE_DEPENDENCY, &SLA_OVERDUE]
         .into_iter()
         .chain(vouch_core::exceptions::RULES.iter().copied())
