@@ -595,3 +595,152 @@ fn vulnerability_ceiling_uses_the_attested_sbom_and_the_database() {
         .code(1)
         .stdout(predicate::str::contains("cannot judge vulnerabilities"));
 }
+
+/// A directory holding the shared keyless fixture artifact with its blob bundle and
+/// provenance attestation beside it, named as `discover` finds them, plus both trusted roots.
+fn keyless_dir() -> tempfile::TempDir {
+    let src = interop().join("fixtures/keyless");
+    let d = tempfile::tempdir().unwrap();
+    for (from, to) in [
+        ("artifact.txt", "artifact.txt"),
+        ("bundle.sigstore.json", "artifact.txt.sigstore.json"),
+        (
+            "attest.sigstore.json",
+            "artifact.txt.provenance.sigstore.json",
+        ),
+        ("trusted_root.json", "trusted_root.json"),
+        ("other_trusted_root.json", "other_trusted_root.json"),
+    ] {
+        fs::copy(src.join(from), d.path().join(to)).unwrap();
+    }
+    d
+}
+
+fn keyless_policy(root: &str, identity: &str) -> String {
+    format!(
+        "signatures:\n  trusted_root: {root}\n  identities:\n    - {identity}\nattestations:\n  - type: slsaprovenance\n"
+    )
+}
+
+#[test]
+fn keyless_identities_allow_and_name_the_signer() {
+    let d = keyless_dir();
+    for identity in [
+        "{issuer: https://issuer.vouch.example, subject: dev@vouch.example}",
+        "{issuer_regexp: 'https://issuer\\.vouch\\.example', subject_regexp: '.*@vouch\\.example'}",
+    ] {
+        fs::write(
+            d.path().join("gate.yaml"),
+            keyless_policy("trusted_root.json", identity),
+        )
+        .unwrap();
+        vouch(d.path())
+            .args(["gate", "artifact.txt", "--policy", "gate.yaml"])
+            .assert()
+            .code(0)
+            .stdout(predicate::str::starts_with("ALLOW: artifact.txt"))
+            .stdout(predicate::str::contains(
+                "dev@vouch.example (https://issuer.vouch.example)",
+            ));
+    }
+}
+
+#[test]
+fn keyless_wrong_identity_wrong_root_and_key_only_policy_deny_as_untrusted() {
+    let d = keyless_dir();
+    // Another subject: the certificate verifies but names nobody the policy trusts.
+    fs::write(
+        d.path().join("gate.yaml"),
+        keyless_policy(
+            "trusted_root.json",
+            "{issuer: https://issuer.vouch.example, subject: someone@else.example}",
+        ),
+    )
+    .unwrap();
+    vouch(d.path())
+        .args(["gate", "artifact.txt", "--policy", "gate.yaml"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("certificate identity mismatch"))
+        .stdout(predicate::str::contains("untrusted"));
+    // Another root: the certificate does not chain to what the policy trusts.
+    fs::write(
+        d.path().join("gate.yaml"),
+        keyless_policy(
+            "other_trusted_root.json",
+            "{issuer: https://issuer.vouch.example, subject: dev@vouch.example}",
+        ),
+    )
+    .unwrap();
+    vouch(d.path())
+        .args(["gate", "artifact.txt", "--policy", "gate.yaml"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("untrusted certificate"));
+    // A policy that trusts only keys: certificate-signed evidence is not trusted, and says so.
+    vouch(d.path())
+        .args(["key", "generate", "--output-key-prefix", "release"])
+        .assert()
+        .code(0);
+    fs::write(d.path().join("gate.yaml"), POLICY).unwrap();
+    vouch(d.path())
+        .args(["gate", "artifact.txt", "--policy", "gate.yaml"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "signed with a certificate (keyless), and the policy names no `identities`",
+        ));
+}
+
+#[test]
+fn keyless_tampered_artifact_does_not_verify() {
+    let d = keyless_dir();
+    fs::write(d.path().join("artifact.txt"), "changed\n").unwrap();
+    fs::write(
+        d.path().join("gate.yaml"),
+        keyless_policy(
+            "trusted_root.json",
+            "{issuer: https://issuer.vouch.example, subject: dev@vouch.example}",
+        ),
+    )
+    .unwrap();
+    vouch(d.path())
+        .args(["gate", "artifact.txt", "--policy", "gate.yaml"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("signature does not verify"));
+}
+
+#[test]
+fn keyless_policy_errors_exit_2_with_lines() {
+    let d = keyless_dir();
+    for (policy, message) in [
+        (
+            "signatures:\n  identities:\n    - {issuer: i, subject: s}\n",
+            "needs a `signatures.trusted_root`",
+        ),
+        (
+            "signatures:\n  keys: []\n  trusted_root: trusted_root.json\n",
+            "gate.yaml:3",
+        ),
+        (
+            "signatures:\n  trusted_root: missing.json\n  identities:\n    - {issuer: i, subject: s}\n",
+            "trusted root `missing.json` not found",
+        ),
+        (
+            "signatures:\n  trusted_root: trusted_root.json\n  identities:\n    - {issuer: i, issuer_regexp: i, subject: s}\n",
+            "not both",
+        ),
+        (
+            "signatures:\n  trusted_root: gate.yaml\n  identities:\n    - {issuer: i, subject: s}\n",
+            "not a Sigstore trusted root",
+        ),
+    ] {
+        fs::write(d.path().join("gate.yaml"), policy).unwrap();
+        vouch(d.path())
+            .args(["gate", "artifact.txt", "--policy", "gate.yaml"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(message));
+    }
+}

@@ -2,15 +2,20 @@
 //! artifact (`FILE.sigstore.json`, `FILE.bundle`, `FILE.*.intoto.jsonl`, `FILE.*.sigstore.json`)
 //! and in release manifests (`release.json`).
 //!
-//! Every bundle is verified against the policy's trusted keys; the result says whether it was
-//! made by a trusted key, by some other key, or does not verify, so the decision can name the
-//! difference.
+//! Every bundle is verified against the policy's trusted keys and, for certificate-signed
+//! (keyless) bundles, its trusted identities under its trusted root; the result says whether
+//! it was made by a trusted signer, by some other key or identity, or does not verify, so the
+//! decision can name the difference.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use vouch_attest::bundle::Content;
-use vouch_attest::verify::{Evidence as Signed, Outcome as Verdict, Policy, Verifier};
+use vouch_attest::bundle::{Bundle, Content};
+use vouch_attest::trusted_root::TrustedRoot;
+use vouch_attest::verify::{
+    CertificateSigner, Evidence as Signed, Identity, Outcome as Verdict, Policy, Verifier,
+};
 use vouch_crypto::keys::PublicKey;
 
 use crate::evaluate::{AttestationEvidence, Evidence, SignatureEvidence, SignatureProblem};
@@ -35,6 +40,56 @@ pub struct TrustedKey {
     pub name: String,
     pub key: PublicKey,
 }
+
+/// Keyless trust: certificates must chain to `root`, be logged in one of its transparency
+/// logs, and name one of `identities`.
+#[derive(Debug, Clone)]
+pub struct TrustedIdentities {
+    pub root: Arc<TrustedRoot>,
+    pub identities: Vec<Identity>,
+}
+
+/// Everyone whose signature counts.
+#[derive(Debug, Clone, Default)]
+pub struct Trust {
+    pub keys: Vec<TrustedKey>,
+    pub keyless: Option<TrustedIdentities>,
+}
+
+impl Trust {
+    /// One `vouch-attest` policy trusting every key and identity.
+    fn policy(&self) -> Policy {
+        let keys = self.keys.iter().map(|k| k.key.clone()).collect();
+        match &self.keyless {
+            Some(k) => Policy::keys(keys).with_keyless(k.root.clone(), k.identities.clone()),
+            None => Policy::keys(keys),
+        }
+    }
+}
+
+/// How a verified certificate signer is named in decisions: `subject (issuer)`.
+fn identity_name(c: &CertificateSigner) -> String {
+    format!("{} ({})", c.subject, c.issuer)
+}
+
+/// Whether the bundle is signed with a certificate (keyless) rather than a key hint.
+fn is_certificate_signed(b: &Bundle) -> bool {
+    let vm = &b.verification_material;
+    vm.public_key.is_none() && (vm.certificate.is_some() || vm.x509_certificate_chain.is_some())
+}
+
+/// Sorts a failed keyless verdict into "untrusted signer" (a certificate the policy does not
+/// trust) and "does not verify" (the signature, log entry or artifact is wrong).
+fn keyless_problem(v: &Verdict) -> SignatureProblem {
+    match v {
+        Verdict::IdentityMismatch { .. } | Verdict::UntrustedCertificate { .. } => {
+            SignatureProblem::UntrustedSigner(v.message())
+        }
+        _ => SignatureProblem::DoesNotVerify(v.message()),
+    }
+}
+
+const NO_KEYLESS_TRUST: &str = "signed with a certificate (keyless), and the policy names no `identities` with a `trusted_root`";
 
 /// Bundle files found for the subject.
 #[derive(Debug, Default)]
@@ -132,9 +187,9 @@ fn hint_of(s: &Signed) -> Option<String> {
 }
 
 /// Verifies what [`discover`] found.
-pub fn verify(subject: &Subject, found: &Found, keys: &[TrustedKey]) -> Evidence {
+pub fn verify(subject: &Subject, found: &Found, trust: &Trust) -> Evidence {
     let mut evidence = Evidence::default();
-    let all_keys: Vec<PublicKey> = keys.iter().map(|k| k.key.clone()).collect();
+    let keys = trust.keys.as_slice();
     for path in &found.signatures {
         let source = path.display().to_string();
         let result = (|| {
@@ -149,6 +204,34 @@ pub fn verify(subject: &Subject, found: &Found, keys: &[TrustedKey]) -> Evidence
                     "holds an attestation, not a blob signature".into(),
                 ));
             }
+            let Some(file) = &subject.path else {
+                return Err(SignatureProblem::DoesNotVerify(
+                    "a blob signature needs the artifact itself, not only its digest".into(),
+                ));
+            };
+            let open = || {
+                std::fs::File::open(file)
+                    .map(std::io::BufReader::new)
+                    .map_err(|e| {
+                        SignatureProblem::Malformed(format!("cannot read {}: {e}", file.display()))
+                    })
+            };
+            if is_certificate_signed(bundle) {
+                let Some(k) = &trust.keyless else {
+                    return Err(SignatureProblem::UntrustedSigner(NO_KEYLESS_TRUST.into()));
+                };
+                let verifier = Verifier::new(Policy::keyless(k.root.clone(), k.identities.clone()));
+                return match verifier.verify_blob(bundle, open()?) {
+                    Ok(Verdict::Verified(v)) => Ok(v
+                        .certificate
+                        .as_deref()
+                        .map(identity_name)
+                        .unwrap_or_default()),
+                    Ok(Verdict::SubjectDigestMismatch { .. }) => Err(modified()),
+                    Ok(other) => Err(keyless_problem(&other)),
+                    Err(e) => Err(SignatureProblem::Malformed(e.to_string())),
+                };
+            }
             let hint = hint_of(&signed);
             let candidates: Vec<&TrustedKey> = match trusted_by_hint(keys, hint.as_deref()) {
                 Some(k) => vec![k],
@@ -160,21 +243,13 @@ pub fn verify(subject: &Subject, found: &Found, keys: &[TrustedKey]) -> Evidence
                 }
                 None => keys.iter().collect(),
             };
-            let Some(file) = &subject.path else {
-                return Err(SignatureProblem::DoesNotVerify(
-                    "a blob signature needs the artifact itself, not only its digest".into(),
-                ));
-            };
             // A bundle without a key hint is tried against every trusted key.
             let mut last = String::from("no trusted key verifies it");
             for k in candidates {
                 let verifier = Verifier::new(Policy::keys(vec![k.key.clone()]));
-                let reader = std::fs::File::open(file).map_err(|e| {
-                    SignatureProblem::Malformed(format!("cannot read {}: {e}", file.display()))
-                })?;
-                match verifier.verify_blob(bundle, std::io::BufReader::new(reader)) {
+                match verifier.verify_blob(bundle, open()?) {
                     Ok(Verdict::Verified(_)) => return Ok(k.name.clone()),
-                    Ok(Verdict::SubjectDigestMismatch { .. }) => return Err(SignatureProblem::DoesNotVerify("the artifact's digest differs from the signed one: it was modified after signing".into())),
+                    Ok(Verdict::SubjectDigestMismatch { .. }) => return Err(modified()),
                     Ok(other) => last = other.message(),
                     Err(e) => return Err(SignatureProblem::Malformed(e.to_string())),
                 }
@@ -200,6 +275,17 @@ pub fn verify(subject: &Subject, found: &Found, keys: &[TrustedKey]) -> Evidence
                 continue;
             }
         };
+        let keyless_bundle = matches!(&signed, Signed::Bundle(b) if is_certificate_signed(b));
+        if keyless_bundle && trust.keyless.is_none() {
+            evidence.attestations.push(AttestationEvidence {
+                source,
+                predicate_type: unverified_predicate_type(&signed).unwrap_or_default(),
+                result: Err(SignatureProblem::UntrustedSigner(NO_KEYLESS_TRUST.into())),
+                subject_matches: false,
+                predicate: serde_json::Value::Null,
+            });
+            continue;
+        }
         let hint = hint_of(&signed);
         if hint.is_some() && trusted_by_hint(keys, hint.as_deref()).is_none() {
             // Still read the (unverified) predicate type so the decision can say what it was.
@@ -216,16 +302,19 @@ pub fn verify(subject: &Subject, found: &Found, keys: &[TrustedKey]) -> Evidence
             });
             continue;
         }
-        let verifier = Verifier::new(Policy::keys(all_keys.clone()));
+        let verifier = Verifier::new(trust.policy());
         let att = match verifier.verify_attestation(&signed, None) {
             Ok(Verdict::Verified(v)) => {
+                let signer = match v.certificate.as_deref() {
+                    Some(c) => identity_name(c),
+                    None => v
+                        .keys
+                        .first()
+                        .and_then(|i| keys.get(*i))
+                        .map(|k| k.name.clone())
+                        .unwrap_or_default(),
+                };
                 let statement = v.statement;
-                let signer = v
-                    .keys
-                    .first()
-                    .and_then(|i| keys.get(*i))
-                    .map(|k| k.name.clone())
-                    .unwrap_or_default();
                 match statement {
                     Some(st) => AttestationEvidence {
                         source,
@@ -246,7 +335,7 @@ pub fn verify(subject: &Subject, found: &Found, keys: &[TrustedKey]) -> Evidence
             Ok(other) => AttestationEvidence {
                 source,
                 predicate_type: unverified_predicate_type(&signed).unwrap_or_default(),
-                result: Err(SignatureProblem::DoesNotVerify(other.message())),
+                result: Err(keyless_problem(&other)),
                 subject_matches: false,
                 predicate: serde_json::Value::Null,
             },
@@ -261,6 +350,12 @@ pub fn verify(subject: &Subject, found: &Found, keys: &[TrustedKey]) -> Evidence
         evidence.attestations.push(att);
     }
     evidence
+}
+
+fn modified() -> SignatureProblem {
+    SignatureProblem::DoesNotVerify(
+        "the artifact's digest differs from the signed one: it was modified after signing".into(),
+    )
 }
 
 /// The predicate type a statement claims, read without verifying (for messages only).

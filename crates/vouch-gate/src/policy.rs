@@ -41,9 +41,12 @@ pub struct SignaturePolicy {
     /// Trusted public keys (PEM files).
     #[serde(default)]
     pub keys: Vec<Spanned<String>>,
-    /// Trusted keyless identities.
+    /// Trusted keyless identities (certificate subject + OIDC issuer, as cosign's flags).
     #[serde(default)]
     pub identities: Vec<Identity>,
+    /// The Sigstore trusted root (JSON) that keyless certificates must chain to, and whose
+    /// transparency logs they must be logged in. Required with `identities`.
+    pub trusted_root: Option<Spanned<String>>,
     /// Distinct trusted signers required (default 1).
     pub threshold: Option<u32>,
 }
@@ -56,6 +59,23 @@ pub struct Identity {
     pub issuer_regexp: Option<String>,
     pub subject: Option<String>,
     pub subject_regexp: Option<String>,
+}
+
+impl Identity {
+    /// The certificate identity `vouch-attest` matches against (regexps match the whole
+    /// value, as cosign's `--certificate-identity-regexp`).
+    pub fn to_attest(&self) -> Result<vouch_attest::verify::Identity, String> {
+        use vouch_attest::verify::Matcher;
+        let matcher = |exact: &Option<String>, re: &Option<String>, what: &str| match (exact, re) {
+            (Some(e), _) => Ok(Matcher::Exact(e.clone())),
+            (None, Some(r)) => Matcher::regex(r).map_err(|e| e.to_string()),
+            (None, None) => Err(format!("an identity has no {what}")),
+        };
+        Ok(vouch_attest::verify::Identity {
+            subject: matcher(&self.subject, &self.subject_regexp, "subject")?,
+            issuer: matcher(&self.issuer, &self.issuer_regexp, "issuer")?,
+        })
+    }
 }
 
 /// A required attestation.
@@ -147,6 +167,34 @@ impl GatePolicy {
                 .with_hint("add `signatures:`, `attestations:`, `vulnerabilities:` or `freeze:`"));
         }
         if let Some(s) = &self.signatures {
+            match (&s.trusted_root, s.identities.is_empty()) {
+                (None, false) => {
+                    return Err(InputError::in_file(
+                        path,
+                        "`signatures.identities` needs a `signatures.trusted_root` to verify certificates against",
+                    )
+                    .with_hint("add `trusted_root: trusted_root.json` (a Sigstore trusted root, e.g. from `cosign trusted-root create` or your Sigstore deployment)"));
+                }
+                (Some(r), true) => {
+                    return Err(InputError::at(
+                        path,
+                        line(r).unwrap_or(0),
+                        None,
+                        "`signatures.trusted_root` is given but no `identities` say whom it should trust",
+                    )
+                    .with_hint("add `identities: [{issuer: ..., subject: ...}]`"));
+                }
+                (Some(r), false) if !self.resolve(r.as_str()).is_file() => {
+                    return Err(InputError::at(
+                        path,
+                        line(r).unwrap_or(0),
+                        None,
+                        format!("trusted root `{}` not found", r.as_str()),
+                    )
+                    .with_hint("paths are relative to the policy file"));
+                }
+                _ => {}
+            }
             if s.keys.is_empty() && s.identities.is_empty() {
                 return Err(InputError::in_file(
                     path,
@@ -179,6 +227,14 @@ impl GatePolicy {
                     return Err(InputError::in_file(
                         path,
                         "an identity needs an issuer (or issuer_regexp) and a subject (or subject_regexp)",
+                    ));
+                }
+                if id.issuer.is_some() && id.issuer_regexp.is_some()
+                    || id.subject.is_some() && id.subject_regexp.is_some()
+                {
+                    return Err(InputError::in_file(
+                        path,
+                        "an identity takes `issuer` or `issuer_regexp` (and `subject` or `subject_regexp`), not both",
                     ));
                 }
                 for re in [&id.issuer_regexp, &id.subject_regexp]

@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
+use vouch_attest::trusted_root::TrustedRoot;
 use vouch_core::InputError;
-use vouch_gate::evidence::{self, Subject, TrustedKey};
+use vouch_gate::evidence::{self, Subject, Trust, TrustedIdentities, TrustedKey};
 use vouch_gate::{GatePolicy, breakglass, provenance, release};
 
 use crate::cli::GlobalArgs;
@@ -367,21 +368,8 @@ fn gate(global: &GlobalArgs, a: GateArgs) -> Result<u8> {
     };
     let digest = format!("sha256:{}", subject.sha256);
 
-    let mut keys = Vec::new();
-    if let Some(sig) = &policy.signatures {
-        let refs: Vec<String> = sig
-            .keys
-            .iter()
-            .map(|k| policy.resolve(k.as_str()).display().to_string())
-            .collect();
-        for (r, pk) in sig.keys.iter().zip(load_public_keys(&refs)?) {
-            keys.push(TrustedKey {
-                name: r.as_str().to_string(),
-                key: pk,
-            });
-        }
-    }
-    let mut evidence = evidence::verify(&subject, &found, &keys);
+    let trust = trust(&policy, policy_path)?;
+    let mut evidence = evidence::verify(&subject, &found, &trust);
     if let Some(v) = &policy.vulnerabilities {
         evidence.max_vulnerability = attested_sbom_vulnerabilities(&policy, v, &evidence)?;
     }
@@ -464,6 +452,44 @@ fn gate(global: &GlobalArgs, a: GateArgs) -> Result<u8> {
     };
     output::emit(global, text.as_bytes())?;
     Ok(decision.exit_code())
+}
+
+/// The keys and keyless identities whose signatures the policy trusts.
+fn trust(policy: &GatePolicy, policy_path: &Path) -> Result<Trust> {
+    let mut trust = Trust::default();
+    let Some(sig) = &policy.signatures else {
+        return Ok(trust);
+    };
+    let refs: Vec<String> = sig
+        .keys
+        .iter()
+        .map(|k| policy.resolve(k.as_str()).display().to_string())
+        .collect();
+    for (r, pk) in sig.keys.iter().zip(load_public_keys(&refs)?) {
+        trust.keys.push(TrustedKey {
+            name: r.as_str().to_string(),
+            key: pk,
+        });
+    }
+    if let Some(root) = &sig.trusted_root {
+        let path = policy.resolve(root.as_str());
+        let bytes = std::fs::read(&path).map_err(|e| {
+            InputError::in_file(&path, format!("cannot read the trusted root: {e}"))
+        })?;
+        let root = TrustedRoot::from_json(&bytes)
+            .map_err(|e| InputError::in_file(&path, format!("not a Sigstore trusted root: {e}")))?;
+        let identities = sig
+            .identities
+            .iter()
+            .map(|i| i.to_attest())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| InputError::in_file(policy_path, e))?;
+        trust.keyless = Some(TrustedIdentities {
+            root: std::sync::Arc::new(root),
+            identities,
+        });
+    }
+    Ok(trust)
 }
 
 /// The highest-severity vulnerability in the SBOM attested for the subject (a verified CycloneDX
