@@ -177,6 +177,29 @@ pub fn settle(
     meta
 }
 
+/// [`settle`] for a command that runs only some rules (`vouch secrets scan`, `vouch vuln scan`,
+/// `vouch register lint`): every exception still suppresses what it covers, but only the
+/// exceptions `in_scope` says are about these rules are reported as expired, stale or too
+/// long. An exception about another rule family is not stale just because this command did
+/// not run that family; `vouch check`, which runs everything, judges it.
+pub fn settle_scoped(
+    config: &Config,
+    findings: &mut Vec<Finding>,
+    exceptions: &ExceptionSet,
+    today: Date,
+    in_scope: impl Fn(&crate::exceptions::Exception) -> bool,
+) -> Vec<Finding> {
+    let mut meta = settle(config, findings, exceptions, today);
+    // Meta findings sit on their exception's line in the exceptions file.
+    meta.retain(|m| {
+        exceptions
+            .entries
+            .iter()
+            .any(|e| m.location.region.as_ref().map(|r| r.line) == Some(e.line) && in_scope(e))
+    });
+    meta
+}
+
 /// The threshold: the `--fail-on` flag, else `fail_on` in vouch.toml, else `high`.
 pub fn fail_on(flag: Option<Severity>, config: &Config) -> Severity {
     flag.or(config.fail_on).unwrap_or(Severity::High)
@@ -187,5 +210,46 @@ pub fn apply_rule_config(config: &Config, findings: &mut Vec<Finding>) {
     findings.retain(|f| config.rule_enabled(&f.rule));
     for f in findings.iter_mut() {
         f.severity = config.severity_for(&f.rule, f.severity);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::exceptions::EXCEPTIONS_FILE;
+    use crate::{Location, Severity};
+
+    const TWO: &str = "exceptions:\n  - id: SEC-1\n    rule: secrets/*\n    owner: a@example.com\n    expires: 2026-01-01\n    reason: r\n  - id: WF-1\n    rule: workflow/*\n    owner: a@example.com\n    expires: 2026-12-01\n    reason: r\n";
+
+    #[test]
+    fn scoped_settle_judges_only_exceptions_in_scope_but_all_suppress() {
+        let set = ExceptionSet::parse(Path::new(EXCEPTIONS_FILE), EXCEPTIONS_FILE, TWO).unwrap();
+        let today = Date::constant(2026, 6, 1);
+        let config = Config::default();
+        let mut findings = vec![Finding::dynamic(
+            "workflow/x",
+            Severity::High,
+            Location::file("a.yml"),
+            "m",
+            "k",
+        )];
+        // In a secrets-only run: SEC-1 (expired) is reported, WF-1 still suppresses but its
+        // staleness is not judged.
+        let meta = settle_scoped(&config, &mut findings, &set, today, |e| {
+            e.names_rule("secrets/aws-access-key")
+        });
+        assert_eq!(findings[0].suppressed_by.as_deref(), Some("WF-1"));
+        let rules: Vec<&str> = meta.iter().map(|m| m.rule.as_str()).collect();
+        assert_eq!(rules, ["exception/expired"]);
+        // Without findings, WF-1 would be stale in a full run, and is silent in a scoped one.
+        let mut none = Vec::new();
+        let full = settle(&config, &mut none, &set, today);
+        assert!(full.iter().any(|m| m.rule == "exception/stale"));
+        let scoped = settle_scoped(&config, &mut none, &set, today, |e| {
+            e.names_rule("secrets/aws-access-key")
+        });
+        assert!(scoped.iter().all(|m| m.rule != "exception/stale"));
     }
 }

@@ -68,6 +68,11 @@ pub struct Exception {
 }
 
 impl Exception {
+    /// Whether the entry names a rule and that rule (glob) matches `rule_id`.
+    pub fn names_rule(&self, rule_id: &str) -> bool {
+        self.rule_glob.as_ref().is_some_and(|g| g.is_match(rule_id))
+    }
+
     /// Whether this entry covers `finding` (ignoring expiry).
     pub fn matches(&self, finding: &Finding) -> bool {
         let rule_ok = self

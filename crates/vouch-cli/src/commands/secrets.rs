@@ -210,18 +210,19 @@ fn scan_command(global: &GlobalArgs, args: ScanArgs) -> Result<u8> {
     if let Some(b) = baseline_path {
         Baseline::load(&b)?.apply(&mut s.findings);
     }
-    // Exceptions, as in `vouch check`; staleness is judged there, where every check runs.
+    // Exceptions and [rules] as in `vouch check`; only exceptions about secret rules are
+    // judged (expired, stale) here.
     let exceptions = ExceptionSet::discover(&s.root)?;
     let today = output::today()?;
-    let meta = exceptions.apply(
-        &mut s.findings,
-        today,
-        s.config.exceptions.max_lifetime_days,
-    );
-    s.findings.extend(
-        meta.into_iter()
-            .filter(|f| f.rule != vouch_core::exceptions::STALE.id),
-    );
+    let rule_ids: Vec<&str> = vouch_secrets::rules::metadata()
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    let meta =
+        vouch_core::engine::settle_scoped(&s.config, &mut s.findings, &exceptions, today, |e| {
+            rule_ids.iter().any(|id| e.names_rule(id))
+        });
+    s.findings.extend(meta);
 
     let mut report = Report::new(
         args.paths

@@ -145,20 +145,14 @@ fn scan_sbom(global: &GlobalArgs, args: &ScanArgs) -> Result<Scanned> {
     findings.extend(overdue);
     let exceptions = ExceptionSet::discover(Path::new("."))?;
     let meta_config = crate::commands::check::load_config(global, Path::new("."))?;
-    vouch_core::engine::apply_rule_config(&meta_config, &mut findings);
-    let mut meta = exceptions.apply(
-        &mut findings,
-        today,
-        meta_config.exceptions.max_lifetime_days,
-    );
-    // Exceptions about other rules are not stale just because this scan did not see them.
-    meta.retain(|m| {
-        m.rule != "exception/stale"
-            || exceptions
-                .entries
-                .iter()
-                .any(|e| e.vuln.is_some() && m.message.contains(&e.id))
-    });
+    // Only exceptions about vulnerabilities are judged (expired, stale) here.
+    let meta =
+        vouch_core::engine::settle_scoped(&meta_config, &mut findings, &exceptions, today, |e| {
+            e.vuln.is_some()
+                || [&VULNERABLE_DEPENDENCY, &SLA_OVERDUE]
+                    .iter()
+                    .any(|r| e.names_rule(r.id))
+        });
     findings.extend(meta);
     report.findings = findings;
     report.files_scanned = 1;
