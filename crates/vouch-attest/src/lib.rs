@@ -26,6 +26,9 @@
 //! assert!(!verifier.verify_blob(&bundle, &b"hellO"[..]).unwrap().is_verified());
 //! ```
 
+// Panics on input are bugs: library and binary code returns errors instead (tests may unwrap).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod b64;
 pub mod bundle;
 pub mod canonical;

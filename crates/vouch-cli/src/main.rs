@@ -2,6 +2,9 @@
 //! this crate turns their results into bytes on stdout or a file, messages on stderr, and the
 //! exit code: 0 pass, 1 findings / verification failed / denied, 2 bad input or internal error.
 
+// Panics on input are bugs: library and binary code returns errors instead (tests may unwrap).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 mod checks;
 mod cli;
 mod commands;

@@ -8,6 +8,9 @@
 //! This crate must never print, exit or read the clock implicitly: every input (the date
 //! used for exception expiry, the configuration) is passed in, so runs are reproducible.
 
+// Panics on input are bugs: library and binary code returns errors instead (tests may unwrap).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod check;
 pub mod config;
 pub mod digest;

@@ -4,6 +4,9 @@
 //! workspace links one crypto library. This crate never prints, never logs secret bytes, and
 //! never lets a secret reach `Debug` or `Display`.
 
+// Panics on input are bugs: library and binary code returns errors instead (tests may unwrap).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod keys;
 pub mod pkcs11;
 pub mod protected;

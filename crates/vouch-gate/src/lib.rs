@@ -8,6 +8,9 @@
 //!
 //! This crate never prints or exits, and never reads the clock: `now` is an input.
 
+// Panics on input are bugs: library and binary code returns errors instead (tests may unwrap).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod breakglass;
 pub mod decision;
 pub mod evaluate;

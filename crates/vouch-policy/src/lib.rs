@@ -9,6 +9,9 @@
 //!
 //! Like every capability crate, this one never prints or exits.
 
+// Panics on input are bugs: library and binary code returns errors instead (tests may unwrap).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod catalogue;
 pub mod check;
 pub mod doc;

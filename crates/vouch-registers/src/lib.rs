@@ -6,6 +6,9 @@
 //! every other check. This crate never prints, never writes outside the paths it is given, and
 //! never fetches anything: the HTML report is one self-contained file.
 
+// Panics on input are bugs: library and binary code returns errors instead (tests may unwrap).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod check;
 pub mod csv;
 pub mod export;

@@ -5,6 +5,9 @@
 //! offending line under its location; a file it cannot read is shown without source.
 //! This crate never prints: the CLI decides where the bytes go.
 
+// Panics on input are bugs: library and binary code returns errors instead (tests may unwrap).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod html;
 pub mod json;
 pub mod markdown;

@@ -13,6 +13,9 @@
 //! ecosystem (with its OSV name for vulnerability matching), scope, hashes, licences,
 //! dependency edges and the files they were found in.
 
+// Panics on input are bugs: library and binary code returns errors instead (tests may unwrap).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod checks;
 pub mod cyclonedx;
 pub mod diff;

@@ -12,6 +12,9 @@
 //! Secrets never leave this crate in clear: hits carry a [`scan::SecretText`] whose `Debug` is
 //! redacted, and findings carry only the redacted form and a hash.
 
+// Panics on input are bugs: library and binary code returns errors instead (tests may unwrap).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod baseline;
 pub mod check;
 pub mod error;

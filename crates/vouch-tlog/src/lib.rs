@@ -2,6 +2,9 @@
 //! database ecosystems use.
 //!
 //! - [`merkle`]: RFC 6962 / RFC 9162 hashing, inclusion and consistency proofs.
+
+// Panics on input are bugs: library and binary code returns errors instead (tests may unwrap).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 pub mod audit;
 pub mod checkpoint;
 pub mod http;

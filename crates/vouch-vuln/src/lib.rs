@@ -13,6 +13,9 @@
 //!
 //! Nothing here prints or exits.
 
+// Panics on input are bugs: library and binary code returns errors instead (tests may unwrap).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod check;
 pub mod db;
 pub mod matcher;

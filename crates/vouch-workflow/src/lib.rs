@@ -13,6 +13,9 @@
 //! [`WorkflowCheck`] plugs the same audits into `vouch check`, where a broken file is a
 //! warning so that the rest of the repository is still audited.
 
+// Panics on input are bugs: library and binary code returns errors instead (tests may unwrap).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod audits;
 pub mod model;
 pub mod yaml;
