@@ -48,22 +48,19 @@ fn scheme_for(range: &Range, eco: Ecosystem) -> Option<Scheme> {
 
 /// `true` when `version` lies in `range` (already known to be of an orderable type).
 pub fn in_range(range: &Range, scheme: Scheme, version: &Version) -> Result<bool, VersionError> {
-    let mut events: Vec<(Option<Version>, &Event)> = Vec::with_capacity(range.events.len());
-    for e in &range.events {
-        let v = match e {
-            Event::Introduced(s) if s == "0" => None,
-            Event::Introduced(s) | Event::Fixed(s) | Event::LastAffected(s) | Event::Limit(s) => {
-                Some(Version::parse(scheme, s)?)
-            }
-        };
-        events.push((v, e));
-    }
-    events.sort_by(|a, b| match (&a.0, &b.0) {
-        (None, None) => Ordering::Equal,
-        (None, Some(_)) => Ordering::Less,
-        (Some(_), None) => Ordering::Greater,
-        (Some(x), Some(y)) => x.compare(y).unwrap_or(Ordering::Equal),
-    });
+    let (cached_scheme, cached) = range
+        .sorted
+        .0
+        .get_or_init(|| (scheme, sorted_events(range, scheme)));
+    // A range is only ever read in one scheme in practice (its entry's ecosystem, or SemVer);
+    // another scheme gets a fresh parse rather than a wrong cache hit.
+    let fresh;
+    let events = if *cached_scheme == scheme {
+        cached.as_ref().map_err(Clone::clone)?
+    } else {
+        fresh = sorted_events(range, scheme)?;
+        &fresh
+    };
     let cmp = |v: &Option<Version>| -> Ordering {
         match v {
             None => Ordering::Greater,
@@ -72,7 +69,10 @@ pub fn in_range(range: &Range, scheme: Scheme, version: &Version) -> Result<bool
     };
     let mut affected = false;
     let mut limited = false;
-    for (v, e) in &events {
+    for (v, i) in events {
+        let Some(e) = range.events.get(*i) else {
+            continue;
+        };
         match e {
             Event::Introduced(_) => {
                 if cmp(v) != Ordering::Less {
@@ -97,6 +97,31 @@ pub fn in_range(range: &Range, scheme: Scheme, version: &Version) -> Result<bool
         }
     }
     Ok(affected && !limited)
+}
+
+/// The range's events parsed in `scheme` and in version order (`introduced: 0` first), each
+/// with its index in `range.events`.
+fn sorted_events(
+    range: &Range,
+    scheme: Scheme,
+) -> Result<Vec<(Option<Version>, usize)>, VersionError> {
+    let mut events = Vec::with_capacity(range.events.len());
+    for (i, e) in range.events.iter().enumerate() {
+        let v = match e {
+            Event::Introduced(s) if s == "0" => None,
+            Event::Introduced(s) | Event::Fixed(s) | Event::LastAffected(s) | Event::Limit(s) => {
+                Some(Version::parse(scheme, s)?)
+            }
+        };
+        events.push((v, i));
+    }
+    events.sort_by(|a, b| match (&a.0, &b.0) {
+        (None, None) => Ordering::Equal,
+        (None, Some(_)) => Ordering::Less,
+        (Some(_), None) => Ordering::Greater,
+        (Some(x), Some(y)) => x.compare(y).unwrap_or(Ordering::Equal),
+    });
+    Ok(events)
 }
 
 /// Whether `entry` names the package (`eco`, already-normalised `name`).

@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::version::{Scheme, Version, VersionError};
+
 /// One OSV record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Record {
@@ -81,6 +83,38 @@ pub struct Range {
     pub repo: Option<String>,
     #[serde(default)]
     pub events: Vec<Event>,
+    /// The events parsed and ordered, filled on first use by the matcher.
+    #[serde(skip)]
+    pub sorted: SortedEvents,
+}
+
+/// A range's events parsed in one version scheme and sorted, computed once per record: the
+/// database shares records between packages, so a popular advisory's versions are parsed
+/// once per scan instead of once per package checked against it. Not part of the record's
+/// value: it compares equal, clones empty and prints nothing.
+#[derive(Default)]
+pub struct SortedEvents(
+    pub(crate) std::sync::OnceLock<(Scheme, Result<Vec<(Option<Version>, usize)>, VersionError>)>,
+);
+
+impl Clone for SortedEvents {
+    fn clone(&self) -> Self {
+        SortedEvents::default()
+    }
+}
+
+impl PartialEq for SortedEvents {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for SortedEvents {}
+
+impl std::fmt::Debug for SortedEvents {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SortedEvents")
+    }
 }
 
 /// One range event: exactly one of the four keys.
