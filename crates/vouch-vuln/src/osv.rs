@@ -93,9 +93,11 @@ pub struct Range {
 /// once per scan instead of once per package checked against it. Not part of the record's
 /// value: it compares equal, clones empty and prints nothing.
 #[derive(Default)]
-pub struct SortedEvents(
-    pub(crate) std::sync::OnceLock<(Scheme, Result<Vec<(Option<Version>, usize)>, VersionError>)>,
-);
+pub struct SortedEvents(pub(crate) std::sync::OnceLock<(Scheme, ParsedEvents)>);
+
+/// Each event's version (`None` for `introduced: 0`) with its index in `Range::events`, in
+/// version order; or the first version that does not parse.
+pub type ParsedEvents = Result<Vec<(Option<Version>, usize)>, VersionError>;
 
 impl Clone for SortedEvents {
     fn clone(&self) -> Self {
