@@ -210,10 +210,61 @@ mod sys {
     /// Free slots per size class (addresses stored as usize so the pool is Send).
     static POOL: Mutex<[Vec<usize>; CLASSES]> = Mutex::new([const { Vec::new() }; CLASSES]);
 
+    /// Free slots a thread keeps for itself, up to [`LOCAL_SLOTS`] per class, so that the
+    /// common allocate-use-drop cycle of a small secret takes no lock: the global pool's mutex
+    /// was most of what a 32-byte secret cost over a heap `Vec`. Handed back to [`POOL`] when
+    /// the thread ends.
+    struct LocalSlots([Vec<usize>; CLASSES]);
+
+    const LOCAL_SLOTS: usize = 8;
+
+    impl Drop for LocalSlots {
+        fn drop(&mut self) {
+            if let Ok(mut pool) = POOL.lock() {
+                for (class, slots) in self.0.iter_mut().enumerate() {
+                    pool[class].append(slots);
+                }
+            }
+        }
+    }
+
+    thread_local! {
+        static LOCAL: std::cell::RefCell<LocalSlots> =
+            const { std::cell::RefCell::new(LocalSlots([const { Vec::new() }; CLASSES])) };
+    }
+
+    fn local_pop(class: usize) -> Option<usize> {
+        LOCAL
+            .try_with(|l| l.try_borrow_mut().ok()?.0[class].pop())
+            .ok()
+            .flatten()
+    }
+
+    /// Keeps the slot in this thread's cache; `false` when the cache is full or gone.
+    fn local_push(class: usize, slot: usize) -> bool {
+        LOCAL
+            .try_with(|l| {
+                let Ok(mut l) = l.try_borrow_mut() else {
+                    return false;
+                };
+                let v = &mut l.0[class];
+                if v.len() >= LOCAL_SLOTS {
+                    return false;
+                }
+                v.push(slot);
+                true
+            })
+            .unwrap_or(false)
+    }
+
+    /// The page size, asked of the system once: it sits on every allocation's path.
     fn page() -> usize {
-        // SAFETY: sysconf has no preconditions.
-        let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-        if p > 0 { p as usize } else { 4096 }
+        static PAGE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+        *PAGE.get_or_init(|| {
+            // SAFETY: sysconf has no preconditions.
+            let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+            if p > 0 { p as usize } else { 4096 }
+        })
     }
 
     fn os_err(what: &str) -> ProtectedError {
@@ -281,7 +332,9 @@ mod sys {
         match class_of(len) {
             Some(class) => {
                 let size = class_size(class).max(pg);
-                let slot = {
+                let slot = if let Some(slot) = local_pop(class) {
+                    slot as *mut u8
+                } else {
                     let mut pool = POOL
                         .lock()
                         .map_err(|_| ProtectedError::Alloc("allocator poisoned".into()))?;
@@ -321,6 +374,9 @@ mod sys {
     }
 
     pub(super) fn free_slot(class: usize, slot: *mut u8) {
+        if local_push(class, slot as usize) {
+            return;
+        }
         if let Ok(mut pool) = POOL.lock() {
             pool[class].push(slot as usize);
         }
@@ -356,6 +412,40 @@ mod sys {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slots_cross_threads_and_come_back_zeroed() {
+        // Secrets made on one thread and dropped on another, threads that end holding cached
+        // slots: every secret handed out is zero-filled and distinct from live ones.
+        let handles: Vec<_> = (0..4)
+            .map(|t| {
+                std::thread::spawn(move || {
+                    let mut kept = Vec::new();
+                    for i in 0..64u8 {
+                        let mut s = Secret::zeroed(32).unwrap();
+                        assert!(s.expose().iter().all(|b| *b == 0));
+                        s.expose_mut().fill(i ^ t);
+                        if i % 3 == 0 {
+                            kept.push(s);
+                        }
+                    }
+                    kept
+                })
+            })
+            .collect();
+        let kept: Vec<Secret> = handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect();
+        let mut ptrs: Vec<usize> = kept.iter().map(|s| s.raw_ptr() as usize).collect();
+        ptrs.sort_unstable();
+        ptrs.dedup();
+        assert_eq!(ptrs.len(), kept.len(), "a live slot was handed out twice");
+        drop(kept);
+        for _ in 0..100 {
+            assert!(Secret::zeroed(32).unwrap().expose().iter().all(|b| *b == 0));
+        }
+    }
 
     #[test]
     fn debug_never_shows_bytes() {
