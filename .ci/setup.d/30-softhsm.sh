@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SoftHSM2 for the PKCS#11 signing tests (crates/vouch-cli/tests/pkcs11.rs). Idempotent:
+# SoftHSM2 for the PKCS#11 tests (signing: crates/vouch-cli/tests/pkcs11.rs; seal KEK: tests/seal_pkcs11.rs). Idempotent:
 # installs the Debian packages (softhsm2, opensc for pkcs11-tool) only when missing (apt-get update only then).
 set -euo pipefail
 if command -v softhsm2-util >/dev/null 2>&1 && command -v pkcs11-tool >/dev/null 2>&1; then

@@ -208,78 +208,100 @@ impl fmt::Debug for Pkcs11Signer {
     }
 }
 
-fn p11(what: &str) -> impl Fn(cryptoki::error::Error) -> KeyError + '_ {
+pub(crate) fn p11(what: &str) -> impl Fn(cryptoki::error::Error) -> KeyError + '_ {
     move |e| KeyError::Pkcs11(format!("{what}: {e}"))
+}
+
+/// Loads the module a URI (or the caller) names, finds the token, opens a session and logs in
+/// as the user. Shared by the signer and the seal key-encryption key; `read_write` is needed
+/// to create objects.
+pub(crate) fn open_session(
+    uri: &Pkcs11Uri,
+    secrets: &SecretInputs,
+    read_write: bool,
+) -> Result<(Pkcs11, Session), KeyError> {
+    let module = uri
+        .module_path
+        .clone()
+        .or_else(|| secrets.pkcs11_module.clone())
+        .or_else(|| {
+            DEFAULT_MODULES
+                .iter()
+                .map(PathBuf::from)
+                .find(|p| p.exists())
+        })
+        .ok_or_else(|| {
+            KeyError::Pkcs11(
+                "no PKCS#11 module: add ?module-path=… to the URI (SoftHSM2 was not found)".into(),
+            )
+        })?;
+    let ctx = Pkcs11::new(&module)
+        .map_err(|e| KeyError::Pkcs11(format!("cannot load {}: {e}", module.display())))?;
+    ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
+        .map_err(p11("initialize"))?;
+    let mut chosen = None;
+    for slot in ctx.get_slots_with_token().map_err(p11("list slots"))? {
+        if let Some(id) = uri.slot_id
+            && slot.id() != id
+        {
+            continue;
+        }
+        let info = ctx.get_token_info(slot).map_err(p11("token info"))?;
+        if let Some(t) = &uri.token
+            && info.label().trim_end() != t
+        {
+            continue;
+        }
+        if let Some(s) = &uri.serial
+            && info.serial_number().trim_end() != s
+        {
+            continue;
+        }
+        chosen = Some(slot);
+        break;
+    }
+    let slot = chosen.ok_or_else(|| KeyError::Pkcs11(format!("no token matches {uri}")))?;
+    let session = if read_write {
+        ctx.open_rw_session(slot)
+    } else {
+        ctx.open_ro_session(slot)
+    }
+    .map_err(p11("open session"))?;
+    let pin = uri
+        .pin_value
+        .as_ref()
+        .or(secrets.pkcs11_pin.as_ref())
+        .ok_or_else(|| {
+            KeyError::Pkcs11("no PIN: set VOUCH_PKCS11_PIN (or pin-value in the URI)".into())
+        })?;
+    session
+        .login(UserType::User, Some(&AuthPin::new(pin.as_str().into())))
+        .map_err(|e| match e {
+            cryptoki::error::Error::Pkcs11(cryptoki::error::RvError::PinIncorrect, _) => {
+                KeyError::Pkcs11("wrong PIN".into())
+            }
+            other => KeyError::Pkcs11(format!("login: {other}")),
+        })?;
+    Ok((ctx, session))
+}
+
+/// The `object=` (label) and `id=` attributes of a URI, to find or create objects with.
+pub(crate) fn object_template(uri: &Pkcs11Uri) -> Vec<Attribute> {
+    let mut template = Vec::new();
+    if let Some(o) = &uri.object {
+        template.push(Attribute::Label(o.as_bytes().to_vec()));
+    }
+    if let Some(i) = &uri.id {
+        template.push(Attribute::Id(i.clone()));
+    }
+    template
 }
 
 impl Pkcs11Signer {
     /// Loads the module, finds the token and the key, logs in with the PIN.
     pub fn open(uri: &Pkcs11Uri, secrets: &SecretInputs) -> Result<Self, KeyError> {
-        let module = uri
-            .module_path
-            .clone()
-            .or_else(|| secrets.pkcs11_module.clone())
-            .or_else(|| {
-                DEFAULT_MODULES
-                    .iter()
-                    .map(PathBuf::from)
-                    .find(|p| p.exists())
-            })
-            .ok_or_else(|| {
-                KeyError::Pkcs11(
-                    "no PKCS#11 module: add ?module-path=… to the URI (SoftHSM2 was not found)"
-                        .into(),
-                )
-            })?;
-        let ctx = Pkcs11::new(&module)
-            .map_err(|e| KeyError::Pkcs11(format!("cannot load {}: {e}", module.display())))?;
-        ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
-            .map_err(p11("initialize"))?;
-        let mut chosen = None;
-        for slot in ctx.get_slots_with_token().map_err(p11("list slots"))? {
-            if let Some(id) = uri.slot_id
-                && slot.id() != id
-            {
-                continue;
-            }
-            let info = ctx.get_token_info(slot).map_err(p11("token info"))?;
-            if let Some(t) = &uri.token
-                && info.label().trim_end() != t
-            {
-                continue;
-            }
-            if let Some(s) = &uri.serial
-                && info.serial_number().trim_end() != s
-            {
-                continue;
-            }
-            chosen = Some(slot);
-            break;
-        }
-        let slot = chosen.ok_or_else(|| KeyError::Pkcs11(format!("no token matches {uri}")))?;
-        let session = ctx.open_ro_session(slot).map_err(p11("open session"))?;
-        let pin = uri
-            .pin_value
-            .as_ref()
-            .or(secrets.pkcs11_pin.as_ref())
-            .ok_or_else(|| {
-                KeyError::Pkcs11("no PIN: set VOUCH_PKCS11_PIN (or pin-value in the URI)".into())
-            })?;
-        session
-            .login(UserType::User, Some(&AuthPin::new(pin.as_str().into())))
-            .map_err(|e| match e {
-                cryptoki::error::Error::Pkcs11(cryptoki::error::RvError::PinIncorrect, _) => {
-                    KeyError::Pkcs11("wrong PIN".into())
-                }
-                other => KeyError::Pkcs11(format!("login: {other}")),
-            })?;
-        let mut template = Vec::new();
-        if let Some(o) = &uri.object {
-            template.push(Attribute::Label(o.as_bytes().to_vec()));
-        }
-        if let Some(i) = &uri.id {
-            template.push(Attribute::Id(i.clone()));
-        }
+        let (ctx, session) = open_session(uri, secrets, false)?;
+        let template = object_template(uri);
         let find = |class: ObjectClass| -> Result<Vec<ObjectHandle>, KeyError> {
             let mut t = template.clone();
             t.push(Attribute::Class(class));

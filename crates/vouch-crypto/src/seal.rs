@@ -21,12 +21,14 @@ pub mod audit;
 pub mod envelope;
 mod gcm;
 pub mod kek;
+pub mod kek_pkcs11;
 pub mod keyring;
 mod sealer;
 pub mod store;
 
 pub use audit::{AuditEvent, AuditSink, Operation, Outcome};
-pub use kek::{KekSource, LocalKek};
+pub use kek::{KekKind, KekSource, LocalKek};
+pub use kek_pkcs11::Pkcs11Kek;
 pub use keyring::{KeyInfo, KeyState, Keyring};
 pub use sealer::{Rewrap, Sealer};
 

@@ -11,13 +11,15 @@ use anyhow::{Result, anyhow};
 use clap::{Args, Subcommand, ValueEnum};
 use serde::Deserialize;
 use vouch_core::{Config, InputError};
+use vouch_crypto::pkcs11::Pkcs11Uri;
 use vouch_crypto::protected::{self, Secret};
 use vouch_crypto::seal::audit::{AuditEvent, AuditSink, JsonLinesSink, Operation, Outcome};
 use vouch_crypto::seal::envelope::{self, OVERHEAD};
 use vouch_crypto::seal::store::KeyringLock;
 use vouch_crypto::seal::{
-    DEFAULT_MAX_PAYLOAD, KekSource, KeyState, Keyring, LocalKek, SealError, Sealer,
+    DEFAULT_MAX_PAYLOAD, KekSource, KeyState, Keyring, LocalKek, Pkcs11Kek, SealError, Sealer,
 };
+use vouch_crypto::signer::{SecretInputs, Zeroizing};
 
 use crate::cli::GlobalArgs;
 use crate::output;
@@ -40,10 +42,25 @@ pub struct SealOpts {
     #[arg(long, global = true, env = "VOUCH_SEAL_KEYRING", value_name = "FILE")]
     pub keyring: Option<PathBuf>,
 
-    /// File holding the 32-byte key-encryption key (raw or base64). Without it the key is
-    /// read, base64-encoded, from the VOUCH_SEAL_KEK environment variable.
+    /// File holding the 32-byte key-encryption key (raw or base64). Without it (and without
+    /// --kek-pkcs11) the key is read, base64-encoded, from the VOUCH_SEAL_KEK environment
+    /// variable.
     #[arg(long, global = true, env = "VOUCH_SEAL_KEK_FILE", value_name = "FILE")]
     pub kek_file: Option<PathBuf>,
+
+    /// Keep the key-encryption key in an HSM: an AES-256 key on a PKCS#11 token, named by an
+    /// RFC 7512 URI such as `pkcs11:token=vouch;object=seal-kek` (create it with
+    /// `vouch seal kek-init --pkcs11 URI`). The keyring is wrapped inside the token; the PIN
+    /// comes from VOUCH_PKCS11_PIN (or pin-value in the URI), the module from module-path in
+    /// the URI, VOUCH_PKCS11_MODULE, or SoftHSM2's usual paths.
+    #[arg(
+        long,
+        global = true,
+        env = "VOUCH_SEAL_KEK_PKCS11",
+        value_name = "URI",
+        conflicts_with = "kek_file"
+    )]
+    pub kek_pkcs11: Option<String>,
 
     /// Audit log, JSON lines, appended [default: `audit.jsonl` beside the keyring].
     #[arg(long, global = true, env = "VOUCH_SEAL_AUDIT_LOG", value_name = "FILE")]
@@ -54,6 +71,15 @@ pub struct SealOpts {
 pub enum SealCommand {
     /// Create a keyring with one fresh active key (refuses to overwrite an existing one).
     Keygen,
+
+    /// Create the key-encryption key inside a PKCS#11 token: an AES-256 key that is
+    /// sensitive and not extractable, so it never leaves the HSM. Refuses if a key with the
+    /// URI's object/id exists. Then pass the same URI as --kek-pkcs11.
+    KekInit {
+        /// The key to create, e.g. `pkcs11:token=vouch;object=seal-kek`.
+        #[arg(long = "pkcs11", value_name = "URI")]
+        uri: String,
+    },
 
     /// Encrypt -i FILE (or stdin) under the active key; the envelope goes to -o or stdout.
     Encrypt(CryptArgs),
@@ -138,6 +164,7 @@ enum StatusFormat {
 struct Ctx {
     keyring: PathBuf,
     kek_file: Option<PathBuf>,
+    kek_pkcs11: Option<String>,
     audit_log: PathBuf,
     max_payload: usize,
     max_encryptions: Option<u64>,
@@ -166,6 +193,7 @@ impl Ctx {
         Ok(Ctx {
             keyring,
             kek_file: opts.kek_file.clone().or(sc.kek_file),
+            kek_pkcs11: opts.kek_pkcs11.clone(),
             audit_log,
             max_payload: sc.max_payload.unwrap_or(DEFAULT_MAX_PAYLOAD),
             max_encryptions: sc.max_encryptions,
@@ -178,6 +206,13 @@ impl Ctx {
     }
 
     fn kek(&self) -> Result<Box<dyn KekSource>> {
+        if let Some(uri) = &self.kek_pkcs11 {
+            let uri = parse_pkcs11(uri)?;
+            return Ok(Box::new(
+                Pkcs11Kek::open(&uri, &pkcs11_secrets())
+                    .map_err(|e| InputError::new(e.to_string()))?,
+            ));
+        }
         if let Some(path) = &self.kek_file {
             return Ok(Box::new(
                 LocalKek::from_file(path).map_err(|e| InputError::in_file(path, e.to_string()))?,
@@ -292,6 +327,7 @@ pub fn run(global: &GlobalArgs, args: SealArgs) -> Result<u8> {
     let ctx = Ctx::new(global, &args.opts)?;
     let code = match args.cmd {
         SealCommand::Keygen => keygen(global, &ctx),
+        SealCommand::KekInit { uri } => kek_init(global, &uri),
         SealCommand::Encrypt(a) => encrypt(global, &ctx, a),
         SealCommand::Decrypt(a) => decrypt(global, &ctx, a),
         SealCommand::Rotate => mutate(global, &ctx, |s, c| {
@@ -678,5 +714,34 @@ fn status(global: &GlobalArgs, ctx: &Ctx, files: &[PathBuf]) -> Result<u8> {
         }
     };
     output::emit(global, &out)?;
+    Ok(0)
+}
+
+/// A `pkcs11:` URI, or exit 2 naming what is wrong (never echoing a pin-value).
+fn parse_pkcs11(text: &str) -> Result<Pkcs11Uri> {
+    Pkcs11Uri::parse(text).map_err(|e| {
+        InputError::new(format!("--kek-pkcs11: {e}"))
+            .with_hint("e.g. pkcs11:token=vouch;object=seal-kek")
+            .into()
+    })
+}
+
+/// The PIN and module for PKCS#11, from the same variables the signing commands read.
+fn pkcs11_secrets() -> SecretInputs {
+    SecretInputs {
+        passphrase: None,
+        pkcs11_pin: std::env::var("VOUCH_PKCS11_PIN").ok().map(Zeroizing::new),
+        pkcs11_module: std::env::var_os("VOUCH_PKCS11_MODULE").map(PathBuf::from),
+    }
+}
+
+fn kek_init(global: &GlobalArgs, uri: &str) -> Result<u8> {
+    let parsed = parse_pkcs11(uri)?;
+    Pkcs11Kek::generate(&parsed, &pkcs11_secrets()).map_err(|e| InputError::new(e.to_string()))?;
+    if !global.quiet {
+        eprintln!(
+            "created an AES-256 key-encryption key at {parsed} (sensitive, not extractable); use it with --kek-pkcs11"
+        );
+    }
     Ok(0)
 }

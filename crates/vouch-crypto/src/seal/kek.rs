@@ -2,9 +2,8 @@
 //!
 //! [`KekSource`] is the seam: it wraps and unwraps the keyring's serialized bytes and never
 //! has to hand its key to the caller. [`LocalKek`] holds a 32-byte AES-256-GCM key in
-//! protected memory, read from base64 (`VOUCH_SEAL_KEK`) or a file. An HSM-backed source
-//! (PKCS#11 `C_WrapKey`/`C_Encrypt` with the key inside the token) implements the same trait
-//! and plugs in without changes to the keyring.
+//! protected memory, read from base64 (`VOUCH_SEAL_KEK`) or a file. [`super::kek_pkcs11`]
+//! keeps the key inside a PKCS#11 token and implements the same trait.
 
 use std::path::Path;
 
@@ -15,11 +14,47 @@ use super::envelope::{NONCE_LEN, TAG_LEN};
 use super::{KEY_LEN, SealError, gcm};
 use crate::protected::Secret;
 
+/// What kind of key-encryption key protects a keyring file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KekKind {
+    /// 32 bytes held by this process (`VOUCH_SEAL_KEK`, a key file).
+    Local,
+    /// An AES key inside a PKCS#11 token.
+    Pkcs11,
+}
+
+impl std::fmt::Display for KekKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            KekKind::Local => "a local key-encryption key (VOUCH_SEAL_KEK or --kek-file)",
+            KekKind::Pkcs11 => "a key on a PKCS#11 token (--kek-pkcs11)",
+        })
+    }
+}
+
+/// The first bytes of a keyring wrapped by a token key (see `kek_pkcs11`).
+pub const PKCS11_MARKER: &[u8; 8] = b"vsk-p11\x01";
+
+/// Which kind of KEK wrapped these bytes. A local KEK's output starts with its random nonce,
+/// which equals the 8-byte marker with probability 2^-64.
+pub fn wrapped_kind(wrapped: &[u8]) -> KekKind {
+    if wrapped.starts_with(PKCS11_MARKER) {
+        KekKind::Pkcs11
+    } else {
+        KekKind::Local
+    }
+}
+
 /// Something that can wrap (encrypt and authenticate) and unwrap the keyring.
 pub trait KekSource: Send + Sync {
     /// Where the key comes from, for messages (`environment variable VOUCH_SEAL_KEK`,
     /// `file kek.bin`, `pkcs11:token=…`). Never key bytes.
     fn describe(&self) -> String;
+    /// The kind of key, so a keyring wrapped by another kind is refused by name, not as an
+    /// authentication failure.
+    fn kind(&self) -> KekKind {
+        KekKind::Local
+    }
     /// Encrypts `plaintext`, binding `aad`.
     fn wrap(&self, plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>, SealError>;
     /// Decrypts what [`KekSource::wrap`] produced; any failure is [`SealError::KeyringAuth`].

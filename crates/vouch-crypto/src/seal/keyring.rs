@@ -399,6 +399,13 @@ impl Keyring {
                 "not a vouch seal keyring (bad magic or unsupported version)".into(),
             ));
         };
+        let made_by = super::kek::wrapped_kind(wrapped);
+        if made_by != kek.kind() {
+            return Err(SealError::Keyring(format!(
+                "this keyring is protected by {made_by}, but {} was given",
+                kek.describe()
+            )));
+        }
         let plain = kek.unwrap(wrapped, FILE_MAGIC)?;
         Keyring::from_json(plain.expose())
     }
