@@ -28,6 +28,35 @@ pub fn to_csv(r: &Register) -> String {
     out
 }
 
+/// YAML in the form the reader accepts: `rows:`, one mapping per row with the file's columns
+/// (canonical names) that have a value, values as double-quoted strings. Deterministic.
+pub fn to_yaml(r: &Register) -> String {
+    let mut out = String::from("rows:\n");
+    if r.rows.is_empty() {
+        return "rows: []\n".to_string();
+    }
+    for row in &r.rows {
+        let mut first = true;
+        for i in &r.columns {
+            let Some(v) = row.cells[*i]
+                .as_ref()
+                .map(|c| c.value.as_str())
+                .filter(|v| !v.is_empty())
+            else {
+                continue;
+            };
+            let key = serde_json::to_string(r.kind.fields()[*i].name).unwrap_or_default();
+            let value = serde_json::to_string(v).unwrap_or_default();
+            let _ = writeln!(out, "{} {key}: {value}", if first { "  -" } else { "   " });
+            first = false;
+        }
+        if first {
+            out.push_str("  - {}\n");
+        }
+    }
+    out
+}
+
 /// A JSON array of objects keyed by canonical column names (file order).
 pub fn to_json(r: &Register) -> String {
     let rows: Vec<serde_json::Value> = r

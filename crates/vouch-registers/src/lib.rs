@@ -17,6 +17,7 @@ pub mod register;
 pub mod report;
 pub mod schema;
 pub mod svg;
+pub mod sync;
 pub mod threats;
 
 use std::path::{Path, PathBuf};

@@ -44,35 +44,38 @@ pub struct ScanResult {
 /// OSV does not cover keep their purl type as ecosystem and are reported as unchecked.
 pub fn packages_from_project(root: &std::path::Path) -> Option<Vec<PackageRef>> {
     let inventory = vouch_sbom::scan(root).ok()?;
-    Some(
-        inventory
-            .components
-            .iter()
-            .map(|c| PackageRef {
-                ecosystem: c
-                    .ecosystem
-                    .osv_name()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| {
-                        c.purl
-                            .trim_start_matches("pkg:")
-                            .split('/')
-                            .next()
-                            .unwrap_or("")
-                            .to_string()
-                    }),
-                name: match &c.group {
-                    // OSV names Maven packages group:artifact, and npm scoped ones @scope/name.
-                    Some(g) if c.ecosystem.osv_name() == Some("Maven") => format!("{g}:{}", c.name),
-                    _ => c.name.clone(),
-                },
-                version: c.version.clone(),
-                purl: Some(c.purl.clone()),
-                source: c.sources.first().cloned().unwrap_or_default(),
-                line: None,
-            })
-            .collect(),
-    )
+    Some(packages_from_inventory(&inventory))
+}
+
+/// The packages of an SBOM inventory, named as OSV names them.
+pub fn packages_from_inventory(inventory: &vouch_sbom::model::Inventory) -> Vec<PackageRef> {
+    inventory
+        .components
+        .iter()
+        .map(|c| PackageRef {
+            ecosystem: c
+                .ecosystem
+                .osv_name()
+                .map(str::to_string)
+                .unwrap_or_else(|| {
+                    c.purl
+                        .trim_start_matches("pkg:")
+                        .split('/')
+                        .next()
+                        .unwrap_or("")
+                        .to_string()
+                }),
+            name: match &c.group {
+                // OSV names Maven packages group:artifact, and npm scoped ones @scope/name.
+                Some(g) if c.ecosystem.osv_name() == Some("Maven") => format!("{g}:{}", c.name),
+                _ => c.name.clone(),
+            },
+            version: c.version.clone(),
+            purl: Some(c.purl.clone()),
+            source: c.sources.first().cloned().unwrap_or_default(),
+            line: None,
+        })
+        .collect()
 }
 
 fn id_rank(id: &str) -> (u8, &str) {

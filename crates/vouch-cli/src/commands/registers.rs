@@ -15,6 +15,8 @@ use vouch_report::RenderOptions;
 use crate::cli::GlobalArgs;
 use crate::output;
 
+mod sync;
+
 #[derive(Debug, Subcommand)]
 pub enum RegisterCommand {
     /// Write starter files for D1–D7 under security/ (headers from the mini-spec) and the
@@ -45,6 +47,37 @@ pub enum RegisterCommand {
         /// The data-flow model (see docs/registers.md).
         #[arg(long = "from", value_name = "FLOWS.yaml")]
         from: PathBuf,
+    },
+    /// Fill D3, D4 and D5 from what vouch finds: D3 (Component, Version, License, Integrity,
+    /// Known CVEs) from the repository's lockfiles (or --sbom) and the OSV database; D4
+    /// (Artifact Hash, Signature/Attestation) from a release's release.json (--release); D5
+    /// gets a row per plaintext secret the secret scanner finds (rule and location, never the
+    /// value). Hand-written columns are kept; components or secrets no longer found are
+    /// reported and removed only with --prune. Missing register files are created. Running it
+    /// twice changes nothing the second time.
+    Sync {
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        /// Take D3's components from this CycloneDX/SPDX SBOM instead of scanning lockfiles.
+        #[arg(long, value_name = "FILE")]
+        sbom: Option<PathBuf>,
+        /// The OSV database for Known CVEs [default: as for `vouch vuln scan`; without one,
+        /// Known CVEs is left as it is].
+        #[arg(long, value_name = "FILE")]
+        db: Option<PathBuf>,
+        /// A release directory (or its release.json) written by `vouch release`, for D4.
+        #[arg(long, value_name = "DIR")]
+        release: Option<PathBuf>,
+        /// Do not run the secret scanner (D5 is left alone).
+        #[arg(long)]
+        no_secrets: bool,
+        /// Remove rows whose component or secret is no longer found (hand-written D5 rows are
+        /// never removed).
+        #[arg(long)]
+        prune: bool,
+        /// Print what would change; write nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Print one register as --format csv (normalised), json or markdown.
     Export {
@@ -157,6 +190,26 @@ pub fn run(global: &GlobalArgs, cmd: RegisterCommand) -> Result<u8> {
             output::emit(global, text.as_bytes())?;
             Ok(0)
         }
+        RegisterCommand::Sync {
+            path,
+            sbom,
+            db,
+            release,
+            no_secrets,
+            prune,
+            dry_run,
+        } => sync::run(
+            global,
+            &sync::Options {
+                root: &path,
+                sbom: sbom.as_deref(),
+                db: db.as_deref(),
+                release: release.as_deref(),
+                secrets: !no_secrets,
+                prune,
+                dry_run,
+            },
+        ),
         RegisterCommand::Export { file } => {
             let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("");
             let kind = RegisterKind::from_stem(stem).ok_or_else(|| {
@@ -195,14 +248,18 @@ fn build_report(
     };
     let mut findings = lint(registers, cfg.dir(), &gate);
     let exceptions = vouch_core::exceptions::ExceptionSet::discover(root)?;
-    // Findings about the exceptions themselves are left to `vouch check`, which sees every rule.
-    let _meta = vouch_core::engine::settle(config, &mut findings, &exceptions, today);
+    let rules = gates::rules();
+    let meta = vouch_core::engine::settle_scoped(config, &mut findings, &exceptions, today, |e| {
+        rules.iter().any(|r| e.names_rule(r.id))
+    });
+    findings.extend(meta);
     let mut report = Report::new(root.display().to_string());
     report.checks.push("registers".into());
     report.files_scanned = registers.len();
     report.findings = findings;
-    let known: Vec<_> = gates::rules()
+    let known: Vec<_> = rules
         .into_iter()
+        .chain(vouch_core::exceptions::RULES.iter().copied())
         .map(vouch_core::rule::RuleInfo::from)
         .collect();
     let fail_on = vouch_core::engine::fail_on(global.fail_on.map(Into::into), config);

@@ -1,0 +1,235 @@
+//! `vouch register sync` end to end: D3 from a lockfile and the OSV database, D4 from a real
+//! `vouch release`, D5 from the secret scanner; hand-written columns kept, idempotent, the
+//! planted secret's value nowhere in outputs or files, and `register lint` judging the result.
+
+use std::fs;
+use std::path::Path;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn vouch(dir: &Path) -> Command {
+    let mut c = Command::cargo_bin("vouch").expect("vouch binary");
+    c.current_dir(dir)
+        .env_remove("VOUCH_DB")
+        .env("XDG_CACHE_HOME", dir.join("cache"))
+        .env("HOME", dir)
+        .env("VOUCH_TODAY", "2026-11-24")
+        .env("VOUCH_PASSWORD", "test-pass")
+        .env("SOURCE_DATE_EPOCH", "1700000000");
+    for v in ["GITHUB_ACTIONS", "GITLAB_CI"] {
+        c.env_remove(v);
+    }
+    c
+}
+
+/// A checksum-valid GitHub token assembled at run time, so no secret-looking literal sits in
+/// the repository.
+fn token() -> String {
+    vouch_secrets::validate::make_crc32_token("ghp_", concat!("Zx9cVb8Nm7", "QwErTyUiOpAsDfGhJkL0"))
+}
+
+const LOCK: &str = r#"{
+  "name": "app", "version": "1.0.0", "lockfileVersion": 3,
+  "packages": {
+    "": {"name": "app", "version": "1.0.0", "dependencies": {"pad-demo": "1.1.0", "safe-demo": "2.0.0"}},
+    "node_modules/pad-demo": {"version": "1.1.0", "license": "MIT",
+      "integrity": "sha512-AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4vMDEyMzQ1Njc4OTo7PD0+Pw=="},
+    "node_modules/safe-demo": {"version": "2.0.0", "license": "Apache-2.0"}
+  }
+}
+"#;
+
+const D3: &str = "security/sbom-licences.csv";
+const D4: &str = "security/build-reproducibility.csv";
+const D5: &str = "security/secrets.csv";
+
+fn repo() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    fs::write(p.join("package-lock.json"), LOCK).unwrap();
+    let osv = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vuln/osv");
+    vouch(p)
+        .args(["db", "build"])
+        .arg(&osv)
+        .args(["-o", ".vouch/osv.db", "-q"])
+        .assert()
+        .success();
+    fs::create_dir_all(p.join("security")).unwrap();
+    fs::write(
+        p.join(D3),
+        "Component,Version,License,Origin,Integrity,Known CVEs,UseScope,Replacement Policy,Owner\n\
+         pad-demo,1.0.0,,\"npm, mirrored\",,,prod,\"replace by 2027, if unmaintained\",alice\n\
+         libfoo,2.1,Zlib,vendored C,,,prod,,bob\n",
+    )
+    .unwrap();
+    fs::write(
+        p.join(D5),
+        "Secret,Scope,StorageMethod,RotationPolicy,Access Roles,Last Rotated,AuditLog\n\
+         DB password,prod,vault,90 days,ops,2026-10-01,audit link\n",
+    )
+    .unwrap();
+    vouch(p)
+        .args(["key", "generate", "--output-key-prefix", "release"])
+        .assert()
+        .code(0);
+    fs::create_dir(p.join("dist")).unwrap();
+    fs::write(p.join("dist/app"), "binary\n").unwrap();
+    vouch(p)
+        .args([
+            "release",
+            "dist/app",
+            "--key",
+            "release.key",
+            "--out-dir",
+            "rel",
+            "-q",
+        ])
+        .assert()
+        .code(0);
+    // The (passphrase-protected) release key stays out of the scan, as a team would keep it.
+    fs::write(p.join(".vouchignore"), "release.key\n").unwrap();
+    fs::create_dir(p.join("config")).unwrap();
+    fs::write(
+        p.join("config/app.env"),
+        format!("GITHUB_TOKEN={}\n", token()),
+    )
+    .unwrap();
+    d
+}
+
+fn all_text(dir: &Path) -> String {
+    let mut s = String::new();
+    for f in [D3, D4, D5] {
+        s.push_str(&fs::read_to_string(dir.join(f)).unwrap_or_default());
+    }
+    s
+}
+
+#[test]
+fn sync_fills_d3_d4_d5_keeps_hand_columns_and_is_idempotent() {
+    let d = repo();
+    let p = d.path();
+    let out = vouch(p)
+        .args(["register", "sync", "--release", "rel"])
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        stderr.contains("security/sbom-licences.csv: 1 added, 1 updated"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("? libfoo 2.1 (no longer found; kept"),
+        "{stderr}"
+    );
+
+    let d3 = fs::read_to_string(p.join(D3)).unwrap();
+    assert_eq!(
+        d3,
+        "Component,Version,License,Origin,Integrity,Known CVEs,Use Scope,Replacement Policy,Owner\n\
+         pad-demo,1.1.0,MIT,\"npm, mirrored\",sha512-000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f,CVE-2099-0001; GHSA-demo-0002,prod,\"replace by 2027, if unmaintained\",alice\n\
+         libfoo,2.1,Zlib,vendored C,,,prod,,bob\n\
+         safe-demo,2.0.0,Apache-2.0,,,,,,\n"
+    );
+    let d4 = fs::read_to_string(p.join(D4)).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&fs::read(p.join("rel/release.json")).unwrap()).unwrap();
+    let sha = manifest["artifacts"][0]["sha256"].as_str().unwrap();
+    assert!(
+        d4.contains(&format!("app,,,sha256:{sha},rel/app.sigstore.json; rel/")),
+        "{d4}"
+    );
+    let d5 = fs::read_to_string(p.join(D5)).unwrap();
+    assert!(
+        d5.contains("DB password,prod,vault,90 days,ops,2026-10-01,audit link\n"),
+        "{d5}"
+    );
+    assert!(
+        d5.contains("secrets/github-pat at config/app.env:1,,plaintext in repository,,,,\n"),
+        "{d5}"
+    );
+
+    // The secret's value is nowhere: not in the registers, not in what sync printed.
+    let t = token();
+    assert!(!all_text(p).contains(&t[4..]));
+    assert!(!stderr.contains(&t[4..]));
+
+    // Again: nothing changes.
+    let before = all_text(p);
+    vouch(p)
+        .args(["register", "sync", "--release", "rel"])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains(
+            "security/build-reproducibility.csv: up to date",
+        ))
+        .stderr(predicate::str::contains("security/secrets.csv: up to date"));
+    assert_eq!(all_text(p), before);
+
+    // The D5 gate names the row sync wrote.
+    vouch(p)
+        .args(["register", "lint", "--format", "json"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("register/secret-plaintext"))
+        .stdout(predicate::str::contains(
+            "secrets/github-pat at config/app.env:1",
+        ));
+
+    // The secret is removed from the tree: the row is reported, then pruned on request.
+    fs::write(p.join("config/app.env"), "GITHUB_TOKEN=\n").unwrap();
+    vouch(p)
+        .args(["register", "sync", "--prune"])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains(
+            "- secrets/github-pat at config/app.env:1",
+        ))
+        .stderr(predicate::str::contains("- libfoo 2.1"));
+    let d5 = fs::read_to_string(p.join(D5)).unwrap();
+    assert!(
+        !d5.contains("github-pat") && d5.contains("DB password"),
+        "{d5}"
+    );
+}
+
+#[test]
+fn dry_run_writes_nothing_and_missing_registers_are_created() {
+    let d = repo();
+    let p = d.path();
+    fs::remove_file(p.join(D5)).unwrap();
+    let before = all_text(p);
+    vouch(p)
+        .args(["register", "sync", "--dry-run", "--no-secrets"])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("(dry run: nothing written)"));
+    assert_eq!(all_text(p), before);
+    vouch(p).args(["register", "sync"]).assert().code(0);
+    assert!(p.join(D5).is_file());
+    // Without a database Known CVEs is kept as it was, and sync says so.
+    fs::remove_file(p.join(".vouch/osv.db")).unwrap();
+    vouch(p)
+        .args(["register", "sync"])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("no vulnerability database"));
+    assert!(
+        fs::read_to_string(p.join(D3))
+            .unwrap()
+            .contains("CVE-2099-0001; GHSA-demo-0002")
+    );
+    // An explicit --db that does not exist, a bad release dir: exit 2.
+    vouch(p)
+        .args(["register", "sync", "--db", "missing.db"])
+        .assert()
+        .code(2);
+    vouch(p)
+        .args(["register", "sync", "--release", "nowhere"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("release.json"));
+}

@@ -1,0 +1,556 @@
+//! `vouch register sync`: merges what the scanners found into D3, D4 and D5.
+//!
+//! The merge is pure: it takes plain facts (components with licences, hashes and advisories;
+//! release artifacts with their evidence; locations of plaintext secrets) and a loaded
+//! register, updates the machine-owned columns in place, appends rows for new facts, and
+//! reports what changed. Hand-written columns (Origin, Use Scope, Replacement Policy, Owner,
+//! Environment, Rotation Policy, …) are never touched. Gathering the facts (SBOM scan, vuln
+//! database, release manifest, secret scan) is the CLI's job, so this crate stays free of
+//! scanner dependencies.
+//!
+//! This module must never see or write a secret value: secret facts are rule ids and
+//! locations only.
+
+use std::collections::BTreeMap;
+
+use crate::register::{Cell, Register, Row};
+use crate::schema::RegisterKind;
+
+/// A component from the SBOM.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComponentFact {
+    /// Name as the ecosystem spells it (Maven: `group:artifact`).
+    pub name: String,
+    pub version: String,
+    /// SPDX expression (several licences joined with ` AND `), if known.
+    pub licence: Option<String>,
+    /// Strongest hash the lockfile records, as `sha512-<hex>` / `sha256-<hex>`.
+    pub integrity: Option<String>,
+    /// Advisory ids affecting this version; `None` when no database was consulted (the
+    /// column is then left as it is).
+    pub advisories: Option<Vec<String>>,
+}
+
+/// A release artifact from `release.json`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArtifactFact {
+    pub name: String,
+    /// Lowercase hex SHA-256.
+    pub sha256: String,
+    /// Signature bundle and attestation bundles, as paths the team can follow.
+    pub evidence: Vec<String>,
+}
+
+/// A plaintext secret the scanner found in the repository: never its value.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SecretFact {
+    /// The rule id, e.g. `secrets/aws-access-key`.
+    pub rule: String,
+    pub path: String,
+    pub line: u32,
+}
+
+/// What one sync changed in one register.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Rows appended (their key).
+    pub added: Vec<String>,
+    /// Rows updated: key and the columns whose value changed.
+    pub updated: Vec<(String, Vec<&'static str>)>,
+    /// Rows whose subject the facts no longer contain (kept unless pruned).
+    pub gone: Vec<String>,
+    /// Rows removed by `prune`.
+    pub pruned: Vec<String>,
+}
+
+impl Summary {
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty()
+            && self.updated.is_empty()
+            && self.pruned.is_empty()
+            && self.gone.is_empty()
+    }
+
+    /// Whether the register's content changed (what decides a write).
+    pub fn changed(&self) -> bool {
+        !(self.added.is_empty() && self.updated.is_empty() && self.pruned.is_empty())
+    }
+}
+
+fn field_index(kind: RegisterKind, name: &str) -> Option<usize> {
+    kind.fields().iter().position(|f| f.name == name)
+}
+
+/// Sets `name` in `row` (adding the column to the register if the file lacks it); returns
+/// whether the value changed.
+fn set(
+    reg_columns: &mut Vec<usize>,
+    kind: RegisterKind,
+    row: &mut Row,
+    name: &str,
+    value: &str,
+) -> bool {
+    let Some(i) = field_index(kind, name) else {
+        return false;
+    };
+    // A column the file lacks is appended, so the team's own column order is kept.
+    if !reg_columns.contains(&i) {
+        reg_columns.push(i);
+    }
+    if row.cells.len() < kind.fields().len() {
+        row.cells.resize(kind.fields().len(), None);
+    }
+    let old = row.cells[i]
+        .as_ref()
+        .map(|c| c.value.as_str())
+        .unwrap_or("");
+    if old == value {
+        return false;
+    }
+    match &mut row.cells[i] {
+        Some(c) => c.value = value.to_string(),
+        slot @ None => {
+            *slot = Some(Cell {
+                value: value.to_string(),
+                line: 0,
+                column: 0,
+            })
+        }
+    }
+    true
+}
+
+fn new_row(kind: RegisterKind) -> Row {
+    Row {
+        line: 0,
+        cells: vec![None; kind.fields().len()],
+    }
+}
+
+/// Applies `values` (column, value) to the row matched by `find` or a new one; records the
+/// change under `key`.
+fn upsert(
+    reg: &mut Register,
+    at: Option<usize>,
+    key: &str,
+    values: &[(&'static str, String)],
+    summary: &mut Summary,
+) {
+    let kind = reg.kind;
+    let mut columns = std::mem::take(&mut reg.columns);
+    match at {
+        Some(i) => {
+            let row = &mut reg.rows[i];
+            let changed: Vec<&'static str> = values
+                .iter()
+                .filter(|(name, v)| set(&mut columns, kind, row, name, v))
+                .map(|(name, _)| *name)
+                .collect();
+            if !changed.is_empty() {
+                summary.updated.push((key.to_string(), changed));
+            }
+        }
+        None => {
+            let mut row = new_row(kind);
+            for (name, v) in values {
+                set(&mut columns, kind, &mut row, name, v);
+            }
+            reg.rows.push(row);
+            summary.added.push(key.to_string());
+        }
+    }
+    reg.columns = columns;
+}
+
+fn removed(
+    reg: &mut Register,
+    keep: &[bool],
+    key_of: impl Fn(&Row) -> String,
+    prune: bool,
+    summary: &mut Summary,
+) {
+    let mut i = 0;
+    reg.rows.retain(|row| {
+        let k = keep.get(i).copied().unwrap_or(true);
+        i += 1;
+        if k {
+            return true;
+        }
+        if prune {
+            summary.pruned.push(key_of(row));
+            false
+        } else {
+            summary.gone.push(key_of(row));
+            true
+        }
+    });
+}
+
+/// D3: one row per component, matched by (Component, Version), else by Component alone when
+/// exactly one row and one component carry that name (a version bump). Fills Component,
+/// Version, License, Integrity and Known CVEs. Rows whose component is gone are reported,
+/// and removed only with `prune`.
+pub fn sync_components(reg: &mut Register, facts: &[ComponentFact], prune: bool) -> Summary {
+    use RegisterKind::D3;
+    let mut summary = Summary::default();
+    let mut facts: Vec<&ComponentFact> = facts.iter().collect();
+    facts.sort_by(|a, b| {
+        (a.name.as_str(), a.version.as_str()).cmp(&(b.name.as_str(), b.version.as_str()))
+    });
+    facts.dedup_by(|a, b| a.name == b.name && a.version == b.version);
+    let name_of = |row: &Row| row.get(D3, "Component").unwrap_or("").to_string();
+    let mut seen = vec![false; reg.rows.len()];
+    let mut by_name: BTreeMap<String, usize> = BTreeMap::new();
+    for f in &facts {
+        *by_name.entry(f.name.to_ascii_lowercase()).or_default() += 1;
+    }
+    for f in facts {
+        let exact = reg.rows.iter().position(|r| {
+            name_of(r).eq_ignore_ascii_case(&f.name)
+                && r.get(D3, "Version") == Some(f.version.as_str())
+        });
+        let at = exact.or_else(|| {
+            let same: Vec<usize> = reg
+                .rows
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| name_of(r).eq_ignore_ascii_case(&f.name))
+                .map(|(i, _)| i)
+                .collect();
+            (same.len() == 1
+                && by_name.get(&f.name.to_ascii_lowercase()) == Some(&1)
+                && !seen[same[0]])
+                .then(|| same[0])
+        });
+        let mut values = vec![
+            ("Component", f.name.clone()),
+            ("Version", f.version.clone()),
+        ];
+        if let Some(l) = &f.licence {
+            values.push(("License", l.clone()));
+        }
+        if let Some(h) = &f.integrity {
+            values.push(("Integrity", h.clone()));
+        }
+        if let Some(ids) = &f.advisories {
+            values.push(("Known CVEs", ids.join("; ")));
+        }
+        let key = format!("{} {}", f.name, f.version);
+        upsert(reg, at, &key, &values, &mut summary);
+        match at {
+            Some(i) => seen[i] = true,
+            None => seen.push(true),
+        }
+    }
+    removed(
+        reg,
+        &seen,
+        |r| format!("{} {}", name_of(r), r.get(D3, "Version").unwrap_or("")),
+        prune,
+        &mut summary,
+    );
+    summary
+}
+
+/// D4: one row per release artifact, matched by Build Input (the artifact's file name).
+/// Fills Artifact Hash (`sha256:<hex>`) and Signature/Attestation. Rows for artifacts not in
+/// the release are left alone (D4 also records builds that are not in this release).
+pub fn sync_artifacts(reg: &mut Register, facts: &[ArtifactFact]) -> Summary {
+    use RegisterKind::D4;
+    let mut summary = Summary::default();
+    let mut facts: Vec<&ArtifactFact> = facts.iter().collect();
+    facts.sort_by(|a, b| a.name.cmp(&b.name));
+    facts.dedup_by(|a, b| a.name == b.name);
+    for f in facts {
+        let at = reg
+            .rows
+            .iter()
+            .position(|r| r.get(D4, "Build Input") == Some(f.name.as_str()));
+        let values = [
+            ("Build Input", f.name.clone()),
+            ("Artifact Hash", format!("sha256:{}", f.sha256)),
+            ("Signature/Attestation", f.evidence.join("; ")),
+        ];
+        upsert(reg, at, &f.name, &values, &mut summary);
+    }
+    summary
+}
+
+/// The Secret column's text for a found secret: rule and location, never the value.
+pub fn secret_key(f: &SecretFact) -> String {
+    format!("{} at {}:{}", f.rule, f.path, f.line)
+}
+
+/// The Storage Method recorded for a secret found in the repository (the D5 gate reads it as
+/// plaintext storage).
+pub const PLAINTEXT_IN_REPOSITORY: &str = "plaintext in repository";
+
+/// D5: a row per plaintext secret the scanner found, keyed by `rule at path:line`, with
+/// Storage Method "plaintext in repository" so the D5 gate names it. Rows that sync added
+/// earlier (that Storage Method) for secrets no longer found are reported as gone (the secret
+/// was removed from the tree, which does not make it safe: rotate it), and removed only with
+/// `prune`. Hand-written rows are never touched.
+pub fn sync_secrets(reg: &mut Register, facts: &[SecretFact], prune: bool) -> Summary {
+    use RegisterKind::D5;
+    let mut summary = Summary::default();
+    let mut facts: Vec<&SecretFact> = facts.iter().collect();
+    facts.sort();
+    facts.dedup();
+    let mut seen = vec![false; reg.rows.len()];
+    for f in facts {
+        let key = secret_key(f);
+        let at = reg
+            .rows
+            .iter()
+            .position(|r| r.get(D5, "Secret") == Some(key.as_str()));
+        let values = [
+            ("Secret", key.clone()),
+            ("Storage Method", PLAINTEXT_IN_REPOSITORY.to_string()),
+        ];
+        upsert(reg, at, &key, &values, &mut summary);
+        match at {
+            Some(i) => seen[i] = true,
+            None => seen.push(true),
+        }
+    }
+    // Only rows sync owns can be gone: hand-written rows stay "seen".
+    for (i, row) in reg.rows.iter().enumerate() {
+        if row.get(D5, "Storage Method") != Some(PLAINTEXT_IN_REPOSITORY) {
+            seen[i] = true;
+        }
+    }
+    removed(
+        reg,
+        &seen,
+        |r| r.get(D5, "Secret").unwrap_or("").to_string(),
+        prune,
+        &mut summary,
+    );
+    summary
+}
+
+/// An empty register of `kind` with the starter columns, for a register that has no file yet.
+pub fn empty(kind: RegisterKind, rel: &str) -> Register {
+    let header = format!("{}\n", kind.starter_header());
+    Register::parse(kind, std::path::Path::new(rel), rel, &header).unwrap_or(Register {
+        kind,
+        path: rel.to_string(),
+        columns: (0..kind.fields().len()).collect(),
+        header_line: 1,
+        rows: Vec::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::export::to_csv;
+    use std::path::Path;
+
+    fn d3(text: &str) -> Register {
+        Register::parse(
+            RegisterKind::D3,
+            Path::new("d3.csv"),
+            "security/d3.csv",
+            text,
+        )
+        .unwrap()
+    }
+
+    const D3_TEXT: &str = "Component,Version,License,Origin,Integrity,Known CVEs,UseScope,Replacement Policy,Owner\n\
+serde,1.0.0,MIT,\"crates.io, vendored\",,,prod,\"swap for X, if needed\",alice\n\
+hand-made,0.1,Apache-2.0,internal,,,tooling,,bob\n";
+
+    fn comp(name: &str, version: &str) -> ComponentFact {
+        ComponentFact {
+            name: name.into(),
+            version: version.into(),
+            licence: Some("MIT OR Apache-2.0".into()),
+            integrity: Some("sha256-abcd".into()),
+            advisories: Some(vec!["GHSA-1".into(), "CVE-2".into()]),
+        }
+    }
+
+    #[test]
+    fn components_update_in_place_keep_hand_columns_and_report_gone() {
+        let mut r = d3(D3_TEXT);
+        let s = sync_components(
+            &mut r,
+            &[comp("serde", "1.0.1"), comp("anyhow", "1.0.0")],
+            false,
+        );
+        assert_eq!(s.added, ["anyhow 1.0.0"]);
+        assert_eq!(s.updated.len(), 1);
+        assert_eq!(s.gone, ["hand-made 0.1"]);
+        let csv = to_csv(&r);
+        assert_eq!(
+            csv,
+            "Component,Version,License,Origin,Integrity,Known CVEs,Use Scope,Replacement Policy,Owner\n\
+serde,1.0.1,MIT OR Apache-2.0,\"crates.io, vendored\",sha256-abcd,GHSA-1; CVE-2,prod,\"swap for X, if needed\",alice\n\
+hand-made,0.1,Apache-2.0,internal,,,tooling,,bob\n\
+anyhow,1.0.0,MIT OR Apache-2.0,,sha256-abcd,GHSA-1; CVE-2,,,\n"
+        );
+        // Idempotent: the second run changes nothing.
+        let again = sync_components(
+            &mut r,
+            &[comp("serde", "1.0.1"), comp("anyhow", "1.0.0")],
+            false,
+        );
+        assert!(!again.changed(), "{again:?}");
+        assert_eq!(to_csv(&r), csv);
+        // Prune removes the row whose component is gone.
+        let p = sync_components(
+            &mut r,
+            &[comp("serde", "1.0.1"), comp("anyhow", "1.0.0")],
+            true,
+        );
+        assert_eq!(p.pruned, ["hand-made 0.1"]);
+        assert!(!to_csv(&r).contains("hand-made"));
+    }
+
+    #[test]
+    fn no_database_leaves_known_cves_alone_and_two_versions_get_two_rows() {
+        let mut r = d3(
+            "Component,Version,License,Origin,Integrity,Known CVEs,UseScope,Replacement Policy,Owner\nlodash,4.0.0,,,,CVE-OLD,,,\n",
+        );
+        let mut a = comp("lodash", "4.0.0");
+        a.advisories = None;
+        let mut b = comp("lodash", "3.0.0");
+        b.advisories = None;
+        sync_components(&mut r, &[a, b], false);
+        let csv = to_csv(&r);
+        assert!(
+            csv.contains("lodash,4.0.0,MIT OR Apache-2.0,,sha256-abcd,CVE-OLD,,,"),
+            "{csv}"
+        );
+        assert!(
+            csv.contains("lodash,3.0.0,MIT OR Apache-2.0,,sha256-abcd,,,,"),
+            "{csv}"
+        );
+    }
+
+    #[test]
+    fn artifacts_and_secrets() {
+        let mut d4 = Register::parse(
+            RegisterKind::D4,
+            Path::new("d4.csv"),
+            "security/d4.csv",
+            "BuildInput,Environment,Reproducible,ArtifactHash,Signature/Attestation,DependencyPolicy,SLSATarget,VerificationSteps\napp,GitHub Actions,yes,,,pinned,L3,vouch gate\n",
+        )
+        .unwrap();
+        let s = sync_artifacts(
+            &mut d4,
+            &[ArtifactFact {
+                name: "app".into(),
+                sha256: "ab".repeat(32),
+                evidence: vec![
+                    "rel/app.sigstore.json".into(),
+                    "rel/provenance.sigstore.json".into(),
+                ],
+            }],
+        );
+        assert_eq!(s.updated[0].1, ["Artifact Hash", "Signature/Attestation"]);
+        let csv = to_csv(&d4);
+        assert!(csv.contains(&format!(
+            "app,GitHub Actions,yes,sha256:{},rel/app.sigstore.json; rel/provenance.sigstore.json,pinned,L3,vouch gate",
+            "ab".repeat(32)
+        )), "{csv}");
+
+        let mut d5 = Register::parse(
+            RegisterKind::D5,
+            Path::new("d5.csv"),
+            "security/d5.csv",
+            "Secret,Scope,StorageMethod,RotationPolicy,Access Roles,Last Rotated,AuditLog\nDB password,prod,vault,90 days,ops,2026-01-01,link\n",
+        )
+        .unwrap();
+        let f = SecretFact {
+            rule: "secrets/aws-access-key".into(),
+            path: "config/app.env".into(),
+            line: 3,
+        };
+        let s = sync_secrets(&mut d5, std::slice::from_ref(&f), false);
+        assert_eq!(s.added, ["secrets/aws-access-key at config/app.env:3"]);
+        assert!(
+            to_csv(&d5).contains(
+                "secrets/aws-access-key at config/app.env:3,,plaintext in repository,,,,"
+            )
+        );
+        // Fixed in the tree: the row is reported gone, the hand-written row never is.
+        let s = sync_secrets(&mut d5, &[], false);
+        assert_eq!(s.gone, ["secrets/aws-access-key at config/app.env:3"]);
+        let s = sync_secrets(&mut d5, &[], true);
+        assert_eq!(s.pruned.len(), 1);
+        assert_eq!(d5.rows.len(), 1);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn merging_never_panics_and_is_idempotent(
+            names in proptest::collection::vec("[a-c]{1,2}", 0..6),
+            versions in proptest::collection::vec("[0-2]\\.[0-2]", 0..6),
+            rows in proptest::collection::vec(("[a-c]{1,2}", "[0-2]\\.[0-2]"), 0..5),
+        ) {
+            let mut text = String::from("Component,Version,License,Origin,Integrity,Known CVEs,UseScope,Replacement Policy,Owner\n");
+            for (n, v) in &rows {
+                text.push_str(&format!("{n},{v},,,,,,,\n"));
+            }
+            let mut r = d3(&text);
+            let facts: Vec<ComponentFact> = names.iter().zip(versions.iter()).map(|(n, v)| comp(n, v)).collect();
+            sync_components(&mut r, &facts, false);
+            let once = to_csv(&r);
+            let again = sync_components(&mut r, &facts, false);
+            proptest::prop_assert!(!again.changed());
+            proptest::prop_assert_eq!(to_csv(&r), once.clone());
+            // What sync writes reads back as a valid register.
+            proptest::prop_assert!(Register::parse(RegisterKind::D3, Path::new("x.csv"), "x.csv", &once).is_ok());
+        }
+    }
+}
+
+#[cfg(test)]
+mod yaml_tests {
+    use super::*;
+    use crate::export::to_yaml;
+    use std::path::Path;
+
+    #[test]
+    fn yaml_registers_round_trip_through_sync() {
+        let text =
+            "rows:\n  - Component: serde\n    Version: \"1.0\"\n    Owner: \"alice: lead\"\n";
+        let mut r = Register::parse(
+            RegisterKind::D3,
+            Path::new("d3.yaml"),
+            "security/d3.yaml",
+            text,
+        )
+        .unwrap();
+        sync_components(
+            &mut r,
+            &[ComponentFact {
+                name: "serde".into(),
+                version: "1.0".into(),
+                licence: Some("MIT".into()),
+                integrity: None,
+                advisories: Some(vec![]),
+            }],
+            false,
+        );
+        let out = to_yaml(&r);
+        assert_eq!(
+            out,
+            "rows:\n  - \"Component\": \"serde\"\n    \"Version\": \"1.0\"\n    \"Owner\": \"alice: lead\"\n    \"License\": \"MIT\"\n"
+        );
+        let back = Register::parse(
+            RegisterKind::D3,
+            Path::new("d3.yaml"),
+            "security/d3.yaml",
+            &out,
+        )
+        .unwrap();
+        assert_eq!(back.rows[0].get(RegisterKind::D3, "License"), Some("MIT"));
+        assert_eq!(
+            back.rows[0].get(RegisterKind::D3, "Owner"),
+            Some("alice: lead")
+        );
+    }
+}
