@@ -66,7 +66,7 @@ fn untrusted(reason: impl Into<String>) -> Outcome {
     }
 }
 
-fn tlog_fail(reason: impl Into<String>) -> Outcome {
+pub(crate) fn tlog_fail(reason: impl Into<String>) -> Outcome {
     Outcome::TransparencyLog {
         reason: reason.into(),
     }
@@ -321,7 +321,7 @@ pub(crate) fn check_tlog(
     )
 }
 
-fn hash_leaf(body: &[u8]) -> [u8; 32] {
+pub(crate) fn hash_leaf(body: &[u8]) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update([0u8]);
     h.update(body);
@@ -337,7 +337,7 @@ fn hash_children(l: &[u8], r: &[u8]) -> [u8; 32] {
 }
 
 /// RFC 9162 §2.1.3.2: the root an inclusion proof leads to, or `None` if malformed.
-fn root_from_inclusion_proof(
+pub(crate) fn root_from_inclusion_proof(
     index: i64,
     size: i64,
     leaf: [u8; 32],
@@ -372,15 +372,15 @@ fn root_from_inclusion_proof(
 
 /// A C2SP checkpoint in a signed note.
 #[derive(Debug)]
-struct Checkpoint<'a> {
+pub(crate) struct Checkpoint<'a> {
     text: &'a str,
-    size: i64,
-    root: Vec<u8>,
+    pub(crate) size: i64,
+    pub(crate) root: Vec<u8>,
     signatures: Vec<Vec<u8>>,
 }
 
 impl<'a> Checkpoint<'a> {
-    fn parse(envelope: &'a str) -> Result<Self, String> {
+    pub(crate) fn parse(envelope: &'a str) -> Result<Self, String> {
         let split = envelope
             .find("\n\n")
             .ok_or("no blank line between the note and its signatures")?;
@@ -417,8 +417,9 @@ impl<'a> Checkpoint<'a> {
         })
     }
 
-    /// A signature whose key hint (first 4 bytes) is the log id's must verify.
-    fn verify(&self, log_id: &[u8], key: &[u8]) -> Result<(), String> {
+    /// A signature whose key hint is the first 4 bytes of `log_id` (a log id, or a C2SP
+    /// checkpoint key id) must verify.
+    pub(crate) fn verify(&self, log_id: &[u8], key: &[u8]) -> Result<(), String> {
         let hint = log_id.get(..4).ok_or("log id too short")?;
         let mut found = false;
         for s in &self.signatures {

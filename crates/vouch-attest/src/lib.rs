@@ -35,6 +35,7 @@ pub mod canonical;
 pub mod dsse;
 pub mod error;
 pub mod keyless;
+pub mod rekor_v2;
 pub mod sign;
 pub mod statement;
 pub mod trusted_root;

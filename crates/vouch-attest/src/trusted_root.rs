@@ -52,6 +52,21 @@ pub struct TransparencyLogInstance {
     pub public_key: TrustedPublicKey,
     /// SHA-256 of the key's SPKI DER (how bundles and SCTs name the log).
     pub log_id: LogId,
+    /// Rekor v2 / C2SP logs: the signed-note key ID of the log's checkpoint key (its first 4
+    /// bytes are the key hint on checkpoint signatures). Without it the hint is `log_id`'s.
+    #[serde(default)]
+    pub checkpoint_key_id: Option<LogId>,
+}
+
+impl TransparencyLogInstance {
+    /// The 4-byte key hint the log's checkpoint signatures carry.
+    pub fn checkpoint_hint(&self) -> &[u8] {
+        let id = match &self.checkpoint_key_id {
+            Some(c) => &c.key_id.0,
+            None => &self.log_id.key_id.0,
+        };
+        id.get(..4).unwrap_or(id)
+    }
 }
 
 /// `LogId`.
@@ -139,6 +154,16 @@ impl TrustedRoot {
     /// Parses a trusted root, checking its media type and that it can anchor a keyless
     /// verification (at least one CA and one transparency log).
     pub fn from_json(bytes: &[u8]) -> Result<TrustedRoot, AttestError> {
+        TrustedRoot::parse(bytes, true)
+    }
+
+    /// Parses a trusted root that only has to name transparency logs: what verifying the log
+    /// entries of key-signed bundles needs (e.g. the root `vouch log trusted-root` prints).
+    pub fn for_logs(bytes: &[u8]) -> Result<TrustedRoot, AttestError> {
+        TrustedRoot::parse(bytes, false)
+    }
+
+    fn parse(bytes: &[u8], need_cas: bool) -> Result<TrustedRoot, AttestError> {
         let root: TrustedRoot = serde_json::from_slice(bytes).map_err(|e| {
             let AttestError::NotABundle { message, position } = AttestError::from_json(&e, false)
             else {
@@ -155,7 +180,7 @@ impl TrustedRoot {
                 None,
             ));
         }
-        if root.certificate_authorities.is_empty() {
+        if need_cas && root.certificate_authorities.is_empty() {
             return Err(root_error("no `certificateAuthorities`", None));
         }
         if let Some(i) = root

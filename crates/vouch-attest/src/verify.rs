@@ -104,8 +104,11 @@ pub struct Policy {
     pub threshold: usize,
     /// Accepted predicate types for attestations (`None`: any).
     pub predicate_type: Option<PredicateType>,
-    /// The trust anchors for certificate-signed (keyless) bundles.
+    /// The trust anchors for certificate-signed (keyless) bundles, and the transparency logs
+    /// whose entries in key-signed bundles are checked.
     pub trusted_root: Option<Arc<TrustedRoot>>,
+    /// Key-signed bundles must carry a log entry that verifies against `trusted_root`.
+    pub require_tlog: bool,
 }
 
 impl Policy {
@@ -117,6 +120,7 @@ impl Policy {
             threshold: 1,
             predicate_type: None,
             trusted_root: None,
+            require_tlog: false,
         }
     }
 
@@ -128,6 +132,7 @@ impl Policy {
             threshold: 1,
             predicate_type: None,
             trusted_root: Some(root),
+            require_tlog: false,
         }
     }
 
@@ -135,6 +140,19 @@ impl Policy {
     pub fn with_keyless(mut self, root: Arc<TrustedRoot>, identities: Vec<Identity>) -> Self {
         self.identities = identities;
         self.trusted_root = Some(root);
+        self
+    }
+
+    /// Checks the transparency-log entries of key-signed bundles against the logs in `root`
+    /// (an entry that does not verify fails the bundle).
+    pub fn with_tlog_root(mut self, root: Arc<TrustedRoot>) -> Self {
+        self.trusted_root = Some(root);
+        self
+    }
+
+    /// Key-signed bundles must carry a verified log entry (needs a root naming the log).
+    pub fn requiring_tlog(mut self) -> Self {
+        self.require_tlog = true;
         self
     }
 
@@ -159,6 +177,11 @@ impl Policy {
         if self.keys.is_empty() && self.identities.is_empty() {
             return Err(AttestError::Usage(
                 "the policy trusts no key and no certificate identity".into(),
+            ));
+        }
+        if self.require_tlog && self.trusted_root.is_none() {
+            return Err(AttestError::Usage(
+                "requiring a transparency-log entry needs a trusted root that names the log".into(),
             ));
         }
         if !self.identities.is_empty() && self.trusted_root.is_none() {
@@ -366,7 +389,43 @@ impl Verifier {
                 "the bundle is signed with a key, and the policy trusts only certificate identities",
             ));
         }
-        self.verify_blob_signature(&ms.signature.0, claimed, artifact)
+        let mut tee = Tee {
+            inner: artifact,
+            hasher: Sha256::new(),
+        };
+        let outcome = self.verify_blob_signature(&ms.signature.0, claimed, &mut tee)?;
+        let Outcome::Verified(v) = &outcome else {
+            return Ok(outcome);
+        };
+        // Drain what the verifier did not read, so the digest is the whole artifact's.
+        std::io::copy(&mut tee, &mut std::io::sink())
+            .map_err(|e| AttestError::Usage(format!("cannot read the artifact: {e}")))?;
+        let sha256: [u8; 32] = tee.hasher.finalize().into();
+        let signed = Signed::Blob {
+            sha256: &sha256,
+            signature: &ms.signature.0,
+        };
+        Ok(self
+            .key_tlog(bundle, v.keys.first(), signed)
+            .unwrap_or(outcome))
+    }
+
+    /// For a bundle verified with key `key` (an index into the policy's keys): the failure,
+    /// if its log entry must be checked and does not verify. Entries are checked when the
+    /// policy has a trusted root; required when the policy says so.
+    fn key_tlog(
+        &self,
+        bundle: &Bundle,
+        key: Option<&usize>,
+        signed: Signed<'_>,
+    ) -> Option<Outcome> {
+        let root = self.policy.trusted_root.as_deref()?;
+        let has_entries = !bundle.verification_material.tlog_entries.is_empty();
+        if !has_entries && !self.policy.require_tlog {
+            return None;
+        }
+        let spki = key.and_then(|i| self.policy.keys.get(*i))?.spki_der();
+        crate::rekor_v2::check(bundle, root, spki, signed).err()
     }
 
     fn keyless_root(&self) -> Result<Option<&TrustedRoot>, AttestError> {
@@ -574,7 +633,26 @@ impl Verifier {
                 ));
             }
             match env.verify(&self.policy.keys, self.policy.threshold) {
-                Ok(v) => (v.keys, None),
+                Ok(v) => {
+                    let signed = Signed::Dsse {
+                        payload: &env.payload.0,
+                        signatures: env.signatures.iter().map(|s| s.sig.0.as_slice()).collect(),
+                    };
+                    match evidence {
+                        Evidence::Bundle(b) => {
+                            if let Some(o) = self.key_tlog(b, v.keys.first(), signed) {
+                                return Ok(o);
+                            }
+                        }
+                        Evidence::Envelope(_) if self.policy.require_tlog => {
+                            return Ok(Outcome::TransparencyLog {
+                                reason: "a bare DSSE envelope carries no transparency-log entry; verify the Sigstore bundle".into(),
+                            });
+                        }
+                        Evidence::Envelope(_) => {}
+                    }
+                    (v.keys, None)
+                }
                 Err(reason) => return Ok(no_sig(reason)),
             }
         };

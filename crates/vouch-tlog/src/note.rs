@@ -165,6 +165,14 @@ impl Verifier {
         &self.vkey
     }
 
+    /// The raw public key of an Ed25519 log key (type 0x01).
+    pub fn ed25519_public_key(&self) -> Option<[u8; 32]> {
+        match &self.kind {
+            VerifierKind::Ed25519(k) => Some(*k),
+            _ => None,
+        }
+    }
+
     /// Whether this key makes `cosignature/v1` signatures.
     pub fn is_cosigner(&self) -> bool {
         matches!(self.kind, VerifierKind::Cosignature(_))

@@ -5,6 +5,12 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow};
 use clap::{Args, Subcommand};
+use vouch_attest::Bundle;
+use vouch_attest::bundle::Content;
+use vouch_attest::bundle::TransparencyLogEntry;
+use vouch_attest::rekor_v2;
+use vouch_attest::verify::{Evidence, Policy, Verifier as BundleVerifier};
+use vouch_attest::vouch_crypto::keys::{HashAlgorithm, Prehash, PublicKey};
 use vouch_core::InputError;
 use vouch_tlog::audit::audit;
 use vouch_tlog::index::{Index, SqliteIndex};
@@ -13,6 +19,7 @@ use vouch_tlog::log::{self, Log, LogError, LogReader};
 use vouch_tlog::merkle;
 use vouch_tlog::note::{ALG_COSIGNATURE_V1, Signer, Verifier};
 use vouch_tlog::proof::TlogProof;
+use vouch_tlog::rekor;
 use vouch_tlog::store::PosixStore;
 use vouch_tlog::tiles::TileReader;
 use vouch_tlog::witness::{self, FollowError, FollowState};
@@ -46,6 +53,22 @@ pub enum LogCommand {
     /// Serve the log read-only over HTTP (GET /checkpoint, GET /tile/...), as any static
     /// server would.
     Serve(ServeArgs),
+    /// Print a Sigstore trusted root naming this log (its Ed25519 key, log ID and checkpoint
+    /// key ID), for `vouch verify-blob --trusted-root` and Sigstore clients to check the log
+    /// entries vouch puts in bundles.
+    TrustedRoot(TrustedRootArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TrustedRootArgs {
+    #[command(flatten)]
+    pub dir: DirArg,
+    /// The log's public key (vkey string or file) [default: DIR/.state/vkey].
+    #[arg(long, value_name = "VKEY")]
+    pub vkey: Option<String>,
+    /// Start of the key's validity, RFC 3339 [default: now].
+    #[arg(long, value_name = "TIME")]
+    pub valid_from: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -106,11 +129,23 @@ pub struct AddArgs {
     #[command(flatten)]
     pub index: IndexArgs,
     /// Files to log, one entry each, appended as one batch.
-    #[arg(required = true, value_name = "FILE")]
+    #[arg(
+        required_unless_present = "bundle",
+        conflicts_with = "bundle",
+        value_name = "FILE"
+    )]
     pub files: Vec<PathBuf>,
     /// The log's private key [default: DIR.key].
     #[arg(long, value_name = "FILE")]
     pub key: Option<PathBuf>,
+    /// Log a Sigstore bundle's signature instead (Rekor v2 shape: hashedrekord or dsse
+    /// v0.0.2) and write the bundle with the entry, its inclusion proof and the checkpoint
+    /// (to -o, or stdout). The bundle is verified with --public-key first.
+    #[arg(long, value_name = "BUNDLE", requires = "public_key")]
+    pub bundle: Option<PathBuf>,
+    /// The key that signed --bundle: a PEM path, env://VAR, or a pkcs11: URI.
+    #[arg(long, value_name = "KEYREF")]
+    pub public_key: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -212,6 +247,7 @@ pub fn run(global: &GlobalArgs, cmd: LogCommand) -> Result<u8> {
         LogCommand::Monitor(a) => monitor(global, a),
         LogCommand::Witness(a) => witness_cmd(global, a),
         LogCommand::Serve(a) => serve(global, a),
+        LogCommand::TrustedRoot(a) => trusted_root(global, a),
     }
 }
 
@@ -259,7 +295,39 @@ fn init(global: &GlobalArgs, a: InitArgs) -> Result<u8> {
     Ok(0)
 }
 
+/// Logs a key-signed bundle's signature in the log at `dir` (key beside it) and puts the
+/// entry, its inclusion proof and the signed checkpoint in the bundle, replacing any entry it
+/// had. Returns once the entry is durable.
+pub(crate) fn log_bundle(
+    _global: &GlobalArgs,
+    dir: &Path,
+    bundle: &mut Bundle,
+    signer: &PublicKey,
+) -> Result<log::Appended> {
+    let details = rekor_v2::key_details(signer.algorithm()).ok_or_else(|| {
+        anyhow!(InputError::new(
+            "Rekor v2 entries name ECDSA P-256/P-384 or Ed25519 keys; this key is neither"
+        ))
+    })?;
+    let (body, kind) = rekor_v2::body_for_bundle(bundle, signer.spki_der(), details)
+        .map_err(|e| anyhow!(InputError::new(e.to_string())))?;
+    let mut log = Log::open(dir, None).map_err(|e| log_err(dir, e))?;
+    let ack = log.append(&body).map_err(|e| log_err(dir, e))?;
+    let pk = log
+        .verifier()
+        .ed25519_public_key()
+        .ok_or_else(|| anyhow!(InputError::in_file(dir, "the log's key is not Ed25519")))?;
+    let item = rekor::tlog_entry_json(&ack, kind, &body, &rekor::ed25519_log_id(&pk));
+    let entry: TransparencyLogEntry = serde_json::from_value(item)
+        .map_err(|e| anyhow!("internal: a log entry did not fit the bundle: {e}"))?;
+    bundle.verification_material.tlog_entries = vec![entry];
+    Ok(ack)
+}
+
 fn add(global: &GlobalArgs, a: AddArgs) -> Result<u8> {
+    if let Some(path) = &a.bundle {
+        return add_bundle(global, &a, path);
+    }
     let dir = &a.dir.dir;
     let mut data = Vec::with_capacity(a.files.len());
     for f in &a.files {
@@ -635,5 +703,85 @@ fn serve(global: &GlobalArgs, a: ServeArgs) -> Result<u8> {
             a.listen
         )))
     })?;
+    Ok(0)
+}
+
+/// `log add --bundle`: verify the bundle with the given key, log it, write it with its entry.
+fn add_bundle(global: &GlobalArgs, a: &AddArgs, path: &Path) -> Result<u8> {
+    let keyref = a.public_key.as_deref().unwrap_or_default();
+    let key = crate::commands::signing::load_public_keys(&[keyref.to_string()])?
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow!(InputError::new("--public-key names no key")))?;
+    let bytes = std::fs::read(path).map_err(|e| InputError::in_file(path, e.to_string()))?;
+    let mut bundle =
+        Bundle::from_json(&bytes).map_err(|e| InputError::in_file(path, e.to_string()))?;
+    // Only a signature that verifies is worth logging: check it against the key first.
+    let problem: Option<String> = match bundle.content() {
+        Some(Content::Dsse(_)) => {
+            let verifier = BundleVerifier::new(Policy::keys(vec![key.clone()]));
+            let outcome = verifier
+                .verify_attestation(&Evidence::Bundle(Box::new(bundle.clone())), None)
+                .map_err(|e| InputError::in_file(path, e.to_string()))?;
+            (!outcome.is_verified()).then(|| outcome.message())
+        }
+        Some(Content::Message(ms)) => {
+            // The artifact is not at hand: check the signature over the digest it claims.
+            let digest = ms
+                .message_digest
+                .as_ref()
+                .filter(|d| d.algorithm == "SHA2_256")
+                .ok_or_else(|| {
+                    InputError::in_file(path, "the bundle has no SHA2_256 messageDigest")
+                })?;
+            let prehash = Prehash {
+                algorithm: HashAlgorithm::Sha256,
+                value: digest.digest.0.clone(),
+            };
+            key.verify_prehashed(&prehash, &ms.signature.0)
+                .err()
+                .map(|_| "the signature was not made by --public-key".to_string())
+        }
+        None => Some("the bundle has no content".into()),
+    };
+    if let Some(why) = problem {
+        return Err(anyhow!(
+            InputError::in_file(path, why)
+                .with_hint("log only bundles that verify with --public-key")
+        ));
+    }
+    let ack = log_bundle(global, &a.dir.dir, &mut bundle, &key)?;
+    if !global.quiet {
+        let dup = if ack.duplicate {
+            " (already in the log)"
+        } else {
+            ""
+        };
+        eprintln!("{}: index {}{dup}", path.display(), ack.index);
+    }
+    output::emit(global, &bundle.to_json())?;
+    Ok(0)
+}
+
+fn trusted_root(global: &GlobalArgs, a: TrustedRootArgs) -> Result<u8> {
+    let dir = &a.dir.dir;
+    let vkey = match &a.vkey {
+        Some(v) => read_vkey(v)?,
+        None => default_vkey(dir)?,
+    };
+    let valid_from = match &a.valid_from {
+        Some(t) => t
+            .parse::<jiff::Timestamp>()
+            .map_err(|e| anyhow!(InputError::new(format!("--valid-from `{t}`: {e}"))))?,
+        None => output::now()?,
+    };
+    let root = rekor::trusted_root_json(&vkey, &valid_from.to_string()).ok_or_else(|| {
+        anyhow!(InputError::new(
+            "the log key is not Ed25519: Sigstore trusted roots for vouch logs name Ed25519 keys"
+        ))
+    })?;
+    let mut text = serde_json::to_vec_pretty(&root)?;
+    text.push(b'\n');
+    output::emit(global, &text)?;
     Ok(0)
 }

@@ -126,6 +126,12 @@ pub struct SignBlobArgs {
     /// Write the raw signature (base64) here.
     #[arg(long, value_name = "FILE")]
     pub output_signature: Option<PathBuf>,
+    /// Log the signature in this vouch transparency log (a `vouch log init` directory; its
+    /// key DIR.key must be beside it) and put the entry, its inclusion proof and the signed
+    /// checkpoint in the bundle (Rekor v2 shape: hashedrekord v0.0.2). The entry is durable
+    /// before the bundle is written.
+    #[arg(long, value_name = "DIR")]
+    pub tlog: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -167,11 +173,17 @@ pub struct KeylessArgs {
     /// Keyless: a regular expression the whole OIDC issuer must match.
     #[arg(long, value_name = "REGEX", conflicts_with = "key")]
     pub certificate_oidc_issuer_regexp: Option<String>,
-    /// Keyless: the Sigstore trusted root (trustedroot+json v0.1: CAs, Rekor and CT log
-    /// keys). vouch never fetches one: for the public Sigstore instance, save it once with
-    /// `cosign trusted-root` or from sigstore/root-signing and pass the file.
-    #[arg(long, value_name = "FILE", conflicts_with = "key")]
+    /// The Sigstore trusted root (trustedroot+json v0.1). Keyless: the CAs, Rekor and CT log
+    /// keys; vouch never fetches one: for the public Sigstore instance, save it once with
+    /// `cosign trusted-root` or from sigstore/root-signing and pass the file. With --key: the
+    /// transparency logs whose entries in the bundle are checked (`vouch log trusted-root`
+    /// prints one for a vouch log); an entry that does not verify fails the bundle.
+    #[arg(long, value_name = "FILE")]
     pub trusted_root: Option<PathBuf>,
+    /// Fail unless the bundle carries a transparency-log entry that verifies against
+    /// --trusted-root (keyless bundles always need one).
+    #[arg(long, requires = "trusted_root")]
+    pub require_tlog: bool,
 }
 
 impl KeylessArgs {
@@ -180,7 +192,21 @@ impl KeylessArgs {
             || self.certificate_identity_regexp.is_some()
             || self.certificate_oidc_issuer.is_some()
             || self.certificate_oidc_issuer_regexp.is_some()
-            || self.trusted_root.is_some()
+    }
+
+    /// The key policy: `keys`, plus the transparency logs of --trusted-root and
+    /// --require-tlog.
+    fn key_policy(&self, keys: Vec<PublicKey>) -> Result<Policy> {
+        let mut policy = Policy::keys(keys);
+        if let Some(path) = &self.trusted_root {
+            let root =
+                TrustedRoot::for_logs(&read_file(path)?).map_err(|e| attest_error(path, e))?;
+            policy = policy.with_tlog_root(Arc::new(root));
+        }
+        if self.require_tlog {
+            policy = policy.requiring_tlog();
+        }
+        Ok(policy)
     }
 
     /// The keyless policy, or `None` when no keyless flag is given.
@@ -252,6 +278,10 @@ pub struct AttestArgs {
     /// Write the bundle (or envelope) here instead of stdout / -o.
     #[arg(long, value_name = "FILE")]
     pub bundle: Option<PathBuf>,
+    /// Log the attestation in this vouch transparency log and put the entry (Rekor v2 shape:
+    /// dsse v0.0.2), its inclusion proof and the signed checkpoint in the bundle.
+    #[arg(long, value_name = "DIR")]
+    pub tlog: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -557,7 +587,10 @@ fn sign_blob(global: &GlobalArgs, a: SignBlobArgs) -> Result<u8> {
     let reader = open_file(&a.file)?;
     let sig = sign::sign_blob_raw(signer.as_ref(), reader).map_err(|e| attest_error(&a.file, e))?;
     let raw_b64 = vouch_attest::b64::encode(&sig.signature);
-    let bundle = sign::blob_bundle(signer.as_ref(), sig);
+    let mut bundle = sign::blob_bundle(signer.as_ref(), sig);
+    if let Some(dir) = &a.tlog {
+        crate::commands::log::log_bundle(global, dir, &mut bundle, signer.public_key())?;
+    }
     // Write everything only once everything is computed: no half results on failure.
     if let Some(p) = &a.output_signature {
         output::write_atomic(p, raw_b64.as_bytes())?;
@@ -579,7 +612,7 @@ fn verify_blob(global: &GlobalArgs, a: VerifyBlobArgs) -> Result<u8> {
             ));
         }
         Some(p) => p,
-        None => Policy::keys(load_public_keys(&a.key)?),
+        None => a.keyless.key_policy(load_public_keys(&a.key)?)?,
     };
     let verifier = Verifier::new(policy);
     let artifact = open_file(&a.file)?;
@@ -666,10 +699,21 @@ fn attest(global: &GlobalArgs, a: AttestArgs) -> Result<u8> {
             ));
         }
     }
+    if a.tlog.is_some() && matches!(format, AttestFormat::Dsse) {
+        return Err(anyhow!(
+            InputError::new("--tlog puts the log entry in a Sigstore bundle")
+                .with_hint("drop --format dsse, or log the envelope with `vouch log add`")
+        ));
+    }
     let bytes = match format {
-        AttestFormat::Bundle => sign::attest(refs[0], &st)
-            .map_err(|e| attest_error(&a.predicate, e))?
-            .to_json(),
+        AttestFormat::Bundle => {
+            let mut bundle =
+                sign::attest(refs[0], &st).map_err(|e| attest_error(&a.predicate, e))?;
+            if let Some(dir) = &a.tlog {
+                crate::commands::log::log_bundle(global, dir, &mut bundle, refs[0].public_key())?;
+            }
+            bundle.to_json()
+        }
         AttestFormat::Dsse => sign::attest_envelope(&refs, &st)
             .map_err(|e| attest_error(&a.predicate, e))?
             .to_json(),
@@ -706,7 +750,7 @@ fn verify_attestation(global: &GlobalArgs, a: VerifyAttestationArgs) -> Result<u
     }
     let mut policy = match keyless {
         Some(p) => p,
-        None => Policy::keys(keys).with_threshold(a.threshold),
+        None => a.keyless.key_policy(keys)?.with_threshold(a.threshold),
     };
     if let Some(t) = &a.type_ {
         let pt = PredicateType::resolve(t).map_err(|e| anyhow!(InputError::new(e.to_string())))?;
