@@ -132,14 +132,26 @@ fn tile_levels(hashes: Vec<Hash>) -> Vec<Vec<Hash>> {
 /// A decoded tile with every level of the small tree inside it.
 type TileTree = Rc<Vec<Vec<Hash>>>;
 
+/// Inside a level-0 tile, nodes below this height are computed from the tile's hashes when
+/// asked for (at most 7 hashes each); from this height up they are kept per tile (31 hashes,
+/// about 1 KiB). A large log's level-0 tiles do not fit the whole-tile cache, and rebuilding a
+/// whole tile (255 hashes) for every proof was most of a proof's cost on a 10M-entry log.
+const KEEP_FROM: u8 = 4;
+
 /// Reads Merkle nodes for a tree of `size` from tiles in a store, with pending writes
-/// (`overlay`) taking precedence, and a bounded cache of decoded tiles.
+/// (`overlay`) taking precedence, and bounded caches of decoded tiles.
 pub struct TileReader<'a> {
     store: &'a dyn TileStore,
     size: u64,
     overlay: Option<&'a HashMap<String, Vec<u8>>>,
+    /// Whole trees of tiles above level 0 (few, and on every proof's path).
     cache: RefCell<HashMap<(u8, u64), TileTree>>,
     cache_limit: usize,
+    /// Level-0 tiles: their levels from `KEEP_FROM` up.
+    upper: RefCell<HashMap<u64, TileTree>>,
+    upper_limit: usize,
+    /// The last level-0 tile's hashes: a proof asks for several nodes of one tile in a row.
+    last_leaves: RefCell<Option<(u64, Rc<Vec<Hash>>)>>,
 }
 
 impl<'a> TileReader<'a> {
@@ -150,6 +162,10 @@ impl<'a> TileReader<'a> {
             overlay: None,
             cache: RefCell::default(),
             cache_limit: 8192,
+            upper: RefCell::default(),
+            // 128Ki tiles cover 32M entries in about 128 MiB at most.
+            upper_limit: 1 << 17,
+            last_leaves: RefCell::default(),
         }
     }
 
@@ -170,10 +186,8 @@ impl<'a> TileReader<'a> {
         self.store.get(path)
     }
 
-    fn tile(&self, level: u8, index: u64) -> Result<TileTree, ProofError> {
-        if let Some(t) = self.cache.borrow().get(&(level, index)) {
-            return Ok(t.clone());
-        }
+    /// The hashes stored in tile (`level`, `index`).
+    fn hashes(&self, level: u8, index: u64) -> Result<Vec<Hash>, ProofError> {
         let width = tile_width(level, index, self.size);
         let missing = |why: String| ProofError::MissingNode {
             height: level * HEIGHT,
@@ -188,14 +202,20 @@ impl<'a> TileReader<'a> {
             .read(&path)
             .map_err(|e| missing(format!("{path}: {e}")))?
             .ok_or_else(|| missing(format!("{path} is missing")))?;
-        let hashes = decode_tile(&bytes, width).ok_or_else(|| {
+        decode_tile(&bytes, width).ok_or_else(|| {
             missing(format!(
                 "{path} has {} bytes, wanted {}",
                 bytes.len(),
                 width * 32
             ))
-        })?;
-        let levels = Rc::new(tile_levels(hashes));
+        })
+    }
+
+    fn tile(&self, level: u8, index: u64) -> Result<TileTree, ProofError> {
+        if let Some(t) = self.cache.borrow().get(&(level, index)) {
+            return Ok(t.clone());
+        }
+        let levels = Rc::new(tile_levels(self.hashes(level, index)?));
         let mut cache = self.cache.borrow_mut();
         if cache.len() >= self.cache_limit {
             cache.clear();
@@ -203,6 +223,43 @@ impl<'a> TileReader<'a> {
         cache.insert((level, index), levels.clone());
         Ok(levels)
     }
+
+    fn leaves(&self, index: u64) -> Result<Rc<Vec<Hash>>, ProofError> {
+        if let Some((i, l)) = self.last_leaves.borrow().as_ref()
+            && *i == index
+        {
+            return Ok(l.clone());
+        }
+        let l = Rc::new(self.hashes(0, index)?);
+        *self.last_leaves.borrow_mut() = Some((index, l.clone()));
+        Ok(l)
+    }
+
+    fn upper(&self, index: u64) -> Result<TileTree, ProofError> {
+        if let Some(t) = self.upper.borrow().get(&index) {
+            return Ok(t.clone());
+        }
+        let mut levels = tile_levels(self.leaves(index)?.as_ref().clone());
+        let kept = Rc::new(levels.split_off((KEEP_FROM as usize).min(levels.len())));
+        let mut upper = self.upper.borrow_mut();
+        if upper.len() >= self.upper_limit {
+            upper.clear();
+        }
+        upper.insert(index, kept.clone());
+        Ok(kept)
+    }
+}
+
+/// The root of a complete subtree over `leaves` (a power of two of them).
+fn subtree_root(leaves: &[Hash]) -> Hash {
+    let mut level: Vec<Hash> = leaves.to_vec();
+    while level.len() > 1 {
+        level = level
+            .chunks_exact(2)
+            .map(|p| node_hash(&p[0], &p[1]))
+            .collect();
+    }
+    level.first().copied().unwrap_or([0; 32])
 }
 
 impl NodeSource for TileReader<'_> {
@@ -211,16 +268,27 @@ impl NodeSource for TileReader<'_> {
         let r = height % HEIGHT;
         let first = index << r;
         let tile_index = first / WIDTH;
-        let t = self.tile(level, tile_index)?;
         let within = (first % WIDTH) >> r;
+        let short = || ProofError::MissingNode {
+            height,
+            index,
+            why: "tile too short".into(),
+        };
+        if level == 0 && r < KEEP_FROM {
+            let leaves = self.leaves(tile_index)?;
+            let start = (within << r) as usize;
+            let node = leaves.get(start..start + (1usize << r)).ok_or_else(short)?;
+            return Ok(subtree_root(node));
+        }
+        let (t, r) = if level == 0 {
+            (self.upper(tile_index)?, r - KEEP_FROM)
+        } else {
+            (self.tile(level, tile_index)?, r)
+        };
         t.get(r as usize)
             .and_then(|l| l.get(within as usize))
             .copied()
-            .ok_or(ProofError::MissingNode {
-                height,
-                index,
-                why: "tile too short".into(),
-            })
+            .ok_or_else(short)
     }
 }
 
@@ -237,6 +305,51 @@ mod tests {
         assert_eq!(tile_width(0, 1, 300), 44);
         assert_eq!(tile_width(1, 0, 300), 1);
         assert_eq!(tile_width(0, 2, 300), 0);
+    }
+
+    /// Every node and proof read from tiles equals the in-memory tree's, across full and
+    /// partial tiles, for batches that end anywhere.
+    #[test]
+    fn tile_nodes_match_the_memory_tree() {
+        use crate::merkle::{MemoryTree, inclusion_proof, leaf_hash};
+        use crate::store::MemoryStore;
+        let store = MemoryStore::default();
+        let mut tree = MemoryTree::new();
+        let mut n = 0u64;
+        for batch in [1usize, 254, 1, 300, 17, 65_000] {
+            let entries: Vec<Vec<u8>> = (0..batch)
+                .map(|i| format!("e{}", n + i as u64).into_bytes())
+                .collect();
+            let refs: Vec<&[u8]> = entries.iter().map(Vec::as_slice).collect();
+            let hashes: Vec<Hash> = refs.iter().map(|e| leaf_hash(e)).collect();
+            let writes = crate::log::build_tiles(&store, n, &refs, &hashes).unwrap();
+            for (path, data) in &writes {
+                store.put(path, data).unwrap();
+            }
+            for h in &hashes {
+                tree.push(*h);
+            }
+            n += batch as u64;
+            let reader = TileReader::new(&store, n);
+            for i in [0, 1, n / 3, n / 2, n - 1].into_iter().filter(|i| *i < n) {
+                assert_eq!(
+                    inclusion_proof(&reader, i, n).unwrap(),
+                    inclusion_proof(&tree, i, n).unwrap(),
+                    "index {i} of {n}"
+                );
+            }
+            for height in 0..12u8 {
+                for index in [0u64, 1, 5, (n >> height).saturating_sub(1)] {
+                    if let Ok(want) = tree.node(height, index) {
+                        assert_eq!(
+                            reader.node(height, index).unwrap(),
+                            want,
+                            "node {height}/{index} of {n}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     proptest::proptest! {
