@@ -282,34 +282,7 @@ pub(crate) fn check_tlog(
             ));
         }
         None => {}
-        Some(p) => {
-            if p.log_index.0 != e.log_index.0 {
-                return Err(tlog_fail("the inclusion proof is for another log index"));
-            }
-            let leaf_hash = hash_leaf(body);
-            let hashes: Vec<&[u8]> = p.hashes.iter().map(|h| h.0.as_slice()).collect();
-            let computed =
-                root_from_inclusion_proof(p.log_index.0, p.tree_size.0, leaf_hash, &hashes)
-                    .ok_or_else(|| {
-                        tlog_fail(
-                            "the inclusion proof has the wrong shape for its index and tree size",
-                        )
-                    })?;
-            if computed.as_slice() != p.root_hash.0.as_slice() {
-                return Err(tlog_fail(
-                    "the inclusion proof does not lead to the proof's root hash",
-                ));
-            }
-            let note = Checkpoint::parse(&p.checkpoint.envelope)
-                .map_err(|r| tlog_fail(format!("the checkpoint is unreadable: {r}")))?;
-            note.verify(&e.log_id.key_id.0, key)
-                .map_err(|r| tlog_fail(format!("the checkpoint {r}")))?;
-            if note.size != p.tree_size.0 || note.root != p.root_hash.0 {
-                return Err(tlog_fail(
-                    "the checkpoint does not commit to the proof's tree size and root hash",
-                ));
-            }
-        }
+        Some(_) => check_inclusion(e, &e.log_id.key_id.0, key)?,
     }
 
     check_body(
@@ -319,6 +292,43 @@ pub(crate) fn check_tlog(
         leaf,
         signed,
     )
+}
+
+/// The entry's inclusion proof leads to its root hash, and its checkpoint carries a signature
+/// with key hint `hint` (first 4 bytes) that verifies under `key` (SPKI DER) and commits to
+/// the same tree size and root.
+pub(crate) fn check_inclusion(
+    e: &TransparencyLogEntry,
+    hint: &[u8],
+    key: &[u8],
+) -> Result<(), Outcome> {
+    let Some(p) = &e.inclusion_proof else {
+        return Err(tlog_fail("the log entry has no inclusion proof"));
+    };
+    if p.log_index.0 != e.log_index.0 {
+        return Err(tlog_fail("the inclusion proof is for another log index"));
+    }
+    let hashes: Vec<&[u8]> = p.hashes.iter().map(|h| h.0.as_slice()).collect();
+    let leaf = hash_leaf(&e.canonicalized_body.0);
+    let computed = root_from_inclusion_proof(p.log_index.0, p.tree_size.0, leaf, &hashes)
+        .ok_or_else(|| {
+            tlog_fail("the inclusion proof has the wrong shape for its index and tree size")
+        })?;
+    if computed.as_slice() != p.root_hash.0.as_slice() {
+        return Err(tlog_fail(
+            "the inclusion proof does not lead to the proof's root hash",
+        ));
+    }
+    let note = Checkpoint::parse(&p.checkpoint.envelope)
+        .map_err(|r| tlog_fail(format!("the checkpoint is unreadable: {r}")))?;
+    note.verify(hint, key)
+        .map_err(|r| tlog_fail(format!("the checkpoint {r}")))?;
+    if note.size != p.tree_size.0 || note.root != p.root_hash.0 {
+        return Err(tlog_fail(
+            "the checkpoint does not commit to the proof's tree size and root hash",
+        ));
+    }
+    Ok(())
 }
 
 pub(crate) fn hash_leaf(body: &[u8]) -> [u8; 32] {

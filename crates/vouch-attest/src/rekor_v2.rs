@@ -23,7 +23,7 @@ use vouch_crypto::keys::KeyAlgorithm;
 use crate::b64;
 use crate::bundle::{Bundle, Content};
 use crate::error::AttestError;
-use crate::keyless::{Checkpoint, Signed, hash_leaf, root_from_inclusion_proof, tlog_fail};
+use crate::keyless::{Signed, check_inclusion, tlog_fail};
 use crate::trusted_root::TrustedRoot;
 use crate::verify::Outcome;
 
@@ -189,33 +189,8 @@ pub(crate) fn check(
             "a key-signed bundle needs a {want}/{API_VERSION} log entry, not {kind}/{version}"
         )));
     }
-    let Some(p) = &e.inclusion_proof else {
-        return Err(tlog_fail("the log entry has no inclusion proof"));
-    };
-    if p.log_index.0 != e.log_index.0 {
-        return Err(tlog_fail("the inclusion proof is for another log index"));
-    }
+    check_inclusion(e, log.checkpoint_hint(), &log.public_key.raw_bytes.0)?;
     let body = &e.canonicalized_body.0;
-    let hashes: Vec<&[u8]> = p.hashes.iter().map(|h| h.0.as_slice()).collect();
-    let computed =
-        root_from_inclusion_proof(p.log_index.0, p.tree_size.0, hash_leaf(body), &hashes)
-            .ok_or_else(|| {
-                tlog_fail("the inclusion proof has the wrong shape for its index and tree size")
-            })?;
-    if computed.as_slice() != p.root_hash.0.as_slice() {
-        return Err(tlog_fail(
-            "the inclusion proof does not lead to the proof's root hash",
-        ));
-    }
-    let note = Checkpoint::parse(&p.checkpoint.envelope)
-        .map_err(|r| tlog_fail(format!("the checkpoint is unreadable: {r}")))?;
-    note.verify(log.checkpoint_hint(), &log.public_key.raw_bytes.0)
-        .map_err(|r| tlog_fail(format!("the checkpoint {r}")))?;
-    if note.size != p.tree_size.0 || note.root != p.root_hash.0 {
-        return Err(tlog_fail(
-            "the checkpoint does not commit to the proof's tree size and root hash",
-        ));
-    }
     check_body(body, spki, signed)
 }
 

@@ -10,68 +10,12 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 use tempfile::TempDir;
 
-const MODULES: &[&str] = &[
-    "/usr/lib/softhsm/libsofthsm2.so",
-    "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
-    "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
-];
-
-fn module() -> PathBuf {
-    MODULES
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
-        .unwrap_or_else(|| {
-            panic!(
-                "SoftHSM2 is not installed: run `bash .ci/setup.d/30-softhsm.sh` (Debian softhsm2)"
-            )
-        })
-}
-
-fn tool(name: &str) -> PathBuf {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join(name))
-            .find(|p| p.exists())
-    });
-    found.unwrap_or_else(|| panic!("`{name}` is missing: run `bash .ci/setup.d/30-softhsm.sh`"))
-}
-
-fn run(cmd: &mut Std) {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+mod softhsm;
+use softhsm::{module, run, tool};
 
 /// A private SoftHSM2 token directory with one P-256 key labelled `sign`.
 fn token(dir: &Path) -> PathBuf {
-    let tokens = dir.join("tokens");
-    std::fs::create_dir_all(&tokens).unwrap();
-    let conf = dir.join("softhsm2.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-            tokens.display()
-        ),
-    )
-    .unwrap();
-    run(Std::new(tool("softhsm2-util"))
-        .env("SOFTHSM2_CONF", &conf)
-        .args([
-            "--init-token",
-            "--free",
-            "--label",
-            "vouch-test",
-            "--pin",
-            "1234",
-            "--so-pin",
-            "5678",
-        ]));
+    let conf = softhsm::init_token(dir, "vouch-test", "1234");
     run(Std::new(tool("pkcs11-tool"))
         .env("SOFTHSM2_CONF", &conf)
         .arg("--module")

@@ -10,62 +10,15 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 use tempfile::TempDir;
 
-const MODULES: &[&str] = &[
-    "/usr/lib/softhsm/libsofthsm2.so",
-    "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
-    "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
-];
+mod softhsm;
+use softhsm::module;
 
 /// A PIN that must never show up in any output, error or audit line.
 const PIN: &str = "pin-7f3a9c21e4";
 
-fn module() -> PathBuf {
-    MODULES
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
-        .unwrap_or_else(|| {
-            panic!(
-                "SoftHSM2 is not installed: run `bash .ci/setup.d/30-softhsm.sh` (Debian softhsm2)"
-            )
-        })
-}
-
 /// A private SoftHSM2 token labelled `seal` in `dir`; returns the config path.
 fn token(dir: &Path) -> PathBuf {
-    let tokens = dir.join("tokens");
-    std::fs::create_dir_all(&tokens).unwrap();
-    let conf = dir.join("softhsm2.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-            tokens.display()
-        ),
-    )
-    .unwrap();
-    let out = Std::new("softhsm2-util")
-        .env("SOFTHSM2_CONF", &conf)
-        .args([
-            "--init-token",
-            "--free",
-            "--label",
-            "seal",
-            "--pin",
-            PIN,
-            "--so-pin",
-            "5678",
-        ])
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("softhsm2-util is missing ({e}): run `bash .ci/setup.d/30-softhsm.sh`")
-        });
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    conf
+    softhsm::init_token(dir, "seal", PIN)
 }
 
 struct Hsm {
