@@ -129,7 +129,7 @@ fn sync_fills_d3_d4_d5_keeps_hand_columns_and_is_idempotent() {
     let d3 = fs::read_to_string(p.join(D3)).unwrap();
     assert_eq!(
         d3,
-        "Component,Version,License,Origin,Integrity,Known CVEs,Use Scope,Replacement Policy,Owner\n\
+        "Component,Version,License,Origin,Integrity,Known CVEs,UseScope,Replacement Policy,Owner\n\
          pad-demo,1.1.0,MIT,\"npm, mirrored\",sha512-000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f,CVE-2099-0001; GHSA-demo-0002,prod,\"replace by 2027, if unmaintained\",alice\n\
          libfoo,2.1,Zlib,vendored C,,,prod,,bob\n\
          safe-demo,2.0.0,Apache-2.0,,,,,,\n"

@@ -8,10 +8,29 @@ use crate::register::Register;
 
 /// CSV with the file's columns, canonical header names.
 pub fn to_csv(r: &Register) -> String {
-    let fields = r.present_fields();
+    let header: Vec<&str> = r.present_fields().iter().map(|f| f.name).collect();
+    csv_with_header(r, &header)
+}
+
+/// CSV with the file's columns and its own header spellings (canonical names for columns
+/// the file did not have): what `register sync` writes back.
+pub fn to_csv_as_written(r: &Register) -> String {
+    let header: Vec<&str> = r
+        .columns
+        .iter()
+        .map(|i| {
+            r.headers
+                .get(i)
+                .map(String::as_str)
+                .unwrap_or(r.kind.fields()[*i].name)
+        })
+        .collect();
+    csv_with_header(r, &header)
+}
+
+fn csv_with_header(r: &Register, header: &[&str]) -> String {
     let mut out = String::new();
-    let header: Vec<&str> = fields.iter().map(|f| f.name).collect();
-    write_row(&mut out, &header);
+    write_row(&mut out, header);
     for row in &r.rows {
         let cells: Vec<&str> = r
             .columns

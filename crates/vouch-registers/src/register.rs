@@ -60,6 +60,9 @@ pub struct Register {
     pub path: String,
     /// Field indexes of the file's columns, in file order.
     pub columns: Vec<usize>,
+    /// Each column's header as the file spells it (`ReviewDate`, `UseScope`), by field index,
+    /// so a rewrite (`register sync`) keeps the team's headers.
+    pub headers: BTreeMap<usize, String>,
     pub header_line: u32,
     pub rows: Vec<Row>,
 }
@@ -259,6 +262,7 @@ fn build(
 ) -> Result<Register, InputError> {
     let fields = kind.fields();
     let mut columns = Vec::with_capacity(raw.header.len());
+    let mut headers = BTreeMap::new();
     for h in &raw.header {
         let Some(i) = field_for(kind, &h.value) else {
             let names: Vec<&str> = fields.iter().map(|f| f.name).collect();
@@ -287,6 +291,7 @@ fn build(
             ));
         }
         columns.push(i);
+        headers.insert(i, h.value.trim().to_string());
     }
     if !raw.sparse {
         for (i, f) in fields.iter().enumerate() {
@@ -351,6 +356,7 @@ fn build(
         kind,
         path: rel.to_string(),
         columns,
+        headers,
         header_line: raw.header_line,
         rows,
     })

@@ -336,6 +336,7 @@ pub fn empty(kind: RegisterKind, rel: &str) -> Register {
         kind,
         path: rel.to_string(),
         columns: (0..kind.fields().len()).collect(),
+        headers: Default::default(),
         header_line: 1,
         rows: Vec::new(),
     })

@@ -102,7 +102,7 @@ pub fn run(global: &GlobalArgs, o: &Options<'_>) -> Result<u8> {
             let text = if reg.path.ends_with(".yaml") || reg.path.ends_with(".yml") {
                 vouch_registers::export::to_yaml(reg)
             } else {
-                vouch_registers::export::to_csv(reg)
+                vouch_registers::export::to_csv_as_written(reg)
             };
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent).map_err(|e| {
