@@ -744,3 +744,133 @@ fn keyless_policy_errors_exit_2_with_lines() {
             .stderr(predicate::str::contains(message));
     }
 }
+
+#[test]
+fn transparency_log_requirement_on_release_evidence() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    vouch(p)
+        .args(["key", "generate", "--output-key-prefix", "release"])
+        .assert()
+        .code(0);
+    vouch(p)
+        .args([
+            "log",
+            "init",
+            "--origin",
+            "example.com/releases",
+            "--dir",
+            "log",
+        ])
+        .assert()
+        .code(0);
+    let root = vouch(p)
+        .args(["log", "trusted-root", "--dir", "log"])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    fs::write(p.join("log-root.json"), root).unwrap();
+    fs::create_dir(p.join("dist")).unwrap();
+    fs::write(p.join("dist/app"), "binary\n").unwrap();
+    for (out, tlog) in [("logged", true), ("unlogged", false)] {
+        let mut c = vouch(p);
+        c.args([
+            "release",
+            "dist/app",
+            "--key",
+            "release.key",
+            "--out-dir",
+            out,
+        ]);
+        if tlog {
+            c.args(["--tlog", "log"]);
+        }
+        c.assert().code(0);
+    }
+    let policy = "signatures:\n  keys: [release.pub]\n  transparency_log:\n    trusted_root: log-root.json\nattestations:\n  - type: slsaprovenance\n";
+    fs::write(p.join("gate.yaml"), policy).unwrap();
+    vouch(p)
+        .args([
+            "gate",
+            "dist/app",
+            "--policy",
+            "gate.yaml",
+            "--release",
+            "logged",
+        ])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::starts_with("ALLOW"));
+    vouch(p)
+        .args([
+            "gate",
+            "dist/app",
+            "--policy",
+            "gate.yaml",
+            "--release",
+            "unlogged",
+        ])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "transparency log entry does not verify: the bundle has no transparency-log entry",
+        ));
+    // `required: false` accepts unlogged evidence but still checks entries that are there.
+    fs::write(
+        p.join("gate.yaml"),
+        policy.replace("log-root.json\n", "log-root.json\n    required: false\n"),
+    )
+    .unwrap();
+    vouch(p)
+        .args([
+            "gate",
+            "dist/app",
+            "--policy",
+            "gate.yaml",
+            "--release",
+            "unlogged",
+        ])
+        .assert()
+        .code(0);
+    // The release's bundles carry their entries: the judge checks them against the log.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&fs::read(p.join("logged/release.json")).unwrap()).unwrap();
+    let out = Process::new(interop().join("verify-bundle-key"))
+        .current_dir(p)
+        .env("VOUCH_INTEROP_TLOG_THRESHOLD", "1")
+        .arg(format!(
+            "logged/{}",
+            manifest["attestations"][0]["bundle"].as_str().unwrap()
+        ))
+        .args(["dist/app", "release.pub", "log-root.json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A missing root is bad input with its line.
+    fs::write(
+        p.join("gate.yaml"),
+        policy.replace("log-root.json", "nope.json"),
+    )
+    .unwrap();
+    vouch(p)
+        .args([
+            "gate",
+            "dist/app",
+            "--policy",
+            "gate.yaml",
+            "--release",
+            "logged",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("gate.yaml:4"))
+        .stderr(predicate::str::contains(
+            "trusted root `nope.json` not found",
+        ));
+}

@@ -49,20 +49,48 @@ pub struct TrustedIdentities {
     pub identities: Vec<Identity>,
 }
 
+/// The transparency logs key-signed evidence is checked against.
+#[derive(Debug, Clone)]
+pub struct TrustedLogs {
+    pub root: Arc<TrustedRoot>,
+    /// Evidence without a log entry is refused.
+    pub required: bool,
+}
+
 /// Everyone whose signature counts.
 #[derive(Debug, Clone, Default)]
 pub struct Trust {
     pub keys: Vec<TrustedKey>,
     pub keyless: Option<TrustedIdentities>,
+    pub logs: Option<TrustedLogs>,
 }
 
 impl Trust {
     /// One `vouch-attest` policy trusting every key and identity.
     fn policy(&self) -> Policy {
         let keys = self.keys.iter().map(|k| k.key.clone()).collect();
-        match &self.keyless {
-            Some(k) => Policy::keys(keys).with_keyless(k.root.clone(), k.identities.clone()),
-            None => Policy::keys(keys),
+        match (&self.keyless, &self.logs) {
+            (Some(k), Some(l)) => {
+                // One policy has one root: the keyless root, also naming the logs key-signed
+                // evidence is logged in.
+                let mut root = (*k.root).clone();
+                root.tlogs.extend(l.root.tlogs.iter().cloned());
+                let p = Policy::keys(keys).with_keyless(Arc::new(root), k.identities.clone());
+                if l.required { p.requiring_tlog() } else { p }
+            }
+            (Some(k), None) => {
+                Policy::keys(keys).with_keyless(k.root.clone(), k.identities.clone())
+            }
+            (None, _) => self.with_logs(Policy::keys(keys)),
+        }
+    }
+
+    /// Adds the transparency-log checks to a key policy.
+    fn with_logs(&self, policy: Policy) -> Policy {
+        match &self.logs {
+            Some(l) if l.required => policy.with_tlog_root(l.root.clone()).requiring_tlog(),
+            Some(l) => policy.with_tlog_root(l.root.clone()),
+            None => policy,
         }
     }
 }
@@ -246,7 +274,7 @@ pub fn verify(subject: &Subject, found: &Found, trust: &Trust) -> Evidence {
             // A bundle without a key hint is tried against every trusted key.
             let mut last = String::from("no trusted key verifies it");
             for k in candidates {
-                let verifier = Verifier::new(Policy::keys(vec![k.key.clone()]));
+                let verifier = Verifier::new(trust.with_logs(Policy::keys(vec![k.key.clone()])));
                 match verifier.verify_blob(bundle, open()?) {
                     Ok(Verdict::Verified(_)) => return Ok(k.name.clone()),
                     Ok(Verdict::SubjectDigestMismatch { .. }) => return Err(modified()),

@@ -49,6 +49,19 @@ pub struct SignaturePolicy {
     pub trusted_root: Option<Spanned<String>>,
     /// Distinct trusted signers required (default 1).
     pub threshold: Option<u32>,
+    /// Key-signed bundles must be logged in a transparency log this root names.
+    pub transparency_log: Option<TransparencyLogPolicy>,
+}
+
+/// Transparency-log inclusion for key-signed evidence (signatures and attestations).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransparencyLogPolicy {
+    /// A Sigstore trusted root naming the log(s), e.g. from `vouch log trusted-root`.
+    pub trusted_root: Spanned<String>,
+    /// Whether evidence without a log entry is refused (default true). With `false`, entries
+    /// present are still checked and one that does not verify still fails.
+    pub required: Option<bool>,
 }
 
 /// A keyless signer: certificate issuer and subject, as cosign's identity flags.
@@ -219,6 +232,19 @@ impl GatePolicy {
                     )
                     .with_hint("paths are relative to the policy file"));
                 }
+            }
+            if let Some(t) = &s.transparency_log
+                && !self.resolve(t.trusted_root.as_str()).is_file()
+            {
+                return Err(InputError::at(
+                    path,
+                    line(&t.trusted_root).unwrap_or(0),
+                    None,
+                    format!("trusted root `{}` not found", t.trusted_root.as_str()),
+                )
+                .with_hint(
+                    "paths are relative to the policy file; `vouch log trusted-root` writes one",
+                ));
             }
             for id in &s.identities {
                 if id.issuer.is_none() && id.issuer_regexp.is_none()

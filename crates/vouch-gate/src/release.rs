@@ -150,7 +150,13 @@ pub struct ReleaseInput<'a> {
     pub provenance: serde_json::Value,
     /// A CycloneDX JSON SBOM of what was built, if any.
     pub sbom: Option<Vec<u8>>,
+    /// Logs each bundle in a transparency log and adds the entry to it (`--tlog`), before the
+    /// bundle is written.
+    pub log: Option<&'a BundleLogger<'a>>,
 }
+
+/// Logs a bundle in a transparency log and puts the entry in it.
+pub type BundleLogger<'a> = dyn Fn(&mut vouch_attest::Bundle) -> Result<(), InputError> + 'a;
 
 /// Why a release could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -241,7 +247,11 @@ pub fn write(input: &ReleaseInput<'_>) -> Result<Manifest, ReleaseError> {
         let (sha256, size) = sha256_file(path)?;
         let reader = std::fs::File::open(path)
             .map_err(|e| InputError::in_file(path, format!("cannot read: {e}")))?;
-        let bundle = vouch_attest::sign::sign_blob(input.signer, std::io::BufReader::new(reader))?;
+        let mut bundle =
+            vouch_attest::sign::sign_blob(input.signer, std::io::BufReader::new(reader))?;
+        if let Some(log) = input.log {
+            log(&mut bundle)?;
+        }
         let sig_name = format!("{name}.sigstore.json");
         put(&sig_name, &bundle.to_json(), &mut files)?;
         artifacts.push(Artifact {
@@ -278,7 +288,10 @@ pub fn write(input: &ReleaseInput<'_>) -> Result<Manifest, ReleaseError> {
             predicate_type: predicate_type.to_string(),
             predicate: Some(predicate),
         };
-        let bundle = vouch_attest::sign::attest(input.signer, &statement)?;
+        let mut bundle = vouch_attest::sign::attest(input.signer, &statement)?;
+        if let Some(log) = input.log {
+            log(&mut bundle)?;
+        }
         let bundle_name = format!("{kind}.sigstore.json");
         put(predicate_file, predicate_bytes, files)?;
         put(&bundle_name, &bundle.to_json(), files)?;
@@ -316,7 +329,10 @@ pub fn write(input: &ReleaseInput<'_>) -> Result<Manifest, ReleaseError> {
         checksums.push_str(&format!("{}  {}\n", a.sha256, a.name));
     }
     put("checksums.txt", checksums.as_bytes(), &mut files)?;
-    let bundle = vouch_attest::sign::sign_blob(input.signer, checksums.as_bytes())?;
+    let mut bundle = vouch_attest::sign::sign_blob(input.signer, checksums.as_bytes())?;
+    if let Some(log) = input.log {
+        log(&mut bundle)?;
+    }
     put("checksums.txt.sigstore.json", &bundle.to_json(), &mut files)?;
     files.sort_by(|a, b| a.path.cmp(&b.path));
 

@@ -7,7 +7,7 @@ use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
 use vouch_attest::trusted_root::TrustedRoot;
 use vouch_core::InputError;
-use vouch_gate::evidence::{self, Subject, Trust, TrustedIdentities, TrustedKey};
+use vouch_gate::evidence::{self, Subject, Trust, TrustedIdentities, TrustedKey, TrustedLogs};
 use vouch_gate::{GatePolicy, breakglass, provenance, release};
 
 use crate::cli::GlobalArgs;
@@ -105,6 +105,10 @@ pub struct ReleaseArgs {
     /// Source tree to describe in the SBOM.
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub sbom_source: PathBuf,
+    /// Log every bundle of the release (artifact signatures, attestations, checksums) in this
+    /// vouch transparency log and put the entries in the bundles (see `sign-blob --tlog`).
+    #[arg(long, value_name = "DIR")]
+    pub tlog: Option<PathBuf>,
     #[command(flatten)]
     pub builder: BuilderArgs,
 }
@@ -260,6 +264,18 @@ fn release_cmd(global: &GlobalArgs, a: ReleaseArgs) -> Result<u8> {
     let signer = load_signer(&a.key)?;
     let predicate = provenance::predicate(&env_var, &a.builder.overrides(), source_date_epoch()?);
     let sbom = release_sbom(&a.sbom_source)?;
+    let public = signer.public_key().clone();
+    let logger = |bundle: &mut vouch_attest::Bundle| -> Result<(), InputError> {
+        let Some(dir) = &a.tlog else {
+            return Ok(());
+        };
+        crate::commands::log::log_bundle(global, dir, bundle, &public)
+            .map(|_| ())
+            .map_err(|e| match e.downcast::<InputError>() {
+                Ok(i) => i,
+                Err(other) => InputError::in_file(dir, other.to_string()),
+            })
+    };
     let manifest = release::write(&release::ReleaseInput {
         artifacts: &a.files,
         out_dir: &a.out_dir,
@@ -267,6 +283,10 @@ fn release_cmd(global: &GlobalArgs, a: ReleaseArgs) -> Result<u8> {
         signer: signer.as_ref(),
         provenance: predicate,
         sbom,
+        log: a
+            .tlog
+            .is_some()
+            .then_some(&logger as &dyn Fn(&mut vouch_attest::Bundle) -> Result<(), InputError>),
     })
     .map_err(|e| match e {
         release::ReleaseError::Input(i) => anyhow::Error::new(i),
@@ -469,6 +489,18 @@ fn trust(policy: &GatePolicy, policy_path: &Path) -> Result<Trust> {
         trust.keys.push(TrustedKey {
             name: r.as_str().to_string(),
             key: pk,
+        });
+    }
+    if let Some(t) = &sig.transparency_log {
+        let path = policy.resolve(t.trusted_root.as_str());
+        let bytes = std::fs::read(&path).map_err(|e| {
+            InputError::in_file(&path, format!("cannot read the trusted root: {e}"))
+        })?;
+        let root = TrustedRoot::for_logs(&bytes)
+            .map_err(|e| InputError::in_file(&path, format!("not a Sigstore trusted root: {e}")))?;
+        trust.logs = Some(TrustedLogs {
+            root: std::sync::Arc::new(root),
+            required: t.required.unwrap_or(true),
         });
     }
     if let Some(root) = &sig.trusted_root {
