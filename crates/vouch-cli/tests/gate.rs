@@ -616,6 +616,14 @@ fn keyless_dir() -> tempfile::TempDir {
     d
 }
 
+/// Writes `policy` as gate.yaml in `dir` and gates artifact.txt with it.
+fn gate_artifact(dir: &Path, policy: &str) -> assert_cmd::assert::Assert {
+    fs::write(dir.join("gate.yaml"), policy).unwrap();
+    vouch(dir)
+        .args(["gate", "artifact.txt", "--policy", "gate.yaml"])
+        .assert()
+}
+
 fn keyless_policy(root: &str, identity: &str) -> String {
     format!(
         "signatures:\n  trusted_root: {root}\n  identities:\n    - {identity}\nattestations:\n  - type: slsaprovenance\n"
@@ -629,14 +637,7 @@ fn keyless_identities_allow_and_name_the_signer() {
         "{issuer: https://issuer.vouch.example, subject: dev@vouch.example}",
         "{issuer_regexp: 'https://issuer\\.vouch\\.example', subject_regexp: '.*@vouch\\.example'}",
     ] {
-        fs::write(
-            d.path().join("gate.yaml"),
-            keyless_policy("trusted_root.json", identity),
-        )
-        .unwrap();
-        vouch(d.path())
-            .args(["gate", "artifact.txt", "--policy", "gate.yaml"])
-            .assert()
+        gate_artifact(d.path(), &keyless_policy("trusted_root.json", identity))
             .code(0)
             .stdout(predicate::str::starts_with("ALLOW: artifact.txt"))
             .stdout(predicate::str::contains(
@@ -649,43 +650,32 @@ fn keyless_identities_allow_and_name_the_signer() {
 fn keyless_wrong_identity_wrong_root_and_key_only_policy_deny_as_untrusted() {
     let d = keyless_dir();
     // Another subject: the certificate verifies but names nobody the policy trusts.
-    fs::write(
-        d.path().join("gate.yaml"),
-        keyless_policy(
+    gate_artifact(
+        d.path(),
+        &keyless_policy(
             "trusted_root.json",
             "{issuer: https://issuer.vouch.example, subject: someone@else.example}",
         ),
     )
-    .unwrap();
-    vouch(d.path())
-        .args(["gate", "artifact.txt", "--policy", "gate.yaml"])
-        .assert()
-        .code(1)
-        .stdout(predicate::str::contains("certificate identity mismatch"))
-        .stdout(predicate::str::contains("untrusted"));
+    .code(1)
+    .stdout(predicate::str::contains("certificate identity mismatch"))
+    .stdout(predicate::str::contains("untrusted"));
     // Another root: the certificate does not chain to what the policy trusts.
-    fs::write(
-        d.path().join("gate.yaml"),
-        keyless_policy(
+    gate_artifact(
+        d.path(),
+        &keyless_policy(
             "other_trusted_root.json",
             "{issuer: https://issuer.vouch.example, subject: dev@vouch.example}",
         ),
     )
-    .unwrap();
-    vouch(d.path())
-        .args(["gate", "artifact.txt", "--policy", "gate.yaml"])
-        .assert()
-        .code(1)
-        .stdout(predicate::str::contains("untrusted certificate"));
+    .code(1)
+    .stdout(predicate::str::contains("untrusted certificate"));
     // A policy that trusts only keys: certificate-signed evidence is not trusted, and says so.
     vouch(d.path())
         .args(["key", "generate", "--output-key-prefix", "release"])
         .assert()
         .code(0);
-    fs::write(d.path().join("gate.yaml"), POLICY).unwrap();
-    vouch(d.path())
-        .args(["gate", "artifact.txt", "--policy", "gate.yaml"])
-        .assert()
+    gate_artifact(d.path(), POLICY)
         .code(1)
         .stdout(predicate::str::contains(
             "signed with a certificate (keyless), and the policy names no `identities`",
@@ -696,19 +686,15 @@ fn keyless_wrong_identity_wrong_root_and_key_only_policy_deny_as_untrusted() {
 fn keyless_tampered_artifact_does_not_verify() {
     let d = keyless_dir();
     fs::write(d.path().join("artifact.txt"), "changed\n").unwrap();
-    fs::write(
-        d.path().join("gate.yaml"),
-        keyless_policy(
+    gate_artifact(
+        d.path(),
+        &keyless_policy(
             "trusted_root.json",
             "{issuer: https://issuer.vouch.example, subject: dev@vouch.example}",
         ),
     )
-    .unwrap();
-    vouch(d.path())
-        .args(["gate", "artifact.txt", "--policy", "gate.yaml"])
-        .assert()
-        .code(1)
-        .stdout(predicate::str::contains("signature does not verify"));
+    .code(1)
+    .stdout(predicate::str::contains("signature does not verify"));
 }
 
 #[test]
@@ -736,10 +722,7 @@ fn keyless_policy_errors_exit_2_with_lines() {
             "not a Sigstore trusted root",
         ),
     ] {
-        fs::write(d.path().join("gate.yaml"), policy).unwrap();
-        vouch(d.path())
-            .args(["gate", "artifact.txt", "--policy", "gate.yaml"])
-            .assert()
+        gate_artifact(d.path(), policy)
             .code(2)
             .stderr(predicate::str::contains(message));
     }
