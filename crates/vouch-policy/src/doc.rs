@@ -228,8 +228,14 @@ impl JsonParser<'_> {
             }
             p.pos - s
         };
-        if digits(self) == 0 {
+        let int_start = self.pos;
+        let n = digits(self);
+        if n == 0 {
             return Err(self.error("expected digits"));
+        }
+        // RFC 8259: no leading zeros (`0`, `0.5` and `-0` are fine; `00` and `012` are not).
+        if n > 1 && self.bytes.get(int_start) == Some(&b'0') {
+            return Err(self.error("a number may not start with a leading zero"));
         }
         if self.bytes.get(self.pos) == Some(&b'.') {
             self.pos += 1;
@@ -636,6 +642,11 @@ mod tests {
         #[test]
         fn json_never_panics(s in ".{0,200}") {
             let _ = parse_json(&s);
+        }
+
+        #[test]
+        fn leading_zeros_are_not_json(s in "-?0[0-9]{1,5}") {
+            prop_assert!(parse_json(&s).is_err());
         }
 
         #[test]
