@@ -26,6 +26,9 @@
 #![allow(clippy::result_large_err)]
 
 use sha2::{Digest, Sha256};
+use vouch_tlog::checkpoint::Checkpoint as CheckpointBody;
+use vouch_tlog::merkle;
+use vouch_tlog::note::Note;
 
 use crate::b64;
 use crate::bundle::{Bundle, BundleVersion, TransparencyLogEntry};
@@ -282,7 +285,14 @@ pub(crate) fn check_tlog(
             ));
         }
         None => {}
-        Some(_) => check_inclusion(e, &e.log_id.key_id.0, key)?,
+        Some(_) => check_inclusion(
+            e,
+            &LogKey {
+                hint: &e.log_id.key_id.0,
+                spki: key,
+                name: None,
+            },
+        )?,
     }
 
     check_body(
@@ -294,36 +304,55 @@ pub(crate) fn check_tlog(
     )
 }
 
+/// Which signature on a checkpoint speaks for the log: the trusted root's key (SPKI DER) and
+/// the 4-byte key hint it signs under, and for Rekor v2 logs also the signer name.
+pub(crate) struct LogKey<'a> {
+    /// First 4 bytes of the log ID (Rekor v1) or of the C2SP checkpoint key ID (v2).
+    pub hint: &'a [u8],
+    pub spki: &'a [u8],
+    /// The name the signature line must carry. sigstore-go and sigstore-js both match it
+    /// against the log's `baseUrl` for Rekor v2 (the C2SP key ID hashes the name, so a
+    /// signature under another name is by another note key). `None` for Rekor v1, where
+    /// sigstore-python checks only the hint.
+    pub name: Option<&'a str>,
+}
+
 /// The entry's inclusion proof leads to its root hash, and its checkpoint carries a signature
-/// with key hint `hint` (first 4 bytes) that verifies under `key` (SPKI DER) and commits to
-/// the same tree size and root.
-pub(crate) fn check_inclusion(
-    e: &TransparencyLogEntry,
-    hint: &[u8],
-    key: &[u8],
-) -> Result<(), Outcome> {
+/// by `log` that verifies and commits to the same tree size and root.
+///
+/// The Merkle and signed-note code is vouch-tlog's, the one the log itself uses; only the
+/// signature check is here, since Sigstore names log keys by SPKI (ECDSA or Ed25519) rather
+/// than by C2SP verifier key.
+pub(crate) fn check_inclusion(e: &TransparencyLogEntry, log: &LogKey<'_>) -> Result<(), Outcome> {
     let Some(p) = &e.inclusion_proof else {
         return Err(tlog_fail("the log entry has no inclusion proof"));
     };
     if p.log_index.0 != e.log_index.0 {
         return Err(tlog_fail("the inclusion proof is for another log index"));
     }
-    let hashes: Vec<&[u8]> = p.hashes.iter().map(|h| h.0.as_slice()).collect();
-    let leaf = hash_leaf(&e.canonicalized_body.0);
-    let computed = root_from_inclusion_proof(p.log_index.0, p.tree_size.0, leaf, &hashes)
-        .ok_or_else(|| {
-            tlog_fail("the inclusion proof has the wrong shape for its index and tree size")
-        })?;
+    let shape = || tlog_fail("the inclusion proof has the wrong shape for its index and tree size");
+    let (Ok(index), Ok(size)) = (u64::try_from(p.log_index.0), u64::try_from(p.tree_size.0)) else {
+        return Err(shape());
+    };
+    let hashes = p
+        .hashes
+        .iter()
+        .map(|h| merkle::Hash::try_from(h.0.as_slice()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| shape())?;
+    let leaf = merkle::leaf_hash(&e.canonicalized_body.0);
+    let computed = merkle::root_from_inclusion(index, size, &leaf, &hashes).map_err(|_| shape())?;
     if computed.as_slice() != p.root_hash.0.as_slice() {
         return Err(tlog_fail(
             "the inclusion proof does not lead to the proof's root hash",
         ));
     }
-    let note = Checkpoint::parse(&p.checkpoint.envelope)
+    let note = Note::parse(p.checkpoint.envelope.as_bytes())
         .map_err(|r| tlog_fail(format!("the checkpoint is unreadable: {r}")))?;
-    note.verify(hint, key)
-        .map_err(|r| tlog_fail(format!("the checkpoint {r}")))?;
-    if note.size != p.tree_size.0 || note.root != p.root_hash.0 {
+    let cp = CheckpointBody::parse_body(&note.text)
+        .map_err(|r| tlog_fail(format!("the checkpoint is unreadable: {r}")))?;
+    verify_note(&note, log).map_err(|r| tlog_fail(format!("the checkpoint {r}")))?;
+    if cp.size != size || cp.root != p.root_hash.0 {
         return Err(tlog_fail(
             "the checkpoint does not commit to the proof's tree size and root hash",
         ));
@@ -331,121 +360,31 @@ pub(crate) fn check_inclusion(
     Ok(())
 }
 
-pub(crate) fn hash_leaf(body: &[u8]) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update([0u8]);
-    h.update(body);
-    h.finalize().into()
-}
-
-fn hash_children(l: &[u8], r: &[u8]) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update([1u8]);
-    h.update(l);
-    h.update(r);
-    h.finalize().into()
-}
-
-/// RFC 9162 §2.1.3.2: the root an inclusion proof leads to, or `None` if malformed.
-pub(crate) fn root_from_inclusion_proof(
-    index: i64,
-    size: i64,
-    leaf: [u8; 32],
-    proof: &[&[u8]],
-) -> Option<[u8; 32]> {
-    let (index, size) = (u64::try_from(index).ok()?, u64::try_from(size).ok()?);
-    if index >= size {
-        return None;
-    }
-    let (mut fnode, mut snode) = (index, size - 1);
-    let mut r = leaf;
-    for p in proof {
-        if snode == 0 {
-            return None;
+/// A signature with the log's key hint (and name, when given) must verify over the note text.
+fn verify_note(note: &Note, log: &LogKey<'_>) -> Result<(), String> {
+    let hint = match log.hint {
+        [a, b, c, d, ..] => u32::from_be_bytes([*a, *b, *c, *d]),
+        _ => return Err("cannot be matched: the log's key id is shorter than 4 bytes".into()),
+    };
+    let mut other_name = None;
+    let mut found = false;
+    for s in note.sigs.iter().filter(|s| s.key_id == hint) {
+        if log.name.is_some_and(|n| n != s.name) {
+            other_name = Some(&s.name);
+            continue;
         }
-        if fnode & 1 == 1 || fnode == snode {
-            r = hash_children(p, &r);
-            if fnode & 1 == 0 {
-                while fnode & 1 == 0 && fnode != 0 {
-                    fnode >>= 1;
-                    snode >>= 1;
-                }
-            }
-        } else {
-            r = hash_children(&r, p);
+        found = true;
+        if crate::x509::verify_spki_der(log.spki, note.text.as_bytes(), &s.sig).is_ok() {
+            return Ok(());
         }
-        fnode >>= 1;
-        snode >>= 1;
     }
-    (snode == 0).then_some(r)
-}
-
-/// A C2SP checkpoint in a signed note.
-#[derive(Debug)]
-pub(crate) struct Checkpoint<'a> {
-    text: &'a str,
-    pub(crate) size: i64,
-    pub(crate) root: Vec<u8>,
-    signatures: Vec<Vec<u8>>,
-}
-
-impl<'a> Checkpoint<'a> {
-    pub(crate) fn parse(envelope: &'a str) -> Result<Self, String> {
-        let split = envelope
-            .find("\n\n")
-            .ok_or("no blank line between the note and its signatures")?;
-        let text = &envelope[..split + 1];
-        let mut lines = text.lines();
-        let _origin = lines
-            .next()
-            .filter(|o| !o.is_empty())
-            .ok_or("no origin line")?;
-        let size = lines
-            .next()
-            .and_then(|s| s.parse::<i64>().ok())
-            .ok_or("no tree size line")?;
-        let root = lines
-            .next()
-            .and_then(b64::decode)
-            .ok_or("no root hash line")?;
-        let mut signatures = Vec::new();
-        for line in envelope[split + 2..].lines() {
-            let Some(rest) = line.strip_prefix("\u{2014} ") else {
-                return Err(format!("`{line}` is not a signature line"));
-            };
-            let sig = rest
-                .rsplit_once(' ')
-                .and_then(|(_, s)| b64::decode(s))
-                .ok_or("a signature line has no base64 signature")?;
-            signatures.push(sig);
-        }
-        Ok(Checkpoint {
-            text,
-            size,
-            root,
-            signatures,
-        })
-    }
-
-    /// A signature whose key hint is the first 4 bytes of `log_id` (a log id, or a C2SP
-    /// checkpoint key id) must verify.
-    pub(crate) fn verify(&self, log_id: &[u8], key: &[u8]) -> Result<(), String> {
-        let hint = log_id.get(..4).ok_or("log id too short")?;
-        let mut found = false;
-        for s in &self.signatures {
-            if s.len() > 4 && &s[..4] == hint {
-                found = true;
-                if crate::x509::verify_spki_der(key, self.text.as_bytes(), &s[4..]).is_ok() {
-                    return Ok(());
-                }
-            }
-        }
-        Err(if found {
-            "signature by the log does not verify".into()
-        } else {
-            "has no signature by the log".into()
-        })
-    }
+    Err(match (found, other_name, log.name) {
+        (true, _, _) => "signature by the log does not verify".into(),
+        (false, Some(got), Some(want)) => format!(
+            "is signed with the log's key hint under the name `{got}`, but the trusted root names the log `{want}`"
+        ),
+        _ => "has no signature by the log".into(),
+    })
 }
 
 fn check_body(
@@ -538,59 +477,27 @@ fn check_body(
 mod tests {
     use super::*;
 
-    #[test]
-    fn inclusion_proofs() {
-        let leaves: Vec<[u8; 32]> = (0u8..5).map(|i| hash_leaf(&[i])).collect();
-        // size 2
-        let root2 = hash_children(&leaves[0], &leaves[1]);
-        assert_eq!(
-            root_from_inclusion_proof(0, 2, leaves[0], &[&leaves[1]]),
-            Some(root2)
-        );
-        assert_eq!(
-            root_from_inclusion_proof(1, 2, leaves[1], &[&leaves[0]]),
-            Some(root2)
-        );
-        // size 3: root = H(H(l0,l1), l2)
-        let root3 = hash_children(&root2, &leaves[2]);
-        assert_eq!(
-            root_from_inclusion_proof(2, 3, leaves[2], &[&root2]),
-            Some(root3)
-        );
-        assert_eq!(
-            root_from_inclusion_proof(0, 3, leaves[0], &[&leaves[1], &leaves[2]]),
-            Some(root3)
-        );
-        assert_eq!(root_from_inclusion_proof(3, 3, leaves[0], &[]), None);
-        assert_eq!(
-            root_from_inclusion_proof(0, 3, leaves[0], &[&leaves[1]]),
-            None
-        );
-        assert_eq!(root_from_inclusion_proof(-1, 3, leaves[0], &[]), None);
-    }
-
-    #[test]
-    fn checkpoints() {
-        let cp = Checkpoint::parse("o - 1\n2\nAAAA\n\n\u{2014} name AQIDBAUG\n").unwrap();
-        assert_eq!(cp.size, 2);
-        assert_eq!(cp.text, "o - 1\n2\nAAAA\n");
-        assert_eq!(cp.signatures, vec![vec![1, 2, 3, 4, 5, 6]]);
-        assert!(Checkpoint::parse("o\n2\nAAAA\n").is_err());
-        assert!(Checkpoint::parse("o\nx\nAAAA\n\n\u{2014} n AQID\n").is_err());
-        assert!(cp.verify(&[9, 9, 9, 9], b"").is_err());
+    fn entry_with(envelope: &str, hashes: usize, index: i64, size: i64) -> TransparencyLogEntry {
+        let zero = b64::encode(&[0u8; 32]);
+        serde_json::from_value(serde_json::json!({
+            "logIndex": index.to_string(), "logId": {"keyId": ""},
+            "kindVersion": {"kind": "k", "version": "v"},
+            "integratedTime": "0", "canonicalizedBody": "",
+            "inclusionProof": {
+                "logIndex": index.to_string(), "rootHash": zero, "treeSize": size.to_string(),
+                "hashes": vec![zero.clone(); hashes], "checkpoint": {"envelope": envelope},
+            },
+        }))
+        .unwrap()
     }
 
     proptest::proptest! {
         #[test]
-        fn checkpoint_parser_never_panics(s in "(.|\n){0,120}") {
-            let _ = Checkpoint::parse(&s);
-        }
-
-        #[test]
-        fn proof_never_panics(i in -3i64..40, n in -3i64..40, k in 0usize..8) {
-            let h = [0u8; 32];
-            let proof: Vec<&[u8]> = (0..k).map(|_| &h[..]).collect();
-            let _ = root_from_inclusion_proof(i, n, h, &proof);
+        fn inclusion_check_never_panics(
+            env in "(.|\n){0,120}", i in -3i64..40, n in -3i64..40, k in 0usize..8,
+        ) {
+            let log = LogKey { hint: &[1, 2, 3, 4], spki: b"", name: Some("x") };
+            let _ = check_inclusion(&entry_with(&env, k, i, n), &log);
         }
     }
 }

@@ -23,7 +23,7 @@ use vouch_crypto::keys::KeyAlgorithm;
 use crate::b64;
 use crate::bundle::{Bundle, Content};
 use crate::error::AttestError;
-use crate::keyless::{Signed, check_inclusion, tlog_fail};
+use crate::keyless::{LogKey, Signed, check_inclusion, tlog_fail};
 use crate::trusted_root::TrustedRoot;
 use crate::verify::Outcome;
 
@@ -189,7 +189,14 @@ pub(crate) fn check(
             "a key-signed bundle needs a {want}/{API_VERSION} log entry, not {kind}/{version}"
         )));
     }
-    check_inclusion(e, log.checkpoint_hint(), &log.public_key.raw_bytes.0)?;
+    check_inclusion(
+        e,
+        &LogKey {
+            hint: log.checkpoint_hint(),
+            spki: &log.public_key.raw_bytes.0,
+            name: Some(log.checkpoint_name()),
+        },
+    )?;
     let body = &e.canonicalized_body.0;
     check_body(body, spki, signed)
 }

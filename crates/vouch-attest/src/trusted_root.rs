@@ -67,6 +67,16 @@ impl TransparencyLogInstance {
         };
         id.get(..4).unwrap_or(id)
     }
+
+    /// The name a Rekor v2 log signs its checkpoints under: the `baseUrl` without its scheme
+    /// and trailing slash, as sigstore-go derives the note verifier's name (rekor-tiles
+    /// names its key after the host it serves).
+    pub fn checkpoint_name(&self) -> &str {
+        let u = self.base_url.trim_end_matches('/');
+        u.strip_prefix("https://")
+            .or_else(|| u.strip_prefix("http://"))
+            .unwrap_or(u)
+    }
 }
 
 /// `LogId`.

@@ -14,6 +14,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
+#[cfg(feature = "sqlite")]
 use crate::log::Appended;
 use crate::note::Verifier;
 
@@ -45,6 +46,7 @@ pub fn checkpoint_key_id(name: &str, public_key: &[u8; 32]) -> [u8; 32] {
 
 /// A Sigstore bundle v0.3 `tlogEntries[]` item (proto3 JSON) for an appended entry of `kind`
 /// (`hashedrekord` or `dsse`, version 0.0.2).
+#[cfg(feature = "sqlite")]
 pub fn tlog_entry_json(
     ack: &Appended,
     kind: &str,

@@ -309,6 +309,7 @@ mod tests {
 
     /// Every node and proof read from tiles equals the in-memory tree's, across full and
     /// partial tiles, for batches that end anywhere.
+    #[cfg(feature = "sqlite")]
     #[test]
     fn tile_nodes_match_the_memory_tree() {
         use crate::merkle::{MemoryTree, inclusion_proof, leaf_hash};
