@@ -491,6 +491,48 @@ mod tests {
         .unwrap()
     }
 
+    /// Each way a checkpoint can fail to speak for the log has its own reason.
+    #[test]
+    fn checkpoint_signatures_must_be_by_the_logs_key_under_its_name() {
+        use vouch_tlog::note::{ALG_ED25519, Signer};
+        use vouch_tlog::rekor::{checkpoint_key_id, ed25519_spki};
+        let text = "example.com/log\n1\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n";
+        let log = Signer::generate("example.com/log", ALG_ED25519).unwrap();
+        let pk = log.verifier().ed25519_public_key().unwrap();
+        let (spki, id) = (ed25519_spki(&pk), checkpoint_key_id("example.com/log", &pk));
+        let key = |name| LogKey {
+            hint: &id,
+            spki: &spki,
+            name,
+        };
+        let signed = Note::parse(log.sign(text).unwrap().as_bytes()).unwrap();
+        assert_eq!(verify_note(&signed, &key(Some("example.com/log"))), Ok(()));
+        // Rekor v1 matching (hint only) accepts it too.
+        assert_eq!(verify_note(&signed, &key(None)), Ok(()));
+
+        let other = Signer::generate("example.com/log", ALG_ED25519).unwrap();
+        let by_other = Note::parse(other.sign(text).unwrap().as_bytes()).unwrap();
+        assert_eq!(
+            verify_note(&by_other, &key(Some("example.com/log"))).unwrap_err(),
+            "has no signature by the log"
+        );
+
+        let mut renamed = signed.clone();
+        renamed.sigs[0].name = "evil.example/log".into();
+        assert!(
+            verify_note(&renamed, &key(Some("example.com/log")))
+                .unwrap_err()
+                .contains("under the name `evil.example/log`")
+        );
+
+        let mut altered = signed.clone();
+        altered.text = altered.text.replace("\n1\n", "\n2\n");
+        assert_eq!(
+            verify_note(&altered, &key(Some("example.com/log"))).unwrap_err(),
+            "signature by the log does not verify"
+        );
+    }
+
     proptest::proptest! {
         #[test]
         fn inclusion_check_never_panics(

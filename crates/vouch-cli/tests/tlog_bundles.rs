@@ -25,10 +25,15 @@ fn interop() -> PathBuf {
 
 /// The judge's verdict: exit code and its output.
 fn judge(dir: &Path, bundle: &str, artifact: &str) -> (Option<i32>, String) {
+    judge_key(dir, bundle, artifact, "k.pub")
+}
+
+/// The judge's verdict for a bundle signed with `key` (a public key PEM).
+fn judge_key(dir: &Path, bundle: &str, artifact: &str, key: &str) -> (Option<i32>, String) {
     let out = Process::new(interop().join("verify-bundle-key"))
         .current_dir(dir)
         .env("VOUCH_INTEROP_TLOG_THRESHOLD", "1")
-        .args([bundle, artifact, "k.pub", "root.json"])
+        .args([bundle, artifact, key, "root.json"])
         .output()
         .expect("run the judge (.ci/setup.d/10-interop.sh installs it)");
     (
@@ -308,4 +313,195 @@ fn every_tampering_fails_with_its_own_reason_in_vouch_and_the_judge() {
     verify_blob(p, "a.sigstore.json", &["--trusted-root", "bad.json"]).code(2);
     // Unchanged, it still verifies.
     verify_blob(p, "a.sigstore.json", &ROOT).code(0);
+}
+
+#[test]
+fn resigning_identical_bytes_returns_the_existing_entry_under_the_current_checkpoint() {
+    let d = setup();
+    let p = d.path();
+    // Ed25519 signatures are deterministic, so signing the same bytes twice logs the same
+    // body: the log must hand back the first index, proved against the grown tree.
+    vouch(p)
+        .args(["key", "generate", "--algorithm", "ed25519"])
+        .args(["--output-key-prefix", "ed"])
+        .assert()
+        .code(0);
+    let attest = |out: &str| {
+        vouch(p)
+            .args([
+                "attest",
+                "a.txt",
+                "--predicate",
+                "pred.json",
+                "--key",
+                "ed.key",
+            ])
+            .args(["--bundle", out, "--tlog", "log"])
+            .assert()
+            .code(0);
+    };
+    let sign_blob = |out: &str| {
+        vouch(p)
+            .args(["sign-blob", "a.txt", "--key", "ed.key", "--bundle", out])
+            .args(["--tlog", "log"])
+            .assert()
+            .code(0);
+    };
+    attest("att1.json");
+    sign_blob("blob1.json");
+    attest("att2.json");
+    sign_blob("blob2.json");
+    for (first, again, index) in [
+        ("att1.json", "att2.json", "0"),
+        ("blob1.json", "blob2.json", "1"),
+    ] {
+        let (one, two) = (entry(p, first), entry(p, again));
+        assert_eq!(one["canonicalizedBody"], two["canonicalizedBody"]);
+        assert_eq!(one["logIndex"], index);
+        assert_eq!(two["logIndex"], index);
+        assert_eq!(two["inclusionProof"]["treeSize"], "2");
+    }
+    assert_eq!(entry(p, "att1.json")["inclusionProof"]["treeSize"], "1");
+    for b in ["att1.json", "att2.json"] {
+        vouch(p)
+            .args([
+                "verify-attestation",
+                "a.txt",
+                "--bundle",
+                b,
+                "--key",
+                "ed.pub",
+            ])
+            .args(ROOT)
+            .assert()
+            .code(0);
+        let (code, out) = judge_key(p, b, "a.txt", "ed.pub");
+        assert_eq!(code, Some(0), "{b}: {out}");
+    }
+    // @sigstore/verify 3.1.1 cannot verify Ed25519 blob signatures at all (docs/signing.md),
+    // so the blob bundles are checked by vouch only.
+    for b in ["blob1.json", "blob2.json"] {
+        verify_blob_with(p, b, "ed.pub").code(0);
+    }
+    // Two distinct entries, not four.
+    let cp = fs::read_to_string(p.join("log/checkpoint")).unwrap();
+    assert_eq!(cp.lines().nth(1), Some("2"), "{cp}");
+}
+
+fn verify_blob_with(p: &Path, bundle: &str, key: &str) -> assert_cmd::assert::Assert {
+    vouch(p)
+        .args(["verify-blob", "a.txt", "--bundle", bundle, "--key", key])
+        .args(ROOT)
+        .assert()
+}
+
+#[test]
+fn attestation_entries_fail_on_tampering_in_vouch_and_the_judge() {
+    let d = setup();
+    let p = d.path();
+    let attest = |out: &str, tlog: bool| {
+        let mut c = vouch(p);
+        c.args([
+            "attest",
+            "a.txt",
+            "--predicate",
+            "pred.json",
+            "--key",
+            "k.key",
+        ])
+        .args(["--bundle", out]);
+        if tlog {
+            c.args(["--tlog", "log"]);
+        }
+        c.assert().code(0);
+    };
+    let verify = |bundle: &str| {
+        vouch(p)
+            .args(["verify-attestation", "a.txt", "--bundle", bundle])
+            .args(["--key", "k.pub"])
+            .args(ROOT)
+            .assert()
+    };
+    attest("plain.json", false);
+    verify("plain.json")
+        .code(1)
+        .stderr(predicate::str::contains("no transparency-log entry"));
+    attest("first.json", true);
+    attest("att.json", true);
+    verify("att.json").code(0);
+
+    // A checkpoint re-signed by another key under the log's name: the hint is not the log's.
+    let other =
+        vouch_tlog::note::Signer::generate("vouch.example/log", vouch_tlog::note::ALG_ED25519)
+            .unwrap();
+    let first_body = entry(p, "first.json")["canonicalizedBody"].clone();
+    // (bundle, edit, vouch's reason, the judge's exit code)
+    let cases: Vec<(&str, Edit, &str, i32)> = vec![
+        (
+            "forged-size.json",
+            Box::new(|e: &mut Value| {
+                let env = e["inclusionProof"]["checkpoint"]["envelope"]
+                    .as_str()
+                    .unwrap()
+                    .replacen("\n2\n", "\n3\n", 1);
+                e["inclusionProof"]["checkpoint"]["envelope"] = Value::String(env);
+            }),
+            "the checkpoint signature by the log does not verify",
+            1,
+        ),
+        (
+            "other-key.json",
+            Box::new(move |e: &mut Value| {
+                let env = e["inclusionProof"]["checkpoint"]["envelope"]
+                    .as_str()
+                    .unwrap()
+                    .to_string();
+                let text = &env[..env.find("\n\n").unwrap() + 1];
+                e["inclusionProof"]["checkpoint"]["envelope"] =
+                    Value::String(other.sign(text).unwrap());
+            }),
+            "the checkpoint has no signature by the log",
+            1,
+        ),
+        (
+            "root-hash.json",
+            Box::new(|e: &mut Value| {
+                e["inclusionProof"]["rootHash"] =
+                    Value::String("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".into());
+            }),
+            "does not lead to the proof's root hash",
+            // @sigstore/verify 3.1.1 proves inclusion against the checkpoint's root and
+            // size and never reads inclusionProof.rootHash/treeSize, so it accepts a bundle
+            // whose rootHash contradicts its checkpoint. vouch (like sigstore-python, which
+            // compares them) refuses it. Asserted so a judge change is noticed.
+            0,
+        ),
+        (
+            "body.json",
+            // The first attestation's entry body with this entry's genuine proof.
+            Box::new(move |e: &mut Value| e["canonicalizedBody"] = first_body),
+            "does not lead to the proof's root hash",
+            1,
+        ),
+    ];
+    for (name, edit, reason, judged) in cases {
+        rewrite(p, "att.json", name, edit);
+        verify(name)
+            .code(1)
+            .stderr(predicate::str::contains(reason));
+        let (code, out) = judge(p, name, "a.txt");
+        assert_eq!(code, Some(judged), "the judge's verdict on {name}: {out}");
+    }
+    // The first attestation's whole entry (proof and all) spliced in: genuine inclusion of
+    // the same statement, but the body records the first envelope's (ECDSA, so different)
+    // signature.
+    let first = entry(p, "first.json");
+    rewrite(p, "att.json", "spliced.json", |e| *e = first);
+    verify("spliced.json")
+        .code(1)
+        .stderr(predicate::str::contains(
+            "does not record this signature by this key",
+        ));
+    let (code, out) = judge(p, "spliced.json", "a.txt");
+    assert_eq!(code, Some(1), "the judge accepted a spliced entry: {out}");
 }
