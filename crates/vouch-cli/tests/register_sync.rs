@@ -40,6 +40,22 @@ const LOCK: &str = r#"{
 }
 "#;
 
+/// The same name in another ecosystem: its row must not take npm's advisories or hand columns.
+/// (A made-up registry: the source only has to say "not a path dependency".)
+const CARGO_LOCK: &str = r#"version = 3
+
+[[package]]
+name = "app"
+version = "0.1.0"
+dependencies = ["pad-demo"]
+
+[[package]]
+name = "pad-demo"
+version = "1.1.0"
+source = "registry+https://example.invalid/index"
+checksum = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+"#;
+
 const D3: &str = "security/sbom-licences.csv";
 const D4: &str = "security/build-reproducibility.csv";
 const D5: &str = "security/secrets.csv";
@@ -48,6 +64,7 @@ fn repo() -> tempfile::TempDir {
     let d = tempfile::tempdir().unwrap();
     let p = d.path();
     fs::write(p.join("package-lock.json"), LOCK).unwrap();
+    fs::write(p.join("Cargo.lock"), CARGO_LOCK).unwrap();
     let osv = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vuln/osv");
     vouch(p)
         .args(["db", "build"])
@@ -58,9 +75,9 @@ fn repo() -> tempfile::TempDir {
     fs::create_dir_all(p.join("security")).unwrap();
     fs::write(
         p.join(D3),
-        "Component,Version,License,Origin,Integrity,Known CVEs,UseScope,Replacement Policy,Owner\n\
-         pad-demo,1.0.0,,\"npm, mirrored\",,,prod,\"replace by 2027, if unmaintained\",alice\n\
-         libfoo,2.1,Zlib,vendored C,,,prod,,bob\n",
+        "Component,Ecosystem,Version,License,Origin,Integrity,Known CVEs,UseScope,Replacement Policy,Owner\n\
+         pad-demo,npm,1.0.0,,\"npm, mirrored\",,,prod,\"replace by 2027, if unmaintained\",alice\n\
+         libfoo,,2.1,Zlib,vendored C,,,prod,,bob\n",
     )
     .unwrap();
     fs::write(
@@ -118,7 +135,9 @@ fn sync_fills_d3_d4_d5_keeps_hand_columns_and_is_idempotent() {
         .clone();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(
-        stderr.contains("security/sbom-licences.csv: 1 added, 1 updated"),
+        stderr.contains(
+            "security/sbom-licences.csv: 2 added, 1 updated, 0 pruned, 1 no longer found"
+        ),
         "{stderr}"
     );
     assert!(
@@ -129,10 +148,11 @@ fn sync_fills_d3_d4_d5_keeps_hand_columns_and_is_idempotent() {
     let d3 = fs::read_to_string(p.join(D3)).unwrap();
     assert_eq!(
         d3,
-        "Component,Version,License,Origin,Integrity,Known CVEs,UseScope,Replacement Policy,Owner\n\
-         pad-demo,1.1.0,MIT,\"npm, mirrored\",sha512-000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f,CVE-2099-0001; GHSA-demo-0002,prod,\"replace by 2027, if unmaintained\",alice\n\
-         libfoo,2.1,Zlib,vendored C,,,prod,,bob\n\
-         safe-demo,2.0.0,Apache-2.0,,,,,,\n"
+        "Component,Ecosystem,Version,License,Origin,Integrity,Known CVEs,UseScope,Replacement Policy,Owner\n\
+         pad-demo,npm,1.1.0,MIT,\"npm, mirrored\",sha512:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f,CVE-2099-0001; GHSA-demo-0002,prod,\"replace by 2027, if unmaintained\",alice\n\
+         libfoo,,2.1,Zlib,vendored C,,,prod,,bob\n\
+         pad-demo,crates.io,1.1.0,,,sha256:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff,None,,,\n\
+         safe-demo,npm,2.0.0,Apache-2.0,,,None,,,\n"
     );
     let d4 = fs::read_to_string(p.join(D4)).unwrap();
     let manifest: serde_json::Value =
