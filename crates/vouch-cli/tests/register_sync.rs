@@ -253,3 +253,74 @@ fn dry_run_writes_nothing_and_missing_registers_are_created() {
         .code(2)
         .stderr(predicate::str::contains("release.json"));
 }
+
+#[test]
+fn an_sbom_file_feeds_d3_and_a_yaml_register_stays_yaml() {
+    let d = repo();
+    let p = d.path();
+    vouch(p)
+        .args(["sbom", "generate", ".", "--format", "spdx-json"])
+        .args(["-o", "app.spdx.json", "-q"])
+        .assert()
+        .code(0);
+    // Another checkout with only the SBOM and a YAML D3: the same components, by ecosystem.
+    let other = tempfile::tempdir().unwrap();
+    let q = other.path();
+    fs::copy(p.join("app.spdx.json"), q.join("app.spdx.json")).unwrap();
+    fs::create_dir(q.join("security")).unwrap();
+    fs::write(
+        q.join("security/sbom-licences.yaml"),
+        "# reviewed by the platform team\nrows:\n  - Component: safe-demo\n    Version: 2.0.0\n    Use Scope: production\n    Owner: \"dana: platform\"\n",
+    )
+    .unwrap();
+    vouch(q)
+        .args([
+            "register",
+            "sync",
+            "--sbom",
+            "app.spdx.json",
+            "--no-secrets",
+        ])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("no vulnerability database"));
+    let yaml = fs::read_to_string(q.join("security/sbom-licences.yaml")).unwrap();
+    assert_eq!(
+        yaml,
+        "# reviewed by the platform team\n\
+         rows:\n  \
+         - \"Component\": \"safe-demo\"\n    \
+           \"Version\": \"2.0.0\"\n    \
+           \"Use Scope\": \"prod\"\n    \
+           \"Owner\": \"dana: platform\"\n    \
+           \"Ecosystem\": \"npm\"\n    \
+           \"License\": \"Apache-2.0\"\n  \
+         - \"Component\": \"pad-demo\"\n    \
+           \"Version\": \"1.1.0\"\n    \
+           \"Ecosystem\": \"crates.io\"\n    \
+           \"Integrity\": \"sha256:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\"\n  \
+         - \"Component\": \"pad-demo\"\n    \
+           \"Version\": \"1.1.0\"\n    \
+           \"Ecosystem\": \"npm\"\n    \
+           \"Integrity\": \"sha512:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f\"\n    \
+           \"License\": \"MIT\"\n"
+    );
+    assert!(!q.join("security/sbom-licences.csv").exists());
+    vouch(q)
+        .args([
+            "register",
+            "sync",
+            "--sbom",
+            "app.spdx.json",
+            "--no-secrets",
+        ])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains(
+            "security/sbom-licences.yaml: up to date",
+        ));
+    assert_eq!(
+        fs::read_to_string(q.join("security/sbom-licences.yaml")).unwrap(),
+        yaml
+    );
+}

@@ -101,7 +101,10 @@ pub fn run(global: &GlobalArgs, o: &Options<'_>) -> Result<u8> {
         describe(&mut out, &reg.path, s);
         if s.changed() && !o.dry_run {
             let text = if reg.path.ends_with(".yaml") || reg.path.ends_with(".yml") {
-                vouch_registers::export::to_yaml(reg)
+                // The file's heading comments stay; the rows are rewritten.
+                let old = std::fs::read_to_string(path).unwrap_or_default();
+                let head = vouch_registers::export::yaml_preamble(&old);
+                format!("{head}{}", vouch_registers::export::to_yaml(reg))
             } else {
                 vouch_registers::export::to_csv_as_written(reg)
             };
