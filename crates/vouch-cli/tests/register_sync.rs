@@ -115,6 +115,15 @@ fn repo() -> tempfile::TempDir {
     d
 }
 
+/// Whether any 8 characters of the secret's value (after the `ghp_` prefix every such token
+/// shares) appear in `text`: not even part of the value may leak.
+fn leaks(text: &str) -> bool {
+    let t = token();
+    let body: Vec<char> = t[4..].chars().collect();
+    body.windows(8)
+        .any(|w| text.contains(&w.iter().collect::<String>()))
+}
+
 fn all_text(dir: &Path) -> String {
     let mut s = String::new();
     for f in [D3, D4, D5] {
@@ -173,9 +182,8 @@ fn sync_fills_d3_d4_d5_keeps_hand_columns_and_is_idempotent() {
     );
 
     // The secret's value is nowhere: not in the registers, not in what sync printed.
-    let t = token();
-    assert!(!all_text(p).contains(&t[4..]));
-    assert!(!stderr.contains(&t[4..]));
+    assert!(!leaks(&all_text(p)));
+    assert!(!leaks(&stderr) && !leaks(&String::from_utf8_lossy(&out.stdout)));
 
     // Again: nothing changes.
     let before = all_text(p);
@@ -189,15 +197,43 @@ fn sync_fills_d3_d4_d5_keeps_hand_columns_and_is_idempotent() {
         .stderr(predicate::str::contains("security/secrets.csv: up to date"));
     assert_eq!(all_text(p), before);
 
-    // The D5 gate names the row sync wrote.
-    vouch(p)
+    // The D5 gate names the row sync wrote, and its report quotes no part of the value.
+    let lint = vouch(p)
         .args(["register", "lint", "--format", "json"])
         .assert()
         .code(1)
         .stdout(predicate::str::contains("register/secret-plaintext"))
         .stdout(predicate::str::contains(
             "secrets/github-pat at config/app.env:1",
-        ));
+        ))
+        .get_output()
+        .clone();
+    assert!(!leaks(&String::from_utf8_lossy(&lint.stdout)));
+
+    // A line added above the secret: the row follows it (the team's columns stay with it).
+    fs::write(
+        p.join("config/app.env"),
+        format!("# app settings\nGITHUB_TOKEN={}\n", token()),
+    )
+    .unwrap();
+    let before = all_text(p);
+    let dry = vouch(p)
+        .args(["register", "sync", "--dry-run"])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains(
+            "~ secrets/github-pat at config/app.env:2: Secret",
+        ))
+        .get_output()
+        .clone();
+    assert!(!leaks(&String::from_utf8_lossy(&dry.stderr)));
+    assert_eq!(all_text(p), before);
+    vouch(p).args(["register", "sync"]).assert().code(0);
+    assert!(
+        fs::read_to_string(p.join(D5))
+            .unwrap()
+            .contains("secrets/github-pat at config/app.env:2,,plaintext in repository,,,,\n")
+    );
 
     // The secret is removed from the tree: the row is reported, then pruned on request.
     fs::write(p.join("config/app.env"), "GITHUB_TOKEN=\n").unwrap();
@@ -206,7 +242,7 @@ fn sync_fills_d3_d4_d5_keeps_hand_columns_and_is_idempotent() {
         .assert()
         .code(0)
         .stderr(predicate::str::contains(
-            "- secrets/github-pat at config/app.env:1",
+            "- secrets/github-pat at config/app.env:2",
         ))
         .stderr(predicate::str::contains("- libfoo 2.1"));
     let d5 = fs::read_to_string(p.join(D5)).unwrap();
