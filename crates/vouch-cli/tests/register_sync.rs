@@ -185,10 +185,12 @@ fn sync_fills_d3_d4_d5_keeps_hand_columns_and_is_idempotent() {
     assert!(!leaks(&all_text(p)));
     assert!(!leaks(&stderr) && !leaks(&String::from_utf8_lossy(&out.stdout)));
 
-    // Again: nothing changes.
+    // Again, naming the manifest by its absolute path this time: nothing changes (bundles are
+    // named relative to the repository, never by a path of the machine).
     let before = all_text(p);
     vouch(p)
-        .args(["register", "sync", "--release", "rel"])
+        .args(["register", "sync", "--release"])
+        .arg(p.join("rel/release.json"))
         .assert()
         .code(0)
         .stderr(predicate::str::contains(

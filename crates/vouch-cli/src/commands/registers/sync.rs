@@ -58,10 +58,17 @@ pub fn run(global: &GlobalArgs, o: &Options<'_>) -> Result<u8> {
             rel.to_path_buf()
         };
         let loaded = vouch_gate::release::load(&rel_dir)?;
+        // Bundles are named relative to the repository when the release sits inside it,
+        // else by their names in release.json: never by a path of this machine, which would
+        // make the register differ from one checkout to the next.
+        let real = |p: &Path| std::fs::canonicalize(p).or_else(|_| std::path::absolute(p));
+        let base = match (real(&loaded.dir), real(o.root)) {
+            (Ok(d), Ok(r)) => d.strip_prefix(&r).ok().map(Path::to_path_buf),
+            _ => None,
+        };
         let shown = |p: &str| {
-            let full = loaded.dir.join(p);
-            full.strip_prefix(o.root)
-                .unwrap_or(&full)
+            base.as_ref()
+                .map_or_else(|| PathBuf::from(p), |b| b.join(p))
                 .to_string_lossy()
                 .replace('\\', "/")
         };
