@@ -277,7 +277,13 @@ pub fn sync_components(reg: &mut Register, facts: &[ComponentFact], prune: bool)
         }
     }
 
-    let mut seen = taken;
+    // A row without a Component names nothing sync could have found: it is the team's
+    // (half-written) row, never reported gone or pruned.
+    let mut seen: Vec<bool> = taken
+        .iter()
+        .zip(&reg.rows)
+        .map(|(t, r)| *t || r.get(D3, "Component").is_none())
+        .collect();
     for (f, at) in facts.into_iter().zip(at) {
         let mut values = vec![
             ("Component", f.name.clone()),
@@ -691,6 +697,17 @@ anyhow,1.0.0,MIT OR Apache-2.0,,sha256-abcd,GHSA-1; CVE-2,,,\n"
             Some("a, \"b\"")
         );
         assert!(!sync_components(&mut d3(&csv), &[comp("serde", "1.0.0")], false).changed());
+    }
+
+    #[test]
+    fn a_row_without_a_component_is_never_gone() {
+        let mut r = d3(
+            "Component,Version,License,Origin,Integrity,Known CVEs,UseScope,Replacement Policy,Owner\n\
+             ,,,internal tool,,,tooling,,erin\n",
+        );
+        let s = sync_components(&mut r, &[comp("serde", "1.0.0")], true);
+        assert!(s.gone.is_empty() && s.pruned.is_empty(), "{s:?}");
+        assert_eq!(r.rows.len(), 2);
     }
 
     #[test]
