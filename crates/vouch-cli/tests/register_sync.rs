@@ -40,6 +40,22 @@ const LOCK: &str = r#"{
 }
 "#;
 
+/// The same name in another ecosystem: its row must not take npm's advisories or hand columns.
+/// (A made-up registry: the source only has to say "not a path dependency".)
+const CARGO_LOCK: &str = r#"version = 3
+
+[[package]]
+name = "app"
+version = "0.1.0"
+dependencies = ["pad-demo"]
+
+[[package]]
+name = "pad-demo"
+version = "1.1.0"
+source = "registry+https://example.invalid/index"
+checksum = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+"#;
+
 const D3: &str = "security/sbom-licences.csv";
 const D4: &str = "security/build-reproducibility.csv";
 const D5: &str = "security/secrets.csv";
@@ -48,6 +64,7 @@ fn repo() -> tempfile::TempDir {
     let d = tempfile::tempdir().unwrap();
     let p = d.path();
     fs::write(p.join("package-lock.json"), LOCK).unwrap();
+    fs::write(p.join("Cargo.lock"), CARGO_LOCK).unwrap();
     let osv = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vuln/osv");
     vouch(p)
         .args(["db", "build"])
@@ -58,9 +75,9 @@ fn repo() -> tempfile::TempDir {
     fs::create_dir_all(p.join("security")).unwrap();
     fs::write(
         p.join(D3),
-        "Component,Version,License,Origin,Integrity,Known CVEs,UseScope,Replacement Policy,Owner\n\
-         pad-demo,1.0.0,,\"npm, mirrored\",,,prod,\"replace by 2027, if unmaintained\",alice\n\
-         libfoo,2.1,Zlib,vendored C,,,prod,,bob\n",
+        "Component,Ecosystem,Version,License,Origin,Integrity,Known CVEs,UseScope,Replacement Policy,Owner\n\
+         pad-demo,npm,1.0.0,,\"npm, mirrored\",,,prod,\"replace by 2027, if unmaintained\",alice\n\
+         libfoo,,2.1,Zlib,vendored C,,,prod,,bob\n",
     )
     .unwrap();
     fs::write(
@@ -98,6 +115,15 @@ fn repo() -> tempfile::TempDir {
     d
 }
 
+/// Whether any 8 characters of the secret's value (after the `ghp_` prefix every such token
+/// shares) appear in `text`: not even part of the value may leak.
+fn leaks(text: &str) -> bool {
+    let t = token();
+    let body: Vec<char> = t[4..].chars().collect();
+    body.windows(8)
+        .any(|w| text.contains(&w.iter().collect::<String>()))
+}
+
 fn all_text(dir: &Path) -> String {
     let mut s = String::new();
     for f in [D3, D4, D5] {
@@ -118,7 +144,9 @@ fn sync_fills_d3_d4_d5_keeps_hand_columns_and_is_idempotent() {
         .clone();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(
-        stderr.contains("security/sbom-licences.csv: 1 added, 1 updated"),
+        stderr.contains(
+            "security/sbom-licences.csv: 2 added, 1 updated, 0 pruned, 1 no longer found"
+        ),
         "{stderr}"
     );
     assert!(
@@ -129,10 +157,11 @@ fn sync_fills_d3_d4_d5_keeps_hand_columns_and_is_idempotent() {
     let d3 = fs::read_to_string(p.join(D3)).unwrap();
     assert_eq!(
         d3,
-        "Component,Version,License,Origin,Integrity,Known CVEs,UseScope,Replacement Policy,Owner\n\
-         pad-demo,1.1.0,MIT,\"npm, mirrored\",sha512-000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f,CVE-2099-0001; GHSA-demo-0002,prod,\"replace by 2027, if unmaintained\",alice\n\
-         libfoo,2.1,Zlib,vendored C,,,prod,,bob\n\
-         safe-demo,2.0.0,Apache-2.0,,,,,,\n"
+        "Component,Ecosystem,Version,License,Origin,Integrity,Known CVEs,UseScope,Replacement Policy,Owner\n\
+         pad-demo,npm,1.1.0,MIT,\"npm, mirrored\",sha512:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f,CVE-2099-0001; GHSA-demo-0002,prod,\"replace by 2027, if unmaintained\",alice\n\
+         libfoo,,2.1,Zlib,vendored C,,,prod,,bob\n\
+         pad-demo,crates.io,1.1.0,,,sha256:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff,None,,,\n\
+         safe-demo,npm,2.0.0,Apache-2.0,,,None,,,\n"
     );
     let d4 = fs::read_to_string(p.join(D4)).unwrap();
     let manifest: serde_json::Value =
@@ -153,14 +182,15 @@ fn sync_fills_d3_d4_d5_keeps_hand_columns_and_is_idempotent() {
     );
 
     // The secret's value is nowhere: not in the registers, not in what sync printed.
-    let t = token();
-    assert!(!all_text(p).contains(&t[4..]));
-    assert!(!stderr.contains(&t[4..]));
+    assert!(!leaks(&all_text(p)));
+    assert!(!leaks(&stderr) && !leaks(&String::from_utf8_lossy(&out.stdout)));
 
-    // Again: nothing changes.
+    // Again, naming the manifest by its absolute path this time: nothing changes (bundles are
+    // named relative to the repository, never by a path of the machine).
     let before = all_text(p);
     vouch(p)
-        .args(["register", "sync", "--release", "rel"])
+        .args(["register", "sync", "--release"])
+        .arg(p.join("rel/release.json"))
         .assert()
         .code(0)
         .stderr(predicate::str::contains(
@@ -169,15 +199,43 @@ fn sync_fills_d3_d4_d5_keeps_hand_columns_and_is_idempotent() {
         .stderr(predicate::str::contains("security/secrets.csv: up to date"));
     assert_eq!(all_text(p), before);
 
-    // The D5 gate names the row sync wrote.
-    vouch(p)
+    // The D5 gate names the row sync wrote, and its report quotes no part of the value.
+    let lint = vouch(p)
         .args(["register", "lint", "--format", "json"])
         .assert()
         .code(1)
         .stdout(predicate::str::contains("register/secret-plaintext"))
         .stdout(predicate::str::contains(
             "secrets/github-pat at config/app.env:1",
-        ));
+        ))
+        .get_output()
+        .clone();
+    assert!(!leaks(&String::from_utf8_lossy(&lint.stdout)));
+
+    // A line added above the secret: the row follows it (the team's columns stay with it).
+    fs::write(
+        p.join("config/app.env"),
+        format!("# app settings\nGITHUB_TOKEN={}\n", token()),
+    )
+    .unwrap();
+    let before = all_text(p);
+    let dry = vouch(p)
+        .args(["register", "sync", "--dry-run"])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains(
+            "~ secrets/github-pat at config/app.env:2: Secret",
+        ))
+        .get_output()
+        .clone();
+    assert!(!leaks(&String::from_utf8_lossy(&dry.stderr)));
+    assert_eq!(all_text(p), before);
+    vouch(p).args(["register", "sync"]).assert().code(0);
+    assert!(
+        fs::read_to_string(p.join(D5))
+            .unwrap()
+            .contains("secrets/github-pat at config/app.env:2,,plaintext in repository,,,,\n")
+    );
 
     // The secret is removed from the tree: the row is reported, then pruned on request.
     fs::write(p.join("config/app.env"), "GITHUB_TOKEN=\n").unwrap();
@@ -186,7 +244,7 @@ fn sync_fills_d3_d4_d5_keeps_hand_columns_and_is_idempotent() {
         .assert()
         .code(0)
         .stderr(predicate::str::contains(
-            "- secrets/github-pat at config/app.env:1",
+            "- secrets/github-pat at config/app.env:2",
         ))
         .stderr(predicate::str::contains("- libfoo 2.1"));
     let d5 = fs::read_to_string(p.join(D5)).unwrap();
@@ -232,4 +290,75 @@ fn dry_run_writes_nothing_and_missing_registers_are_created() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("release.json"));
+}
+
+#[test]
+fn an_sbom_file_feeds_d3_and_a_yaml_register_stays_yaml() {
+    let d = repo();
+    let p = d.path();
+    vouch(p)
+        .args(["sbom", "generate", ".", "--format", "spdx-json"])
+        .args(["-o", "app.spdx.json", "-q"])
+        .assert()
+        .code(0);
+    // Another checkout with only the SBOM and a YAML D3: the same components, by ecosystem.
+    let other = tempfile::tempdir().unwrap();
+    let q = other.path();
+    fs::copy(p.join("app.spdx.json"), q.join("app.spdx.json")).unwrap();
+    fs::create_dir(q.join("security")).unwrap();
+    fs::write(
+        q.join("security/sbom-licences.yaml"),
+        "# reviewed by the platform team\nrows:\n  - Component: safe-demo\n    Version: 2.0.0\n    Use Scope: production\n    Owner: \"dana: platform\"\n",
+    )
+    .unwrap();
+    vouch(q)
+        .args([
+            "register",
+            "sync",
+            "--sbom",
+            "app.spdx.json",
+            "--no-secrets",
+        ])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("no vulnerability database"));
+    let yaml = fs::read_to_string(q.join("security/sbom-licences.yaml")).unwrap();
+    assert_eq!(
+        yaml,
+        "# reviewed by the platform team\n\
+         rows:\n  \
+         - \"Component\": \"safe-demo\"\n    \
+           \"Version\": \"2.0.0\"\n    \
+           \"Use Scope\": \"prod\"\n    \
+           \"Owner\": \"dana: platform\"\n    \
+           \"Ecosystem\": \"npm\"\n    \
+           \"License\": \"Apache-2.0\"\n  \
+         - \"Component\": \"pad-demo\"\n    \
+           \"Version\": \"1.1.0\"\n    \
+           \"Ecosystem\": \"crates.io\"\n    \
+           \"Integrity\": \"sha256:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\"\n  \
+         - \"Component\": \"pad-demo\"\n    \
+           \"Version\": \"1.1.0\"\n    \
+           \"Ecosystem\": \"npm\"\n    \
+           \"Integrity\": \"sha512:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f\"\n    \
+           \"License\": \"MIT\"\n"
+    );
+    assert!(!q.join("security/sbom-licences.csv").exists());
+    vouch(q)
+        .args([
+            "register",
+            "sync",
+            "--sbom",
+            "app.spdx.json",
+            "--no-secrets",
+        ])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains(
+            "security/sbom-licences.yaml: up to date",
+        ));
+    assert_eq!(
+        fs::read_to_string(q.join("security/sbom-licences.yaml")).unwrap(),
+        yaml
+    );
 }

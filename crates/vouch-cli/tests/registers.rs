@@ -268,3 +268,71 @@ fn html_report_renders_in_a_real_browser_without_console_errors() {
         .is_empty()
     );
 }
+
+#[test]
+fn lint_settles_exceptions_and_fail_on_like_check() {
+    let d = tempfile::tempdir().unwrap();
+    vouch(d.path()).args(["register", "init"]).assert().code(0);
+    fs::write(d.path().join(D1), "Asset/Data Flow,Threat,Vector,Impact,Likelihood,Control,Owner,Residual Risk,Status,ReviewDate\nLogin API,Spoofing,Credential stuffing,High,High,,,,Open,2030-01-01\n").unwrap();
+    fs::create_dir_all(d.path().join(".vouch")).unwrap();
+    // An expired exception about a register rule is reported (and no longer suppresses); one
+    // about another family is `vouch check`'s to judge, not register lint's.
+    fs::write(
+        d.path().join(".vouch/exceptions.yaml"),
+        "exceptions:\n  - id: EXC-1\n    rule: register/threat-uncontrolled\n    owner: sec@example.com\n    expires: 2026-11-01\n    reason: control being built, SEC-9\n  - id: EXC-2\n    rule: secrets/*\n    owner: sec@example.com\n    expires: 2026-11-01\n    reason: test keys\n",
+    )
+    .unwrap();
+    let out = vouch(d.path())
+        .args(["register", "lint", "--format", "json"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let report: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let rules: Vec<(&str, &str)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] != "register/empty")
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap(),
+                f["message"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(rules.len(), 3, "{rules:?}");
+    assert!(
+        rules
+            .iter()
+            .any(|(r, m)| *r == "exception/expired" && m.contains("EXC-1"))
+    );
+    assert!(!rules.iter().any(|(_, m)| m.contains("EXC-2")), "{rules:?}");
+    assert_eq!(
+        rules
+            .iter()
+            .filter(|(r, _)| *r == "register/threat-uncontrolled")
+            .count(),
+        2
+    );
+    // --fail-on and vouch.toml's fail_on set the threshold, as in `vouch check`.
+    vouch(d.path())
+        .args(["register", "lint", "--fail-on", "critical"])
+        .assert()
+        .code(0);
+    fs::write(d.path().join("vouch.toml"), "fail_on = \"critical\"\n").unwrap();
+    vouch(d.path()).args(["register", "lint"]).assert().code(0);
+    // Rule overrides apply too: disabling the rule leaves only the expired exception.
+    fs::write(
+        d.path().join("vouch.toml"),
+        "[rules.\"register/threat-uncontrolled\"]\nenabled = false\n",
+    )
+    .unwrap();
+    vouch(d.path())
+        .args(["register", "lint"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("exception/expired"))
+        .stdout(predicate::str::contains("register/threat-uncontrolled").not());
+}

@@ -76,6 +76,21 @@ pub fn to_yaml(r: &Register) -> String {
     out
 }
 
+/// The comment block a YAML register starts with (comment and blank lines before the first
+/// other line), so `register sync` can keep a file's heading; comments between rows are not
+/// kept.
+pub fn yaml_preamble(text: &str) -> &str {
+    let mut end = 0;
+    for line in text.split_inclusive('\n') {
+        let t = line.trim();
+        if !(t.is_empty() || t.starts_with('#')) {
+            break;
+        }
+        end += line.len();
+    }
+    &text[..end]
+}
+
 /// A JSON array of objects keyed by canonical column names (file order).
 pub fn to_json(r: &Register) -> String {
     let rows: Vec<serde_json::Value> = r
@@ -149,6 +164,16 @@ mod tests {
 
     use super::*;
     use crate::schema::RegisterKind;
+
+    #[test]
+    fn the_yaml_preamble_is_the_leading_comments() {
+        assert_eq!(
+            yaml_preamble("# D3\n\n# owner: platform\nrows:\n  # not this\n"),
+            "# D3\n\n# owner: platform\n"
+        );
+        assert_eq!(yaml_preamble("rows: []\n# trailing\n"), "");
+        assert_eq!(yaml_preamble("# only\n"), "# only\n");
+    }
 
     #[test]
     fn csv_round_trips_after_normalisation() {

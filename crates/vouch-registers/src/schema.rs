@@ -154,7 +154,7 @@ impl RegisterKind {
                 "Data Item,Source,Purpose,StorageLocation,Retention,Access Roles,In-Transit,At-Rest,Anonymization,Legal Basis,DSR Process,Owner"
             }
             RegisterKind::D3 => {
-                "Component,Version,License,Origin,Integrity,Known CVEs,UseScope,Replacement Policy,Owner"
+                "Component,Version,License,Origin,Integrity,Known CVEs,UseScope,Replacement Policy,Owner,Ecosystem"
             }
             RegisterKind::D4 => {
                 "BuildInput,Environment,Reproducible,ArtifactHash,Signature/Attestation,DependencyPolicy,SLSATarget,VerificationSteps"
@@ -313,6 +313,9 @@ const D3_FIELDS: &[FieldSpec] = &[
     },
     text("Replacement Policy", &[]),
     text("Owner", &["Owner/Reviewed", "Reviewed"]),
+    // vouch's addition: the package's ecosystem (OSV's names: npm, crates.io, PyPI, Maven…),
+    // so `register sync` can tell npm's `uuid` from crates.io's `uuid`.
+    opt(text("Ecosystem", &["Package Type"])),
 ];
 
 const D4_FIELDS: &[FieldSpec] = &[

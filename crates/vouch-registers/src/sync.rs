@@ -11,23 +11,25 @@
 //! This module must never see or write a secret value: secret facts are rule ids and
 //! locations only.
 
-use std::collections::BTreeMap;
-
 use crate::register::{Cell, Register, Row};
 use crate::schema::RegisterKind;
 
 /// A component from the SBOM.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ComponentFact {
+    /// The ecosystem as OSV names it (`npm`, `crates.io`, `PyPI`, `Maven`…), when known: part
+    /// of the component's identity, since npm's `uuid` is not crates.io's `uuid`.
+    pub ecosystem: Option<String>,
     /// Name as the ecosystem spells it (Maven: `group:artifact`).
     pub name: String,
     pub version: String,
     /// SPDX expression (several licences joined with ` AND `), if known.
     pub licence: Option<String>,
-    /// Strongest hash the lockfile records, as `sha512-<hex>` / `sha256-<hex>`.
+    /// Strongest hash the lockfile records, as `sha512:<hex>` / `sha256:<hex>`.
     pub integrity: Option<String>,
     /// Advisory ids affecting this version; `None` when no database was consulted (the
-    /// column is then left as it is).
+    /// column is then left as it is). An empty list is written as `None` (checked, nothing
+    /// known), as the mini-spec's D3 example writes it.
     pub advisories: Option<Vec<String>>,
 }
 
@@ -186,46 +188,110 @@ fn removed(
     });
 }
 
-/// D3: one row per component, matched by (Component, Version), else by Component alone when
-/// exactly one row and one component carry that name (a version bump). Fills Component,
-/// Version, License, Integrity and Known CVEs. Rows whose component is gone are reported,
+/// What Known CVEs says when the database was consulted and lists nothing for a component.
+pub const NO_KNOWN_CVES: &str = "None";
+
+fn component_key(name: &str, version: &str, ecosystem: Option<&str>) -> String {
+    match ecosystem {
+        Some(e) => format!("{name} {version} ({e})"),
+        None => format!("{name} {version}"),
+    }
+}
+
+/// Whether `row` can describe `f`: same name (case-insensitively, as PyPI and most registries
+/// compare), and the same ecosystem unless either side does not say.
+fn same_component(row: &Row, f: &ComponentFact) -> bool {
+    use RegisterKind::D3;
+    row.get(D3, "Component")
+        .is_some_and(|n| n.eq_ignore_ascii_case(&f.name))
+        && match (row.get(D3, "Ecosystem"), f.ecosystem.as_deref()) {
+            (Some(r), Some(e)) => r.eq_ignore_ascii_case(e),
+            _ => true,
+        }
+}
+
+/// Whether `row` states the same ecosystem as `f` (both none counts).
+fn same_ecosystem(row: &Row, f: &ComponentFact) -> bool {
+    match (
+        row.get(RegisterKind::D3, "Ecosystem"),
+        f.ecosystem.as_deref(),
+    ) {
+        (Some(r), Some(e)) => r.eq_ignore_ascii_case(e),
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+/// D3: one row per component. A fact takes, first, a row with its name, ecosystem (when the
+/// row states one) and version; then, for a version bump, the one remaining row with its name
+/// and ecosystem when no other new fact could also claim that row. Fills Component, Version,
+/// Ecosystem, License, Integrity and Known CVEs. Rows whose component is gone are reported,
 /// and removed only with `prune`.
 pub fn sync_components(reg: &mut Register, facts: &[ComponentFact], prune: bool) -> Summary {
     use RegisterKind::D3;
     let mut summary = Summary::default();
     let mut facts: Vec<&ComponentFact> = facts.iter().collect();
-    facts.sort_by(|a, b| {
-        (a.name.as_str(), a.version.as_str()).cmp(&(b.name.as_str(), b.version.as_str()))
-    });
-    facts.dedup_by(|a, b| a.name == b.name && a.version == b.version);
-    let name_of = |row: &Row| row.get(D3, "Component").unwrap_or("").to_string();
-    let mut seen = vec![false; reg.rows.len()];
-    let mut by_name: BTreeMap<String, usize> = BTreeMap::new();
-    for f in &facts {
-        *by_name.entry(f.name.to_ascii_lowercase()).or_default() += 1;
+    let order = |f: &ComponentFact| (f.name.clone(), f.version.clone(), f.ecosystem.clone());
+    facts.sort_by_key(|f| order(f));
+    facts.dedup_by(|a, b| order(a) == order(b));
+
+    // Matching is decided before anything is written, so it does not depend on the order in
+    // which facts are applied.
+    let mut taken = vec![false; reg.rows.len()];
+    let mut at: Vec<Option<usize>> = vec![None; facts.len()];
+    // First the rows that state exactly the fact's ecosystem (or, like it, none), then rows
+    // that leave it open, then version bumps.
+    for strict in [true, false] {
+        for (j, f) in facts.iter().enumerate() {
+            if at[j].is_some() {
+                continue;
+            }
+            let found = (0..reg.rows.len()).find(|i| {
+                let r = &reg.rows[*i];
+                !taken[*i]
+                    && same_component(r, f)
+                    && r.get(D3, "Version") == Some(f.version.as_str())
+                    && (!strict || same_ecosystem(r, f))
+            });
+            if let Some(i) = found {
+                taken[i] = true;
+                at[j] = Some(i);
+            }
+        }
     }
-    for f in facts {
-        let exact = reg.rows.iter().position(|r| {
-            name_of(r).eq_ignore_ascii_case(&f.name)
-                && r.get(D3, "Version") == Some(f.version.as_str())
-        });
-        let at = exact.or_else(|| {
-            let same: Vec<usize> = reg
-                .rows
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| name_of(r).eq_ignore_ascii_case(&f.name))
-                .map(|(i, _)| i)
-                .collect();
-            (same.len() == 1
-                && by_name.get(&f.name.to_ascii_lowercase()) == Some(&1)
-                && !seen[same[0]])
-                .then(|| same[0])
-        });
+    for j in 0..facts.len() {
+        if at[j].is_some() {
+            continue;
+        }
+        let f = facts[j];
+        let rows: Vec<usize> = (0..reg.rows.len())
+            .filter(|i| !taken[*i] && same_component(&reg.rows[*i], f))
+            .collect();
+        let [i] = rows[..] else { continue };
+        let rivals = (0..facts.len())
+            .filter(|k| at[*k].is_none() && same_component(&reg.rows[i], facts[*k]))
+            .count();
+        if rivals == 1 {
+            taken[i] = true;
+            at[j] = Some(i);
+        }
+    }
+
+    // A row without a Component names nothing sync could have found: it is the team's
+    // (half-written) row, never reported gone or pruned.
+    let mut seen: Vec<bool> = taken
+        .iter()
+        .zip(&reg.rows)
+        .map(|(t, r)| *t || r.get(D3, "Component").is_none())
+        .collect();
+    for (f, at) in facts.into_iter().zip(at) {
         let mut values = vec![
             ("Component", f.name.clone()),
             ("Version", f.version.clone()),
         ];
+        if let Some(e) = &f.ecosystem {
+            values.push(("Ecosystem", e.clone()));
+        }
         if let Some(l) = &f.licence {
             values.push(("License", l.clone()));
         }
@@ -233,19 +299,29 @@ pub fn sync_components(reg: &mut Register, facts: &[ComponentFact], prune: bool)
             values.push(("Integrity", h.clone()));
         }
         if let Some(ids) = &f.advisories {
-            values.push(("Known CVEs", ids.join("; ")));
+            let text = if ids.is_empty() {
+                NO_KNOWN_CVES.to_string()
+            } else {
+                ids.join("; ")
+            };
+            values.push(("Known CVEs", text));
         }
-        let key = format!("{} {}", f.name, f.version);
+        let key = component_key(&f.name, &f.version, f.ecosystem.as_deref());
         upsert(reg, at, &key, &values, &mut summary);
-        match at {
-            Some(i) => seen[i] = true,
-            None => seen.push(true),
+        if at.is_none() {
+            seen.push(true);
         }
     }
     removed(
         reg,
         &seen,
-        |r| format!("{} {}", name_of(r), r.get(D3, "Version").unwrap_or("")),
+        |r| {
+            component_key(
+                r.get(D3, "Component").unwrap_or(""),
+                r.get(D3, "Version").unwrap_or(""),
+                r.get(D3, "Ecosystem"),
+            )
+        },
         prune,
         &mut summary,
     );
@@ -285,37 +361,77 @@ pub fn secret_key(f: &SecretFact) -> String {
 /// plaintext storage).
 pub const PLAINTEXT_IN_REPOSITORY: &str = "plaintext in repository";
 
+/// `rule at path:` of a Secret cell sync wrote, for following a secret whose line moved.
+fn secret_place(secret: &str) -> Option<&str> {
+    let (place, line) = secret.rsplit_once(':')?;
+    (!line.is_empty() && line.bytes().all(|b| b.is_ascii_digit())).then_some(place)
+}
+
 /// D5: a row per plaintext secret the scanner found, keyed by `rule at path:line`, with
-/// Storage Method "plaintext in repository" so the D5 gate names it. Rows that sync added
-/// earlier (that Storage Method) for secrets no longer found are reported as gone (the secret
-/// was removed from the tree, which does not make it safe: rotate it), and removed only with
-/// `prune`. Hand-written rows are never touched.
+/// Storage Method "plaintext in repository" so the D5 gate names it. A secret whose line moved
+/// (lines added above it) keeps its row when it is the only one of its rule in that file. Rows
+/// that sync added earlier (that Storage Method) for secrets no longer found are reported as
+/// gone (the secret was removed from the tree, which does not make it safe: rotate it), and
+/// removed only with `prune`. Hand-written rows are never touched, with one exception: a row
+/// whose Secret is exactly a location the scanner still reports gets its Storage Method set
+/// back to plaintext (moving a secret to a vault does not take it out of the tree).
 pub fn sync_secrets(reg: &mut Register, facts: &[SecretFact], prune: bool) -> Summary {
     use RegisterKind::D5;
     let mut summary = Summary::default();
     let mut facts: Vec<&SecretFact> = facts.iter().collect();
     facts.sort();
     facts.dedup();
-    let mut seen = vec![false; reg.rows.len()];
-    for f in facts {
-        let key = secret_key(f);
-        let at = reg
-            .rows
-            .iter()
-            .position(|r| r.get(D5, "Secret") == Some(key.as_str()));
+    let keys: Vec<String> = facts.iter().map(|f| secret_key(f)).collect();
+    let owned = |r: &Row| r.get(D5, "Storage Method") == Some(PLAINTEXT_IN_REPOSITORY);
+
+    let mut taken = vec![false; reg.rows.len()];
+    let mut at: Vec<Option<usize>> = vec![None; facts.len()];
+    for (j, key) in keys.iter().enumerate() {
+        let found = (0..reg.rows.len())
+            .find(|i| !taken[*i] && reg.rows[*i].get(D5, "Secret") == Some(key.as_str()));
+        if let Some(i) = found {
+            taken[i] = true;
+            at[j] = Some(i);
+        }
+    }
+    // A moved line: the one unmatched sync row and the one unmatched finding for this rule and
+    // file. Only rows sync owns are followed; a hand-written row is never rewritten.
+    for j in 0..facts.len() {
+        if at[j].is_some() {
+            continue;
+        }
+        let place = format!("{} at {}", facts[j].rule, facts[j].path);
+        let rows: Vec<usize> = (0..reg.rows.len())
+            .filter(|i| {
+                let r = &reg.rows[*i];
+                !taken[*i]
+                    && owned(r)
+                    && r.get(D5, "Secret").and_then(secret_place) == Some(place.as_str())
+            })
+            .collect();
+        let rivals = (0..facts.len())
+            .filter(|k| at[*k].is_none() && secret_place(&keys[*k]) == Some(place.as_str()))
+            .count();
+        if let ([i], 1) = (&rows[..], rivals) {
+            taken[*i] = true;
+            at[j] = Some(*i);
+        }
+    }
+
+    let mut seen = taken;
+    for (key, at) in keys.iter().zip(at) {
         let values = [
             ("Secret", key.clone()),
             ("Storage Method", PLAINTEXT_IN_REPOSITORY.to_string()),
         ];
-        upsert(reg, at, &key, &values, &mut summary);
-        match at {
-            Some(i) => seen[i] = true,
-            None => seen.push(true),
+        upsert(reg, at, key, &values, &mut summary);
+        if at.is_none() {
+            seen.push(true);
         }
     }
     // Only rows sync owns can be gone: hand-written rows stay "seen".
     for (i, row) in reg.rows.iter().enumerate() {
-        if row.get(D5, "Storage Method") != Some(PLAINTEXT_IN_REPOSITORY) {
+        if !owned(row) {
             seen[i] = true;
         }
     }
@@ -364,6 +480,7 @@ hand-made,0.1,Apache-2.0,internal,,,tooling,,bob\n";
 
     fn comp(name: &str, version: &str) -> ComponentFact {
         ComponentFact {
+            ecosystem: None,
             name: name.into(),
             version: version.into(),
             licence: Some("MIT OR Apache-2.0".into()),
@@ -484,26 +601,251 @@ anyhow,1.0.0,MIT OR Apache-2.0,,sha256-abcd,GHSA-1; CVE-2,,,\n"
         assert_eq!(d5.rows.len(), 1);
     }
 
+    fn in_eco(eco: &str, name: &str, version: &str) -> ComponentFact {
+        ComponentFact {
+            ecosystem: Some(eco.into()),
+            ..comp(name, version)
+        }
+    }
+
+    #[test]
+    fn the_same_name_in_two_ecosystems_is_two_components() {
+        let mut r = d3(
+            "Component,Version,License,Origin,Integrity,Known CVEs,UseScope,Replacement Policy,Owner\n\
+             uuid,1.0,,,,,prod,,alice\n",
+        );
+        let facts = [
+            in_eco("npm", "uuid", "1.0"),
+            in_eco("crates.io", "uuid", "1.0"),
+        ];
+        let s = sync_components(&mut r, &facts, false);
+        // The row states no ecosystem: the first fact (by name, version, ecosystem) takes it
+        // and pins it; the other one gets its own row instead of overwriting it.
+        assert_eq!(s.added, ["uuid 1.0 (npm)"]);
+        assert_eq!(s.updated[0].0, "uuid 1.0 (crates.io)");
+        assert!(s.gone.is_empty());
+        let csv = to_csv(&r);
+        assert_eq!(
+            csv,
+            "Component,Version,License,Origin,Integrity,Known CVEs,Use Scope,Replacement Policy,Owner,Ecosystem\n\
+             uuid,1.0,MIT OR Apache-2.0,,sha256-abcd,GHSA-1; CVE-2,prod,,alice,crates.io\n\
+             uuid,1.0,MIT OR Apache-2.0,,sha256-abcd,GHSA-1; CVE-2,,,,npm\n"
+        );
+        // Facts in another order, again: nothing moves.
+        let again = sync_components(&mut r, &[facts[1].clone(), facts[0].clone()], false);
+        assert!(!again.changed() && again.gone.is_empty(), "{again:?}");
+        assert_eq!(to_csv(&r), csv);
+        // A version bump follows each ecosystem's row; the other ecosystem's row is untouched.
+        let s = sync_components(
+            &mut r,
+            &[
+                in_eco("npm", "uuid", "2.0"),
+                in_eco("crates.io", "uuid", "1.0"),
+            ],
+            false,
+        );
+        assert_eq!(s.updated, [("uuid 2.0 (npm)".to_string(), vec!["Version"])]);
+        assert!(s.added.is_empty() && s.gone.is_empty(), "{s:?}");
+    }
+
+    #[test]
+    fn an_ambiguous_bump_adds_rows_and_reports_the_old_one() {
+        // One row without ecosystem, two new versions that could each be its bump: guessing
+        // would give one of them the other's Owner, so both are added and the row reported.
+        let mut r = d3(
+            "Component,Version,License,Origin,Integrity,Known CVEs,UseScope,Replacement Policy,Owner\n\
+             uuid,0.9,,,,,prod,,alice\n",
+        );
+        let s = sync_components(
+            &mut r,
+            &[
+                in_eco("npm", "uuid", "1.0"),
+                in_eco("crates.io", "uuid", "1.0"),
+            ],
+            false,
+        );
+        assert_eq!(s.added, ["uuid 1.0 (crates.io)", "uuid 1.0 (npm)"]);
+        assert_eq!(s.gone, ["uuid 0.9"]);
+    }
+
+    #[test]
+    fn quoting_and_normalisation_survive_a_sync() {
+        // Quoted commas, doubled quotes and a newline in hand-written cells; `production` is
+        // the Use Scope synonym for `prod`; `Med` in a free-text column is kept as written
+        // (only enumerated columns are canonicalised).
+        let mut r = d3(
+            "Component,Version,License,Origin,Integrity,Known CVEs,UseScope,Replacement Policy,Owner\n\
+             serde,1.0.0,MIT,\"a, \"\"b\"\"\",,,production,\"Med\npriority\",  carol  \n",
+        );
+        let s = sync_components(&mut r, &[comp("serde", "1.0.0")], false);
+        assert_eq!(
+            s.updated,
+            [(
+                "serde 1.0.0".to_string(),
+                vec!["License", "Integrity", "Known CVEs"]
+            )]
+        );
+        let csv = to_csv(&r);
+        assert_eq!(
+            csv,
+            "Component,Version,License,Origin,Integrity,Known CVEs,Use Scope,Replacement Policy,Owner\n\
+             serde,1.0.0,MIT OR Apache-2.0,\"a, \"\"b\"\"\",sha256-abcd,GHSA-1; CVE-2,prod,\"Med\npriority\",carol\n"
+        );
+        let back = d3(&csv);
+        assert_eq!(
+            back.rows[0].get(RegisterKind::D3, "Origin"),
+            Some("a, \"b\"")
+        );
+        assert!(!sync_components(&mut d3(&csv), &[comp("serde", "1.0.0")], false).changed());
+    }
+
+    #[test]
+    fn a_row_without_a_component_is_never_gone() {
+        let mut r = d3(
+            "Component,Version,License,Origin,Integrity,Known CVEs,UseScope,Replacement Policy,Owner\n\
+             ,,,internal tool,,,tooling,,erin\n",
+        );
+        let s = sync_components(&mut r, &[comp("serde", "1.0.0")], true);
+        assert!(s.gone.is_empty() && s.pruned.is_empty(), "{s:?}");
+        assert_eq!(r.rows.len(), 2);
+    }
+
+    #[test]
+    fn a_database_with_nothing_known_says_none() {
+        let mut r = d3(
+            "Component,Version,License,Origin,Integrity,Known CVEs,UseScope,Replacement Policy,Owner\n",
+        );
+        let mut f = comp("serde", "1.0.0");
+        f.advisories = Some(vec![]);
+        sync_components(&mut r, &[f], false);
+        assert_eq!(r.rows[0].get(RegisterKind::D3, "Known CVEs"), Some("None"));
+    }
+
+    fn d5(text: &str) -> Register {
+        Register::parse(
+            RegisterKind::D5,
+            Path::new("d5.csv"),
+            "security/d5.csv",
+            text,
+        )
+        .unwrap()
+    }
+
+    fn secret(rule: &str, path: &str, line: u32) -> SecretFact {
+        SecretFact {
+            rule: rule.into(),
+            path: path.into(),
+            line,
+        }
+    }
+
+    #[test]
+    fn a_secret_whose_line_moved_keeps_its_row() {
+        let mut r = d5(
+            "Secret,Scope,StorageMethod,RotationPolicy,Access Roles,Last Rotated,AuditLog\n\
+             secrets/github-pat at config/app.env:3,prod,plaintext in repository,,ops,,\n\
+             secrets/github-pat at other.env:3,prod,vault,,ops,,\n",
+        );
+        let s = sync_secrets(
+            &mut r,
+            &[secret("secrets/github-pat", "config/app.env", 5)],
+            false,
+        );
+        assert_eq!(
+            s.updated,
+            [(
+                "secrets/github-pat at config/app.env:5".to_string(),
+                vec!["Secret"]
+            )]
+        );
+        assert!(s.added.is_empty() && s.gone.is_empty(), "{s:?}");
+        // The team's Scope and Access Roles stay on the row.
+        assert!(to_csv(&r).contains(
+            "secrets/github-pat at config/app.env:5,prod,plaintext in repository,,ops,,\n"
+        ));
+        // A hand-written row (not sync's Storage Method) is never followed or rewritten.
+        let s = sync_secrets(
+            &mut r,
+            &[
+                secret("secrets/github-pat", "config/app.env", 5),
+                secret("secrets/github-pat", "other.env", 4),
+            ],
+            false,
+        );
+        assert_eq!(s.added, ["secrets/github-pat at other.env:4"]);
+        assert!(to_csv(&r).contains("secrets/github-pat at other.env:3,prod,vault,,ops,,\n"));
+    }
+
     proptest::proptest! {
         #[test]
         fn merging_never_panics_and_is_idempotent(
             names in proptest::collection::vec("[a-c]{1,2}", 0..6),
             versions in proptest::collection::vec("[0-2]\\.[0-2]", 0..6),
-            rows in proptest::collection::vec(("[a-c]{1,2}", "[0-2]\\.[0-2]"), 0..5),
+            ecos in proptest::collection::vec(0u8..3, 0..6),
+            rows in proptest::collection::vec(("[a-c]{1,2}", "[0-2]\\.[0-2]", 0u8..3), 0..5),
+            secrets in proptest::collection::vec(("[ab]", "[xy]", 1u32..4), 0..5),
+            secret_rows in proptest::collection::vec(("[ab]", "[xy]", 1u32..4, proptest::bool::ANY), 0..4),
+            prune in proptest::bool::ANY,
         ) {
-            let mut text = String::from("Component,Version,License,Origin,Integrity,Known CVEs,UseScope,Replacement Policy,Owner\n");
-            for (n, v) in &rows {
-                text.push_str(&format!("{n},{v},,,,,,,\n"));
+            let eco = |e: u8| ["", "npm", "crates.io"][usize::from(e % 3)];
+            let mut text = String::from("Component,Version,License,Origin,Integrity,Known CVEs,UseScope,Replacement Policy,Owner,Ecosystem\n");
+            for (n, v, e) in &rows {
+                text.push_str(&format!("{n},{v},,\"o, {n}\",,,,,owner-{n},{}\n", eco(*e)));
             }
             let mut r = d3(&text);
-            let facts: Vec<ComponentFact> = names.iter().zip(versions.iter()).map(|(n, v)| comp(n, v)).collect();
-            sync_components(&mut r, &facts, false);
+            let facts: Vec<ComponentFact> = names
+                .iter()
+                .zip(versions.iter())
+                .zip(ecos.iter().chain(std::iter::repeat(&0)))
+                .map(|((n, v), e)| ComponentFact {
+                    ecosystem: Some(eco(*e).to_string()).filter(|e| !e.is_empty()),
+                    ..comp(n, v)
+                })
+                .collect();
+            sync_components(&mut r, &facts, prune);
             let once = to_csv(&r);
-            let again = sync_components(&mut r, &facts, false);
-            proptest::prop_assert!(!again.changed());
+            let again = sync_components(&mut r, &facts, prune);
+            proptest::prop_assert!(!again.changed(), "{:?}", again);
             proptest::prop_assert_eq!(to_csv(&r), once.clone());
+            // Every hand-written Owner is still on a row with its component's name.
+            for (n, _, _) in &rows {
+                let owner = format!("owner-{n}");
+                let kept = r.rows.iter().any(|row| {
+                    row.get(RegisterKind::D3, "Owner") == Some(owner.as_str())
+                        && row.get(RegisterKind::D3, "Component") == Some(n.as_str())
+                });
+                proptest::prop_assert!(prune || kept);
+            }
             // What sync writes reads back as a valid register.
             proptest::prop_assert!(Register::parse(RegisterKind::D3, Path::new("x.csv"), "x.csv", &once).is_ok());
+
+            let mut text = String::from("Secret,Scope,StorageMethod,RotationPolicy,Access Roles,Last Rotated,AuditLog\n");
+            for (rule, path, line, owned) in &secret_rows {
+                let storage = if *owned { PLAINTEXT_IN_REPOSITORY } else { "vault" };
+                text.push_str(&format!("secrets/{rule} at {path}.env:{line},prod,{storage},,,,\n"));
+            }
+            let mut r = d5(&text);
+            let facts: Vec<SecretFact> = secrets
+                .iter()
+                .map(|(rule, path, line)| secret(&format!("secrets/{rule}"), &format!("{path}.env"), *line))
+                .collect();
+            sync_secrets(&mut r, &facts, prune);
+            let once = to_csv(&r);
+            let again = sync_secrets(&mut r, &facts, prune);
+            proptest::prop_assert!(!again.changed(), "{:?}", again);
+            proptest::prop_assert_eq!(to_csv(&r), once);
+            // Hand-written rows are never touched, unless the scanner still finds the very
+            // secret they name in the tree: then it is plaintext in the repository whatever
+            // the row said.
+            for (rule, path, line, owned) in &secret_rows {
+                let found = facts.iter().any(|f| {
+                    f.rule == format!("secrets/{rule}") && f.path == format!("{path}.env") && f.line == *line
+                });
+                if !owned && !found {
+                    let key = format!("secrets/{rule} at {path}.env:{line},prod,vault,,,,\n");
+                    proptest::prop_assert!(to_csv(&r).contains(&key));
+                }
+            }
         }
     }
 }
@@ -528,6 +870,7 @@ mod yaml_tests {
         sync_components(
             &mut r,
             &[ComponentFact {
+                ecosystem: None,
                 name: "serde".into(),
                 version: "1.0".into(),
                 licence: Some("MIT".into()),
@@ -539,7 +882,7 @@ mod yaml_tests {
         let out = to_yaml(&r);
         assert_eq!(
             out,
-            "rows:\n  - \"Component\": \"serde\"\n    \"Version\": \"1.0\"\n    \"Owner\": \"alice: lead\"\n    \"License\": \"MIT\"\n"
+            "rows:\n  - \"Component\": \"serde\"\n    \"Version\": \"1.0\"\n    \"Owner\": \"alice: lead\"\n    \"License\": \"MIT\"\n    \"Known CVEs\": \"None\"\n"
         );
         let back = Register::parse(
             RegisterKind::D3,

@@ -1,4 +1,4 @@
-//! `vouch register init|lint|report|threats|export`: the D1–D7 security registers.
+//! `vouch register init|lint|report|threats|sync|export`: the D1–D7 security registers.
 
 use std::path::{Path, PathBuf};
 
@@ -48,13 +48,16 @@ pub enum RegisterCommand {
         #[arg(long = "from", value_name = "FLOWS.yaml")]
         from: PathBuf,
     },
-    /// Fill D3, D4 and D5 from what vouch finds: D3 (Component, Version, License, Integrity,
-    /// Known CVEs) from the repository's lockfiles (or --sbom) and the OSV database; D4
-    /// (Artifact Hash, Signature/Attestation) from a release's release.json (--release); D5
-    /// gets a row per plaintext secret the secret scanner finds (rule and location, never the
-    /// value). Hand-written columns are kept; components or secrets no longer found are
-    /// reported and removed only with --prune. Missing register files are created. Running it
-    /// twice changes nothing the second time.
+    /// Fill D3, D4 and D5 from what vouch finds: D3 (Component, Version, Ecosystem, License,
+    /// Integrity, Known CVEs) from the repository's lockfiles (or --sbom) and the OSV database,
+    /// rows matched by ecosystem, name and version (a lone version bump updates its row); D4
+    /// (Artifact Hash, Signature/Attestation) from a release's release.json (--release), a row
+    /// per artifact; D5 gets a row per plaintext secret the secret scanner finds (rule and
+    /// location, never the value), which `register lint` then reports. Hand-written columns are
+    /// kept; components or secrets no longer found are reported and removed only with
+    /// --prune. Missing register files are created; CSV stays CSV, YAML stays YAML. Running it
+    /// twice changes nothing the second time. Prints what changed (+ added, ~ updated, -
+    /// pruned, ? no longer found) on stderr; exit 0, or 2 on unreadable input.
     Sync {
         #[arg(default_value = ".")]
         path: PathBuf,

@@ -19,8 +19,9 @@ use vouch_secrets::check::SecretsConfig;
 use crate::cli::GlobalArgs;
 use crate::output;
 
-/// Advisory ids per (package name, version).
-type Advisories = BTreeMap<(String, String), Vec<String>>;
+/// Advisory ids per component purl (unique within an inventory, and carried by each vuln
+/// finding, so the two sides cannot disagree on ecosystem spelling or name normalisation).
+type Advisories = BTreeMap<String, Vec<String>>;
 
 pub struct Options<'a> {
     pub root: &'a Path,
@@ -57,10 +58,17 @@ pub fn run(global: &GlobalArgs, o: &Options<'_>) -> Result<u8> {
             rel.to_path_buf()
         };
         let loaded = vouch_gate::release::load(&rel_dir)?;
+        // Bundles are named relative to the repository when the release sits inside it,
+        // else by their names in release.json: never by a path of this machine, which would
+        // make the register differ from one checkout to the next.
+        let real = |p: &Path| std::fs::canonicalize(p).or_else(|_| std::path::absolute(p));
+        let base = match (real(&loaded.dir), real(o.root)) {
+            (Ok(d), Ok(r)) => d.strip_prefix(&r).ok().map(Path::to_path_buf),
+            _ => None,
+        };
         let shown = |p: &str| {
-            let full = loaded.dir.join(p);
-            full.strip_prefix(o.root)
-                .unwrap_or(&full)
+            base.as_ref()
+                .map_or_else(|| PathBuf::from(p), |b| b.join(p))
                 .to_string_lossy()
                 .replace('\\', "/")
         };
@@ -100,7 +108,10 @@ pub fn run(global: &GlobalArgs, o: &Options<'_>) -> Result<u8> {
         describe(&mut out, &reg.path, s);
         if s.changed() && !o.dry_run {
             let text = if reg.path.ends_with(".yaml") || reg.path.ends_with(".yml") {
-                vouch_registers::export::to_yaml(reg)
+                // The file's heading comments stay; the rows are rewritten.
+                let old = std::fs::read_to_string(path).unwrap_or_default();
+                let head = vouch_registers::export::yaml_preamble(&old);
+                format!("{head}{}", vouch_registers::export::to_yaml(reg))
             } else {
                 vouch_registers::export::to_csv_as_written(reg)
             };
@@ -188,21 +199,12 @@ fn advisories(
     let packages = vouch_vuln::scan::packages_from_inventory(inventory);
     let result = vouch_vuln::scan::scan(&mut db, &packages).map_err(InputError::from)?;
     let mut map: Advisories = BTreeMap::new();
-    for p in &packages {
-        map.entry((p.name.clone(), p.version.clone())).or_default();
-    }
     for f in &result.findings {
-        let prop = |k: &str| {
-            f.properties
-                .get(k)
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_string()
+        let Some(purl) = f.properties.get("purl").and_then(|v| v.as_str()) else {
+            continue;
         };
         let id = f.rule.strip_prefix("vuln/").unwrap_or(&f.rule).to_string();
-        map.entry((prop("package"), prop("version")))
-            .or_default()
-            .push(id);
+        map.entry(purl.to_string()).or_default().push(id);
     }
     for ids in map.values_mut() {
         ids.sort();
@@ -218,7 +220,9 @@ fn component_facts(inventory: &Inventory, advisories: Option<&Advisories>) -> Ve
         .iter()
         .zip(packages)
         .map(|(c, p)| {
-            // The strongest hash the lockfile records, in the SRI-like form lockfiles use.
+            // The strongest hash the lockfile records, as `<alg>:<hex>` like D4's
+            // `sha256:` and the mini-spec's D3 example (lockfiles' own SRI strings are base64
+            // in npm and hex in Cargo; one form keeps the column comparable).
             let integrity = [
                 HashAlg::Sha512,
                 HashAlg::Sha384,
@@ -229,12 +233,13 @@ fn component_facts(inventory: &Inventory, advisories: Option<&Advisories>) -> Ve
             .find_map(|alg| c.hashes.iter().find(|h| h.alg == *alg))
             .map(|h| {
                 format!(
-                    "{}-{}",
+                    "{}:{}",
                     h.alg.cyclonedx().to_ascii_lowercase().replace('-', ""),
                     h.value
                 )
             });
             ComponentFact {
+                ecosystem: Some(p.ecosystem.clone()).filter(|e| !e.is_empty()),
                 name: p.name.clone(),
                 version: c.version.clone(),
                 licence: (!c.licenses.is_empty()).then(|| {
@@ -249,11 +254,7 @@ fn component_facts(inventory: &Inventory, advisories: Option<&Advisories>) -> Ve
                     }
                 }),
                 integrity,
-                advisories: advisories.map(|m| {
-                    m.get(&(p.name.clone(), p.version.clone()))
-                        .cloned()
-                        .unwrap_or_default()
-                }),
+                advisories: advisories.map(|m| m.get(&c.purl).cloned().unwrap_or_default()),
             }
         })
         .collect()
