@@ -214,8 +214,10 @@ pub struct InclusionProof {
     /// Audit path.
     #[serde(default)]
     pub hashes: Vec<Bytes>,
-    /// The signed checkpoint the proof is against.
-    pub checkpoint: Checkpoint,
+    /// The signed checkpoint the proof is against (REQUIRED by the spec; a proof without
+    /// one is read and then fails verification, it is not a parse error).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<Checkpoint>,
 }
 
 /// `Checkpoint`: a C2SP signed note.

@@ -128,6 +128,27 @@ impl Envelope {
     /// `threshold` did. Each key counts once however many signatures it made, and each
     /// signature counts for one key at most.
     pub fn verify(&self, keys: &[PublicKey], threshold: usize) -> Result<Verification, String> {
+        self.verify_with(keys, threshold, |k, m, s| {
+            k.verify_der_or_fixed(m, s).is_ok()
+        })
+    }
+
+    /// As [`Envelope::verify`], for an envelope inside a Sigstore bundle: ECDSA signatures
+    /// in ASN.1 DER only, so that one signature has exactly one byte string.
+    pub fn verify_sigstore(
+        &self,
+        keys: &[PublicKey],
+        threshold: usize,
+    ) -> Result<Verification, String> {
+        self.verify_with(keys, threshold, |k, m, s| k.verify(m, s).is_ok())
+    }
+
+    fn verify_with(
+        &self,
+        keys: &[PublicKey],
+        threshold: usize,
+        ok: impl Fn(&PublicKey, &[u8], &[u8]) -> bool,
+    ) -> Result<Verification, String> {
         if self.signatures.is_empty() {
             return Err("the envelope has no signatures".into());
         }
@@ -140,7 +161,7 @@ impl Envelope {
             if let Some(i) = keys
                 .iter()
                 .enumerate()
-                .position(|(i, k)| !verified.contains(&i) && k.verify(&message, &sig.sig.0).is_ok())
+                .position(|(i, k)| !verified.contains(&i) && ok(k, &message, &sig.sig.0))
             {
                 verified.push(i);
             }

@@ -12,16 +12,14 @@
 use std::io::Read;
 use std::sync::Arc;
 
-use sha2::{Digest, Sha256};
-
-use vouch_crypto::keys::{HashAlgorithm, KeyAlgorithm, PublicKey};
+use vouch_crypto::keys::{HashAlgorithm, KeyAlgorithm, Prehash, PublicKey};
 
 use crate::bundle::{Bundle, Content};
 use crate::dsse::{Envelope, IN_TOTO_PAYLOAD_TYPE};
 use crate::error::AttestError;
-use crate::keyless::{self, Signed};
 use crate::statement::{PredicateType, Statement};
-use crate::trusted_root::TrustedRoot;
+use crate::trusted_root::{TimeRange, TrustedRoot};
+use crate::{entry, keyless, timestamp};
 
 /// How a certificate field is matched: exactly, or by a regular expression that must match
 /// the whole value (cosign's `--certificate-identity-regexp` semantics).
@@ -104,11 +102,24 @@ pub struct Policy {
     pub threshold: usize,
     /// Accepted predicate types for attestations (`None`: any).
     pub predicate_type: Option<PredicateType>,
-    /// The trust anchors for certificate-signed (keyless) bundles, and the transparency logs
-    /// whose entries in key-signed bundles are checked.
+    /// The trust anchors: CAs for certificate-signed (keyless) bundles, the transparency logs
+    /// whose entries are checked, CT logs and timestamp authorities.
     pub trusted_root: Option<Arc<TrustedRoot>>,
-    /// Key-signed bundles must carry a log entry that verifies against `trusted_root`.
+    /// A verified transparency-log entry is required (always for keyless bundles unless
+    /// `ignore_tlog`; for key-signed bundles when set). Entries present are always checked
+    /// when there is a trusted root.
     pub require_tlog: bool,
+    /// How many verified log entries are required when one is (sigstore-go's
+    /// `--tlog-threshold`; default 1).
+    pub tlog_threshold: usize,
+    /// How many verified RFC 3161 timestamps are required (default 0: a SET-verified
+    /// integrated time suffices; bundles without one need a timestamp anyway).
+    pub timestamp_threshold: usize,
+    /// cosign's `--insecure-ignore-tlog`: log entries are neither required nor checked.
+    pub ignore_tlog: bool,
+    /// cosign's `--insecure-ignore-sct`: the certificate's SCT is not required (private
+    /// instances without a CT log).
+    pub ignore_sct: bool,
 }
 
 impl Policy {
@@ -121,18 +132,20 @@ impl Policy {
             predicate_type: None,
             trusted_root: None,
             require_tlog: false,
+            tlog_threshold: 1,
+            timestamp_threshold: 0,
+            ignore_tlog: false,
+            ignore_sct: false,
         }
     }
 
     /// Trust certificates that chain to `root` and match one of `identities`.
     pub fn keyless(root: Arc<TrustedRoot>, identities: Vec<Identity>) -> Self {
         Policy {
-            keys: Vec::new(),
             identities,
-            threshold: 1,
-            predicate_type: None,
             trusted_root: Some(root),
-            require_tlog: false,
+            require_tlog: true,
+            ..Policy::keys(Vec::new())
         }
     }
 
@@ -179,7 +192,7 @@ impl Policy {
                 "the policy trusts no key and no certificate identity".into(),
             ));
         }
-        if self.require_tlog && self.trusted_root.is_none() {
+        if self.require_tlog && self.trusted_root.is_none() && !self.ignore_tlog {
             return Err(AttestError::Usage(
                 "requiring a transparency-log entry needs a trusted root that names the log".into(),
             ));
@@ -211,6 +224,8 @@ pub struct Verified {
     pub payload: Option<Vec<u8>>,
     /// For keyless bundles: the certificate identity that signed.
     pub certificate: Option<Box<CertificateSigner>>,
+    /// Each check that ran and passed, in order, one line each (for the report).
+    pub checks: Vec<String>,
 }
 
 /// The result of a verification.
@@ -261,6 +276,18 @@ pub enum Outcome {
         /// Why.
         reason: String,
     },
+    /// The RFC 3161 timestamps are unacceptable (too many, duplicated, fewer verified than
+    /// the policy requires).
+    Timestamp {
+        /// Why.
+        reason: String,
+    },
+    /// The evidence itself is unusable: not a bundle, an unsupported version, the wrong kind
+    /// of bundle for the command. Verification fails (exit 1), as in every Sigstore client.
+    MalformedEvidence {
+        /// Why.
+        reason: String,
+    },
 }
 
 impl Outcome {
@@ -288,7 +315,7 @@ impl Outcome {
             Outcome::SubjectDigestMismatch { artifact, signed } => format!(
                 "subject digest mismatch: the artifact is {artifact}, the signature covers {}",
                 if signed.is_empty() {
-                    "no sha256 digest".to_string()
+                    "no digest of that kind".to_string()
                 } else {
                     signed.join(", ")
                 }
@@ -315,6 +342,8 @@ impl Outcome {
             Outcome::TransparencyLog { reason } => {
                 format!("transparency log entry does not verify: {reason}")
             }
+            Outcome::Timestamp { reason } => format!("signed timestamps: {reason}"),
+            Outcome::MalformedEvidence { reason } => format!("unusable evidence: {reason}"),
         }
     }
 }
@@ -341,6 +370,120 @@ impl Evidence {
     }
 }
 
+/// A subject given by digest (`sha256:<hex>`, `sha512:<hex>`) instead of by its bytes, as
+/// cosign accepts for `verify-blob` and `verify-attestation`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubjectDigest {
+    /// The hash.
+    pub algorithm: HashAlgorithm,
+    /// The raw digest.
+    pub value: Vec<u8>,
+}
+
+impl SubjectDigest {
+    /// Parses `sha256:<hex>`, `sha384:<hex>` or `sha512:<hex>`; `None` if it is not one.
+    pub fn parse(s: &str) -> Option<SubjectDigest> {
+        let (alg, hex_digest) = s.split_once(':')?;
+        let algorithm = match alg.to_ascii_lowercase().as_str() {
+            "sha256" => HashAlgorithm::Sha256,
+            "sha384" => HashAlgorithm::Sha384,
+            "sha512" => HashAlgorithm::Sha512,
+            _ => return None,
+        };
+        let value = hex::decode(hex_digest).ok()?;
+        (value.len() == algorithm.output_len()).then_some(SubjectDigest { algorithm, value })
+    }
+
+    /// The in-toto digest name (`sha256`, …).
+    pub fn name(&self) -> &'static str {
+        match self.algorithm {
+            HashAlgorithm::Sha256 => "sha256",
+            HashAlgorithm::Sha384 => "sha384",
+            HashAlgorithm::Sha512 => "sha512",
+        }
+    }
+
+    /// `sha256:<hex>`.
+    pub fn display(&self) -> String {
+        format!("{}:{}", self.name(), hex::encode(&self.value))
+    }
+}
+
+/// What a message signature is checked against: the artifact's digests in the hashes the
+/// signature may use, and its bytes when an Ed25519 key needs them whole.
+struct Artifact {
+    digests: Vec<Prehash>,
+    whole: Option<Vec<u8>>,
+}
+
+impl Artifact {
+    fn read(
+        mut r: impl Read,
+        algs: &[HashAlgorithm],
+        whole: bool,
+    ) -> Result<Artifact, AttestError> {
+        let mut algs = algs.to_vec();
+        algs.sort_by_key(|a| a.proto_name());
+        algs.dedup();
+        let mut hashers: Vec<_> = algs.iter().map(|a| a.hasher()).collect();
+        let mut bytes = Vec::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = match r.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(AttestError::Io(e.to_string())),
+            };
+            let chunk = buf.get(..n).unwrap_or_default();
+            for h in &mut hashers {
+                h.update(chunk);
+            }
+            if whole {
+                bytes.extend_from_slice(chunk);
+            }
+        }
+        Ok(Artifact {
+            digests: hashers.into_iter().map(|h| h.finish()).collect(),
+            whole: whole.then_some(bytes),
+        })
+    }
+
+    fn digest(&self, alg: HashAlgorithm) -> Option<&Prehash> {
+        self.digests.iter().find(|d| d.algorithm == alg)
+    }
+
+    /// Whether `key` made `signature` over this artifact.
+    fn verified_by(&self, key: &PublicKey, signature: &[u8]) -> bool {
+        match key.algorithm() {
+            KeyAlgorithm::Ed25519 => self
+                .whole
+                .as_deref()
+                .is_some_and(|w| key.verify(w, signature).is_ok()),
+            // The key's own hash first; then the others computed (the signer picks the
+            // hash, and the bundle's messageDigest names it).
+            other => {
+                self.digest(other.hash())
+                    .is_some_and(|d| key.verify_prehashed(d, signature).is_ok())
+                    || self.digests.iter().any(|d| {
+                        d.algorithm != other.hash()
+                            && key.verify_prehashed_any(d, signature).is_ok()
+                    })
+            }
+        }
+    }
+}
+
+/// What the signature in a bundle covers.
+enum Content2<'a> {
+    Message {
+        signature: &'a [u8],
+        claimed: Option<(HashAlgorithm, &'a [u8])>,
+        artifact: &'a Artifact,
+    },
+    Dsse(&'a Envelope),
+}
+
 /// Verifies evidence against a policy. Holds no global state; cheap to clone and share.
 #[derive(Debug, Clone)]
 pub struct Verifier {
@@ -353,6 +496,17 @@ fn no_sig(reason: impl Into<String>) -> Outcome {
     }
 }
 
+fn malformed(reason: impl Into<String>) -> Outcome {
+    Outcome::MalformedEvidence {
+        reason: reason.into(),
+    }
+}
+
+const KEYLESS_NEEDS: &str = "the bundle is signed with a certificate (keyless); give a certificate identity, its OIDC issuer and a trusted root";
+
+/// At most this many log entries are looked at.
+const MAX_TLOG_ENTRIES: usize = 32;
+
 impl Verifier {
     /// A verifier for this policy.
     pub fn new(policy: Policy) -> Self {
@@ -364,138 +518,90 @@ impl Verifier {
         &self.policy
     }
 
+    /// The hash algorithms a message signature may need, and whether Ed25519 needs the whole
+    /// artifact: the keys of the policy (or the bundle's certificate), SHA-256 (log entries)
+    /// and the bundle's claimed digest.
+    fn needs(&self, bundle: &Bundle) -> (Vec<HashAlgorithm>, bool) {
+        let mut keys: Vec<KeyAlgorithm> = Vec::new();
+        if bundle.verification_material.public_key.is_some() {
+            keys.extend(self.policy.keys.iter().map(|k| k.algorithm()));
+        } else if let Ok((_, k, _)) = keyless::leaf_of(bundle) {
+            keys.push(k.algorithm());
+        }
+        let mut algs: Vec<HashAlgorithm> = keys.iter().map(|k| k.hash()).collect();
+        algs.push(HashAlgorithm::Sha256);
+        if let Some(Content::Message(ms)) = bundle.content()
+            && let Some(d) = &ms.message_digest
+            && let Some(a) = HashAlgorithm::from_proto_name(&d.algorithm)
+        {
+            algs.push(a);
+        }
+        (algs, keys.contains(&KeyAlgorithm::Ed25519))
+    }
+
     /// Verifies a blob bundle (`messageSignature`) against the artifact read from `artifact`.
-    /// ECDSA keys stream the artifact; Ed25519 keys need it whole in memory.
+    /// ECDSA and RSA keys stream the artifact; Ed25519 keys need it whole in memory.
     pub fn verify_blob(
         &self,
         bundle: &Bundle,
         artifact: impl Read,
     ) -> Result<Outcome, AttestError> {
         self.policy.check()?;
-        let Some(Content::Message(ms)) = bundle.content() else {
-            return Err(AttestError::Usage(
-                "the bundle holds a DSSE envelope, not a blob signature (use verify-attestation)"
-                    .into(),
-            ));
-        };
-        let claimed = ms.message_digest.as_ref().and_then(|d| {
-            HashAlgorithm::from_proto_name(&d.algorithm).map(|a| (a, d.digest.0.clone()))
-        });
-        if bundle.verification_material.public_key.is_none() {
-            return self.verify_blob_keyless(bundle, &ms.signature.0, claimed, artifact);
-        }
-        if self.policy.keys.is_empty() {
-            return Ok(no_sig(
-                "the bundle is signed with a key, and the policy trusts only certificate identities",
-            ));
-        }
-        let mut tee = Tee {
-            inner: artifact,
-            hasher: Sha256::new(),
-        };
-        let outcome = self.verify_blob_signature(&ms.signature.0, claimed, &mut tee)?;
-        let Outcome::Verified(v) = &outcome else {
-            return Ok(outcome);
-        };
-        // Drain what the verifier did not read, so the digest is the whole artifact's.
-        std::io::copy(&mut tee, &mut std::io::sink())
-            .map_err(|e| AttestError::Usage(format!("cannot read the artifact: {e}")))?;
-        let sha256: [u8; 32] = tee.hasher.finalize().into();
-        let signed = Signed::Blob {
-            sha256: &sha256,
-            signature: &ms.signature.0,
-        };
-        Ok(self
-            .key_tlog(bundle, v.keys.first(), signed)
-            .unwrap_or(outcome))
+        let (algs, whole) = self.needs(bundle);
+        let artifact = Artifact::read(artifact, &algs, whole)?;
+        Ok(self.verify_message(bundle, &artifact))
     }
 
-    /// For a bundle verified with key `key` (an index into the policy's keys): the failure,
-    /// if its log entry must be checked and does not verify. Entries are checked when the
-    /// policy has a trusted root; required when the policy says so.
-    fn key_tlog(
+    /// Verifies a blob bundle against an artifact known only by its digest (cosign's
+    /// `verify-blob sha256:<hex>`). The signature must be over that digest, so an Ed25519
+    /// signature (over the whole artifact) cannot be checked this way.
+    pub fn verify_blob_digest(
         &self,
         bundle: &Bundle,
-        key: Option<&usize>,
-        signed: Signed<'_>,
-    ) -> Option<Outcome> {
-        let root = self.policy.trusted_root.as_deref()?;
-        let has_entries = !bundle.verification_material.tlog_entries.is_empty();
-        if !has_entries && !self.policy.require_tlog {
-            return None;
-        }
-        let spki = key.and_then(|i| self.policy.keys.get(*i))?.spki_der();
-        crate::rekor_v2::check(bundle, root, spki, signed).err()
-    }
-
-    fn keyless_root(&self) -> Result<Option<&TrustedRoot>, AttestError> {
-        if self.policy.identities.is_empty() {
-            return Ok(None);
-        }
-        self.policy
-            .trusted_root
-            .as_deref()
-            .map(Some)
-            .ok_or_else(|| AttestError::Usage("certificate identities need a trusted root".into()))
-    }
-
-    fn verify_blob_keyless(
-        &self,
-        bundle: &Bundle,
-        signature: &[u8],
-        claimed: Option<(HashAlgorithm, Vec<u8>)>,
-        artifact: impl Read,
+        digest: &SubjectDigest,
     ) -> Result<Outcome, AttestError> {
-        let Some(root) = self.keyless_root()? else {
-            return Ok(no_sig(
-                "the bundle is signed with a certificate (keyless); give a certificate identity, its OIDC issuer and a trusted root",
-            ));
+        self.policy.check()?;
+        let artifact = Artifact {
+            digests: vec![Prehash {
+                algorithm: digest.algorithm,
+                value: digest.value.clone(),
+            }],
+            whole: None,
         };
-        let leaf = match keyless::check_certificate(bundle, root, &self.policy.identities) {
-            Ok(l) => l,
-            Err(o) => return Ok(o),
-        };
-        let mut tee = Tee {
-            inner: artifact,
-            hasher: Sha256::new(),
-        };
-        let by_leaf = Verifier::new(Policy::keys(vec![leaf.key.clone()]));
-        let outcome = by_leaf.verify_blob_signature(signature, claimed, &mut tee)?;
-        if let Outcome::NoValidSignature { .. } = outcome {
-            return Ok(no_sig(
-                "the signature was not made by the certificate's key over this artifact",
-            ));
-        }
-        if !outcome.is_verified() {
-            return Ok(outcome);
-        }
-        let sha256: [u8; 32] = tee.hasher.finalize().into();
-        if let Err(o) = keyless::check_tlog(
-            bundle,
-            root,
-            &leaf,
-            Signed::Blob {
-                sha256: &sha256,
-                signature,
-            },
-        ) {
-            return Ok(o);
-        }
-        Ok(Outcome::Verified(Verified {
-            keys: Vec::new(),
-            statement: None,
-            payload: None,
-            certificate: Some(Box::new(signer(bundle, &leaf))),
-        }))
+        Ok(self.verify_message(bundle, &artifact))
     }
 
-    /// Verifies a raw signature over an artifact (`--signature`), optionally with the digest
-    /// the signer claimed (from a bundle's `messageDigest`).
+    fn verify_message(&self, bundle: &Bundle, artifact: &Artifact) -> Outcome {
+        let Some(Content::Message(ms)) = bundle.content() else {
+            return malformed(
+                "the bundle holds a DSSE envelope, not a blob signature (use verify-attestation)",
+            );
+        };
+        let claimed = match &ms.message_digest {
+            Some(d) => match HashAlgorithm::from_proto_name(&d.algorithm) {
+                Some(a) => Some((a, d.digest.0.as_slice())),
+                None => {
+                    return malformed(format!("unknown messageDigest algorithm `{}`", d.algorithm));
+                }
+            },
+            None => None,
+        };
+        self.verify_bundle(
+            bundle,
+            Content2::Message {
+                signature: &ms.signature.0,
+                claimed,
+                artifact,
+            },
+        )
+    }
+
+    /// Verifies a raw signature over an artifact (`--signature`), with the policy's keys.
     pub fn verify_blob_signature(
         &self,
         signature: &[u8],
         claimed_digest: Option<(HashAlgorithm, Vec<u8>)>,
-        mut artifact: impl Read,
+        artifact: impl Read,
     ) -> Result<Outcome, AttestError> {
         self.policy.check()?;
         if self.policy.threshold > 1 {
@@ -504,11 +610,6 @@ impl Verifier {
                 self.policy.threshold
             )));
         }
-        let need_whole = self
-            .policy
-            .keys
-            .iter()
-            .any(|k| k.algorithm() == KeyAlgorithm::Ed25519);
         let mut algs: Vec<HashAlgorithm> = self
             .policy
             .keys
@@ -519,62 +620,54 @@ impl Verifier {
         if let Some((a, _)) = &claimed_digest {
             algs.push(*a);
         }
-        algs.sort_by_key(|a| a.proto_name());
-        algs.dedup();
-        let mut hashers: Vec<_> = algs.iter().map(|a| a.hasher()).collect();
-        let mut whole = Vec::new();
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            let n = match artifact.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(AttestError::Io(e.to_string())),
-            };
-            for h in &mut hashers {
-                h.update(&buf[..n]);
-            }
-            if need_whole {
-                whole.extend_from_slice(&buf[..n]);
-            }
+        let whole = self
+            .policy
+            .keys
+            .iter()
+            .any(|k| k.algorithm() == KeyAlgorithm::Ed25519);
+        let artifact = Artifact::read(artifact, &algs, whole)?;
+        if let Some(o) = digest_mismatch(
+            claimed_digest.as_ref().map(|(a, v)| (*a, v.as_slice())),
+            &artifact,
+        ) {
+            return Ok(o);
         }
-        let digests: Vec<_> = hashers.into_iter().map(|h| h.finish()).collect();
-        let digest_for = |a: HashAlgorithm| digests.iter().find(|d| d.algorithm == a);
-        if let Some((a, value)) = &claimed_digest {
-            let actual = digest_for(*a)
-                .map(|d| d.value.as_slice())
-                .unwrap_or_default();
-            if actual != value.as_slice() {
-                let name = a.proto_name().to_lowercase().replace("sha2_", "sha");
-                return Ok(Outcome::SubjectDigestMismatch {
-                    artifact: format!("{name}:{}", hex::encode(actual)),
-                    signed: vec![format!("{name}:{}", hex::encode(value))],
-                });
-            }
-        }
-        for (i, key) in self.policy.keys.iter().enumerate() {
-            let ok = match key.algorithm() {
-                KeyAlgorithm::Ed25519 => key.verify(&whole, signature).is_ok(),
-                other => digest_for(other.hash())
-                    .is_some_and(|d| key.verify_prehashed(d, signature).is_ok()),
-            };
-            if ok {
-                return Ok(Outcome::Verified(Verified {
-                    keys: vec![i],
-                    statement: None,
-                    payload: None,
-                    certificate: None,
-                }));
-            }
-        }
-        Ok(no_sig(if self.policy.keys.len() == 1 {
+        Ok(match self.signing_key(signature, &artifact) {
+            Some(i) => Outcome::Verified(Verified {
+                keys: vec![i],
+                statement: None,
+                payload: None,
+                certificate: None,
+                checks: vec![format!("signature ✓ (key {})", self.key_name(i))],
+            }),
+            None => no_sig(self.no_key_reason()),
+        })
+    }
+
+    fn key_name(&self, i: usize) -> String {
+        self.policy
+            .keys
+            .get(i)
+            .map(|k| k.hint())
+            .unwrap_or_default()
+    }
+
+    fn no_key_reason(&self) -> String {
+        if self.policy.keys.len() == 1 {
             "the signature was not made by this key over this artifact".to_string()
         } else {
             format!(
                 "the signature was not made over this artifact by any of the {} keys",
                 self.policy.keys.len()
             )
-        }))
+        }
+    }
+
+    fn signing_key(&self, signature: &[u8], artifact: &Artifact) -> Option<usize> {
+        self.policy
+            .keys
+            .iter()
+            .position(|k| artifact.verified_by(k, signature))
     }
 
     /// Verifies an attestation (a DSSE bundle or raw envelope). With `subject_sha256` (hex),
@@ -584,77 +677,45 @@ impl Verifier {
         evidence: &Evidence,
         subject_sha256: Option<&str>,
     ) -> Result<Outcome, AttestError> {
-        self.policy.check()?;
-        let (env, keyless_bundle) = match evidence {
-            Evidence::Envelope(e) => (e, None),
-            Evidence::Bundle(b) => match b.content() {
-                Some(Content::Dsse(e)) => (
-                    e,
-                    b.verification_material
-                        .public_key
-                        .is_none()
-                        .then_some(b.as_ref()),
-                ),
-                _ => {
-                    return Err(AttestError::Usage(
-                        "the bundle holds a blob signature, not an attestation (use verify-blob)"
-                            .into(),
-                    ));
+        let subject = match subject_sha256 {
+            Some(h) => match SubjectDigest::parse(&format!("sha256:{h}")) {
+                Some(d) => Some(d),
+                None => {
+                    return Err(AttestError::Usage(format!("`{h}` is not a sha256 digest")));
                 }
             },
+            None => None,
         };
-        let (keys, certificate) = if let Some(bundle) = keyless_bundle {
-            let Some(root) = self.keyless_root()? else {
-                return Ok(no_sig(
-                    "the bundle is signed with a certificate (keyless); give a certificate identity, its OIDC issuer and a trusted root",
-                ));
-            };
-            let leaf = match keyless::check_certificate(bundle, root, &self.policy.identities) {
-                Ok(l) => l,
-                Err(o) => return Ok(o),
-            };
-            if env.verify(std::slice::from_ref(&leaf.key), 1).is_err() {
-                return Ok(no_sig(
-                    "the envelope's signature was not made by the certificate's key over this payload",
-                ));
-            }
-            let signed = Signed::Dsse {
-                payload: &env.payload.0,
-                signatures: env.signatures.iter().map(|s| s.sig.0.as_slice()).collect(),
-            };
-            if let Err(o) = keyless::check_tlog(bundle, root, &leaf, signed) {
-                return Ok(o);
-            }
-            (Vec::new(), Some(Box::new(signer(bundle, &leaf))))
-        } else {
-            if self.policy.keys.is_empty() {
-                return Ok(no_sig(
-                    "the evidence is signed with a key, and the policy trusts only certificate identities",
-                ));
-            }
-            match env.verify(&self.policy.keys, self.policy.threshold) {
-                Ok(v) => {
-                    let signed = Signed::Dsse {
-                        payload: &env.payload.0,
-                        signatures: env.signatures.iter().map(|s| s.sig.0.as_slice()).collect(),
-                    };
-                    match evidence {
-                        Evidence::Bundle(b) => {
-                            if let Some(o) = self.key_tlog(b, v.keys.first(), signed) {
-                                return Ok(o);
-                            }
-                        }
-                        Evidence::Envelope(_) if self.policy.require_tlog => {
-                            return Ok(Outcome::TransparencyLog {
-                                reason: "a bare DSSE envelope carries no transparency-log entry; verify the Sigstore bundle".into(),
-                            });
-                        }
-                        Evidence::Envelope(_) => {}
-                    }
-                    (v.keys, None)
-                }
-                Err(reason) => return Ok(no_sig(reason)),
-            }
+        self.verify_attestation_for(evidence, subject.as_slice())
+    }
+
+    /// Verifies an attestation; when `subject` names digests of the artifact (in one or more
+    /// hashes: a file is known by all of them, npm statements name sha512 only), some subject
+    /// of the statement must carry one of them.
+    pub fn verify_attestation_for(
+        &self,
+        evidence: &Evidence,
+        subject: &[SubjectDigest],
+    ) -> Result<Outcome, AttestError> {
+        self.policy.check()?;
+        let outcome = match evidence {
+            Evidence::Bundle(b) => match b.content() {
+                Some(Content::Dsse(env)) => self.verify_bundle(b, Content2::Dsse(env)),
+                _ => malformed(
+                    "the bundle holds a blob signature, not an attestation (use verify-blob)",
+                ),
+            },
+            Evidence::Envelope(env) => self.verify_envelope(env),
+        };
+        let Outcome::Verified(mut v) = outcome else {
+            return Ok(outcome);
+        };
+        let env = match evidence {
+            Evidence::Bundle(b) => match b.content() {
+                Some(Content::Dsse(e)) => e,
+                _ => return Ok(malformed("the bundle holds no DSSE envelope")),
+            },
+            Evidence::Envelope(e) => e,
         };
         if env.payload_type != IN_TOTO_PAYLOAD_TYPE {
             return Ok(Outcome::InvalidStatement {
@@ -680,52 +741,386 @@ impl Verifier {
                 expected: pt.accepted.clone(),
             });
         }
-        if let Some(want) = subject_sha256
-            && !statement.has_sha256(want)
-        {
-            return Ok(Outcome::SubjectDigestMismatch {
-                artifact: format!("sha256:{want}"),
-                signed: statement
-                    .subject
-                    .iter()
-                    .filter_map(|s| s.digest.get("sha256").map(|d| format!("sha256:{d}")))
-                    .collect(),
+        if subject.is_empty() {
+            v.checks
+                .push(format!("statement ✓ ({})", statement.predicate_type));
+        } else {
+            let matched = subject.iter().find(|want| {
+                let hex_want = hex::encode(&want.value);
+                statement.subject.iter().any(|s| {
+                    s.digest
+                        .get(want.name())
+                        .is_some_and(|d| d.eq_ignore_ascii_case(&hex_want))
+                })
             });
+            let Some(want) = matched else {
+                return Ok(Outcome::SubjectDigestMismatch {
+                    artifact: subject
+                        .iter()
+                        .map(SubjectDigest::display)
+                        .collect::<Vec<_>>()
+                        .join(" / "),
+                    signed: statement
+                        .subject
+                        .iter()
+                        .flat_map(|s| s.digest.iter().map(|(k, d)| format!("{k}:{d}")))
+                        .collect(),
+                });
+            };
+            v.checks.push(format!(
+                "statement ✓ ({}, subject {})",
+                statement.predicate_type,
+                want.display()
+            ));
         }
-        Ok(Outcome::Verified(Verified {
-            keys,
-            statement: Some(statement),
-            payload: Some(env.payload.0.clone()),
-            certificate,
-        }))
+        v.statement = Some(statement);
+        v.payload = Some(env.payload.0.clone());
+        Ok(Outcome::Verified(v))
     }
-}
 
-fn signer(bundle: &Bundle, leaf: &keyless::Leaf) -> CertificateSigner {
-    CertificateSigner {
-        identity: leaf.identity,
-        subject: leaf.subject.clone(),
-        issuer: leaf.issuer.clone(),
-        integrated_time: bundle
+    /// A raw DSSE envelope: key signatures only, no log entry.
+    fn verify_envelope(&self, env: &Envelope) -> Outcome {
+        if self.policy.keys.is_empty() {
+            return no_sig(
+                "the evidence is a bare DSSE envelope signed with keys, and the policy trusts only certificate identities",
+            );
+        }
+        if self.policy.require_tlog && !self.policy.ignore_tlog {
+            return Outcome::TransparencyLog {
+                reason: "a bare DSSE envelope carries no transparency-log entry; verify the Sigstore bundle".into(),
+            };
+        }
+        match env.verify(&self.policy.keys, self.policy.threshold) {
+            Ok(v) => {
+                let checks = v
+                    .keys
+                    .iter()
+                    .map(|i| format!("signature ✓ (key {})", self.key_name(*i)))
+                    .collect();
+                Outcome::Verified(Verified {
+                    keys: v.keys,
+                    statement: None,
+                    payload: None,
+                    certificate: None,
+                    checks,
+                })
+            }
+            Err(reason) => no_sig(reason),
+        }
+    }
+
+    /// The whole check of a bundle: signature, log entries, timestamps, certificate.
+    fn verify_bundle(&self, bundle: &Bundle, content: Content2<'_>) -> Outcome {
+        let Some(version) = bundle.version() else {
+            return malformed(format!("unknown bundle mediaType `{}`", bundle.media_type));
+        };
+        let p = &self.policy;
+        let mut checks = Vec::new();
+        let keyed = bundle.verification_material.public_key.is_some();
+
+        // 1. Who signed, and the signature itself.
+        let signature = match &content {
+            Content2::Message { signature, .. } => *signature,
+            Content2::Dsse(env) => match env.signatures.as_slice() {
+                [s] => s.sig.0.as_slice(),
+                more => {
+                    return malformed(format!(
+                        "a bundle's DSSE envelope has exactly one signature, this one has {}",
+                        more.len()
+                    ));
+                }
+            },
+        };
+        let mut key_index = None;
+        let mut leaf_parts = None;
+        if keyed {
+            if p.keys.is_empty() {
+                return no_sig(
+                    "the bundle is signed with a key, and the policy trusts only certificate identities",
+                );
+            }
+            let found = match &content {
+                Content2::Message {
+                    artifact, claimed, ..
+                } => {
+                    if let Some(o) = digest_mismatch(*claimed, artifact) {
+                        return o;
+                    }
+                    self.signing_key(signature, artifact)
+                }
+                Content2::Dsse(env) => match env.verify_sigstore(&p.keys, 1) {
+                    Ok(v) => v.keys.first().copied(),
+                    Err(_) => None,
+                },
+            };
+            let Some(i) = found else {
+                return no_sig(self.no_key_reason());
+            };
+            checks.push(format!("signature ✓ (key {})", self.key_name(i)));
+            key_index = Some(i);
+        } else {
+            if p.identities.is_empty() || p.trusted_root.is_none() {
+                return no_sig(KEYLESS_NEEDS);
+            }
+            let (leaf, key, spki) = match keyless::leaf_of(bundle) {
+                Ok(l) => l,
+                Err(o) => return o,
+            };
+            if let Some(root) = p.trusted_root.as_deref()
+                && let Err(o) = keyless::issued_under(&leaf, root)
+            {
+                return o;
+            }
+            let ok = match &content {
+                Content2::Message {
+                    artifact, claimed, ..
+                } => {
+                    if let Some(o) = digest_mismatch(*claimed, artifact) {
+                        return o;
+                    }
+                    artifact.verified_by(&key, signature)
+                }
+                Content2::Dsse(env) => env.verify_sigstore(std::slice::from_ref(&key), 1).is_ok(),
+            };
+            if !ok {
+                return no_sig(match content {
+                    Content2::Message { .. } => {
+                        "the signature was not made by the certificate's key over this artifact"
+                    }
+                    Content2::Dsse(_) => {
+                        "the envelope's signature was not made by the certificate's key over this payload"
+                    }
+                });
+            }
+            checks.push("signature ✓ (certificate key)".to_string());
+            leaf_parts = Some((leaf, key, spki));
+        }
+
+        let Some(root) = p.trusted_root.as_deref() else {
+            // Key-signed evidence without a trusted root: nothing more can be checked.
+            return Outcome::Verified(Verified {
+                keys: key_index.into_iter().collect(),
+                statement: None,
+                payload: None,
+                certificate: None,
+                checks,
+            });
+        };
+
+        // 2. Log entries.
+        let spki_owned;
+        let material = match (&leaf_parts, key_index) {
+            (Some((leaf, _, spki)), _) => entry::SignerMaterial {
+                cert_der: Some(leaf.der.as_slice()),
+                spki,
+            },
+            (None, Some(i)) => {
+                spki_owned = p
+                    .keys
+                    .get(i)
+                    .map(|k| k.spki_der().to_vec())
+                    .unwrap_or_default();
+                entry::SignerMaterial {
+                    cert_der: None,
+                    spki: &spki_owned,
+                }
+            }
+            (None, None) => return no_sig("no signer"),
+        };
+        let signed = match &content {
+            Content2::Message { artifact, .. } => entry::Signed::Blob {
+                digests: &artifact.digests,
+                signature,
+            },
+            Content2::Dsse(env) => entry::Signed::Dsse {
+                payload_type: &env.payload_type,
+                payload: &env.payload.0,
+                signature,
+            },
+        };
+        let entries = &bundle.verification_material.tlog_entries;
+        let mut verified_entries = Vec::new();
+        if p.ignore_tlog {
+            checks.push("log inclusion skipped (--insecure-ignore-tlog)".to_string());
+        } else {
+            if entries.len() > MAX_TLOG_ENTRIES {
+                return Outcome::TransparencyLog {
+                    reason: format!(
+                        "the bundle has {} log entries; at most {MAX_TLOG_ENTRIES} are accepted",
+                        entries.len()
+                    ),
+                };
+            }
+            for e in entries {
+                match entry::verify_entry(e, root, version, &material, &signed) {
+                    Ok(v) => verified_entries.push(v),
+                    Err(o) => return o,
+                }
+            }
+            let required = if keyed { p.require_tlog } else { true };
+            if required && verified_entries.len() < p.tlog_threshold {
+                return Outcome::TransparencyLog {
+                    reason: if entries.is_empty() {
+                        "the bundle has no transparency-log entry, and one is required (--insecure-ignore-tlog waives it)".to_string()
+                    } else {
+                        format!(
+                            "{} verified log entries, {} required",
+                            verified_entries.len(),
+                            p.tlog_threshold
+                        )
+                    },
+                };
+            }
+        }
+
+        // 3. Timestamps.
+        let stamps: Vec<&[u8]> = bundle
             .verification_material
-            .tlog_entries
-            .first()
-            .map(|e| e.integrated_time.0)
-            .unwrap_or_default(),
+            .timestamp_verification_data
+            .iter()
+            .flat_map(|t| t.rfc3161_timestamps.iter())
+            .map(|t| t.signed_timestamp.0.as_slice())
+            .collect();
+        let verified_stamps = match timestamp::verify_all(&stamps, signature, root) {
+            Ok((ok, _failed)) => ok,
+            Err(reason) => return Outcome::Timestamp { reason },
+        };
+        if verified_stamps.len() < p.timestamp_threshold {
+            return Outcome::Timestamp {
+                reason: format!(
+                    "{} verified RFC 3161 timestamp(s), {} required",
+                    verified_stamps.len(),
+                    p.timestamp_threshold
+                ),
+            };
+        }
+
+        // 4. Verified times, and the log keys' validity at them.
+        let mut times: Vec<i64> = verified_entries
+            .iter()
+            .filter_map(|e| e.integrated_time)
+            .chain(verified_stamps.iter().map(|t| t.time))
+            .collect();
+        times.sort_unstable();
+        times.dedup();
+        for e in &verified_entries {
+            let at: Vec<i64> = match e.integrated_time {
+                Some(t) => vec![t],
+                None => verified_stamps.iter().map(|t| t.time).collect(),
+            };
+            for t in at {
+                let Ok(when) = jiff::Timestamp::from_second(t) else {
+                    return Outcome::TransparencyLog {
+                        reason: format!("time {t} is out of range"),
+                    };
+                };
+                if !TimeRange::contains(e.valid_for.as_ref(), when) {
+                    return Outcome::TransparencyLog {
+                        reason: format!(
+                            "the entry in {} dates from {when}, outside the log key's validity",
+                            e.log
+                        ),
+                    };
+                }
+            }
+            checks.push(format!(
+                "log inclusion ✓ ({}, index {}{})",
+                host(&e.log),
+                e.index,
+                e.integrated_time
+                    .and_then(|t| jiff::Timestamp::from_second(t).ok())
+                    .map(|t| format!(", integrated {t}"))
+                    .unwrap_or_default()
+            ));
+        }
+        for t in &verified_stamps {
+            checks.push(format!(
+                "timestamp ✓ ({}, {})",
+                t.authority,
+                jiff::Timestamp::from_second(t.time)
+                    .map(|x| x.to_string())
+                    .unwrap_or_default()
+            ));
+        }
+
+        // 5. The certificate at every verified time, and the identity.
+        if leaf_parts.is_some() && times.is_empty() {
+            return Outcome::TransparencyLog {
+                reason: "nothing vouches for the signing time: no log entry with a verified inclusion promise (SET) and no verified RFC 3161 timestamp".into(),
+            };
+        }
+        let certificate = match leaf_parts {
+            None => None,
+            Some((leaf, _, _)) => {
+                let l = match keyless::check_certificate(
+                    &leaf,
+                    root,
+                    &p.identities,
+                    &times,
+                    !p.ignore_sct,
+                ) {
+                    Ok(l) => l,
+                    Err(o) => return o,
+                };
+                checks.push(format!(
+                    "certificate ✓ (issued by {}, valid at every verified time)",
+                    l.ca
+                ));
+                checks.push(if p.ignore_sct {
+                    "SCT skipped (--insecure-ignore-sct)".to_string()
+                } else {
+                    "SCT ✓".to_string()
+                });
+                checks.push(format!("identity ✓ ({}, issuer {})", l.subject, l.issuer));
+                Some(Box::new(CertificateSigner {
+                    identity: l.identity,
+                    subject: l.subject,
+                    issuer: l.issuer,
+                    integrated_time: times.first().copied().unwrap_or_default(),
+                }))
+            }
+        };
+        Outcome::Verified(Verified {
+            keys: key_index.into_iter().collect(),
+            statement: None,
+            payload: None,
+            certificate,
+            checks,
+        })
     }
 }
 
-/// Hashes what passes through (the artifact's SHA-256 for the log entry check).
-struct Tee<R> {
-    inner: R,
-    hasher: Sha256,
+/// The log's host, for reports (`https://rekor.sigstore.dev` → `rekor.sigstore.dev`).
+fn host(url: &str) -> &str {
+    let u = url.trim_end_matches('/');
+    u.split_once("://").map(|(_, h)| h).unwrap_or(u)
 }
 
-impl<R: Read> Read for Tee<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
+/// The bundle's claimed digest differs from the artifact's (when computed in that hash).
+fn digest_mismatch(
+    claimed: Option<(HashAlgorithm, &[u8])>,
+    artifact: &Artifact,
+) -> Option<Outcome> {
+    let (alg, value) = claimed?;
+    let name = match alg {
+        HashAlgorithm::Sha256 => "sha256",
+        HashAlgorithm::Sha384 => "sha384",
+        HashAlgorithm::Sha512 => "sha512",
+    };
+    match artifact.digest(alg) {
+        Some(d) if d.value.as_slice() == value => None,
+        Some(d) => Some(Outcome::SubjectDigestMismatch {
+            artifact: format!("{name}:{}", hex::encode(&d.value)),
+            signed: vec![format!("{name}:{}", hex::encode(value))],
+        }),
+        None => Some(Outcome::SubjectDigestMismatch {
+            artifact: artifact
+                .digests
+                .first()
+                .map(|d| hex::encode(&d.value))
+                .unwrap_or_default(),
+            signed: vec![format!("{name}:{}", hex::encode(value))],
+        }),
     }
 }
 

@@ -23,10 +23,17 @@ use x509_cert::spki::SubjectPublicKeyInfoOwned;
 const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 const OID_P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
 const OID_P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+const OID_P521: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35");
 const OID_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 const OID_ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
 const OID_ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
 const OID_ECDSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
+const OID_ECDSA_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.4");
+const OID_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
+const OID_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.2");
+const OID_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.3");
+const OID_SKI: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.14");
+const OID_TIME_STAMPING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.8");
 const OID_RSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
 const OID_RSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
 const OID_RSA_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
@@ -169,6 +176,26 @@ impl Cert {
         Ok(())
     }
 
+    /// Checks the certificate may sign timestamps: EKU timeStamping (RFC 3161 §2.3).
+    pub fn check_time_stamping(&self) -> Result<(), String> {
+        let eku = self
+            .extension(OID_EXT_KEY_USAGE)
+            .ok_or("the TSA certificate has no ExtendedKeyUsage")?;
+        let eku =
+            ExtendedKeyUsage::from_der(eku).map_err(|e| format!("bad ExtendedKeyUsage: {e}"))?;
+        if !eku.0.contains(&OID_TIME_STAMPING) {
+            return Err("the TSA certificate's ExtendedKeyUsage lacks timeStamping".into());
+        }
+        Ok(())
+    }
+
+    /// The subject key identifier, if the certificate has one.
+    pub fn subject_key_id(&self) -> Option<Vec<u8>> {
+        self.extension(OID_SKI)
+            .and_then(|b| OctetString::from_der(b).ok())
+            .map(|o| o.as_bytes().to_vec())
+    }
+
     /// Subject alternative names usable as identities: email, URI and otherName (UTF-8).
     pub fn identities(&self) -> Vec<String> {
         let Some(san) = self
@@ -309,6 +336,28 @@ impl Sct {
     }
 }
 
+/// Verifies a CMS signer's signature (RFC 5652 §5.4: over the DER signed attributes) with
+/// `cert`'s key. CMS names RSA signatures by the key algorithm (`rsaEncryption`) and the
+/// digest separately, so the digest decides the hash there.
+pub(crate) fn verify_signed_attrs(
+    cert: &Cert,
+    signature_alg: ObjectIdentifier,
+    digest_alg: ObjectIdentifier,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), String> {
+    let alg = match (signature_alg, digest_alg) {
+        (OID_RSA, OID_SHA256) => OID_RSA_SHA256,
+        (OID_RSA, OID_SHA384) => OID_RSA_SHA384,
+        (OID_RSA, OID_SHA512) => OID_RSA_SHA512,
+        (OID_EC_PUBLIC_KEY, OID_SHA256) => OID_ECDSA_SHA256,
+        (OID_EC_PUBLIC_KEY, OID_SHA384) => OID_ECDSA_SHA384,
+        (OID_EC_PUBLIC_KEY, OID_SHA512) => OID_ECDSA_SHA512,
+        (other, _) => other,
+    };
+    verify_with_spki(cert.spki(), Some(alg), message, signature)
+}
+
 /// Verifies `signature` over `message` with an SPKI (DER). Without a signature algorithm,
 /// the key decides it (ECDSA P-256 → SHA-256, P-384 → SHA-384, Ed25519, RSA PKCS#1 SHA-256).
 pub fn verify_spki_der(spki_der: &[u8], message: &[u8], signature: &[u8]) -> Result<(), String> {
@@ -338,6 +387,9 @@ fn verify_with_spki(
             &sig::ECDSA_P384_SHA384_ASN1
         }
         (OID_EC_PUBLIC_KEY, Some(OID_P384), Some(OID_ECDSA_SHA256)) => &sig::ECDSA_P384_SHA256_ASN1,
+        (OID_EC_PUBLIC_KEY, Some(OID_P521), None | Some(OID_ECDSA_SHA512)) => {
+            &sig::ECDSA_P521_SHA512_ASN1
+        }
         (OID_ED25519, _, None | Some(OID_ED25519)) => &sig::ED25519,
         (OID_RSA, _, None | Some(OID_RSA_SHA256)) => &sig::RSA_PKCS1_2048_8192_SHA256,
         (OID_RSA, _, Some(OID_RSA_SHA384)) => &sig::RSA_PKCS1_2048_8192_SHA384,

@@ -173,11 +173,11 @@ fn verify_blob_keyless_usage_errors() {
     .assert()
     .code(2)
     .stderr(predicate::str::contains("invalid regular expression"));
-    // A trusted root that is not one: file and line.
+    // A trusted root that is not one: a failed verification (exit 1), naming the file.
     let a = keyless(ID, ISS, "bundle.sigstore.json");
     blob(&args(&a))
         .assert()
-        .code(2)
+        .code(1)
         .stderr(predicate::str::contains("bundle.sigstore.json"))
         .stderr(predicate::str::contains("not a trusted root"));
     // --key and identity flags together.

@@ -264,7 +264,8 @@ fn sign_and_verify_blob_exit_codes() {
         ])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("not a bundle"));
+        .stderr(predicate::str::contains("not a Sigstore bundle"));
+    // A damaged bundle is a failed verification (exit 1), with file and line.
     std::fs::write(d.join("broken.json"), "{\n  \"mediaType\": ").unwrap();
     vouch(d)
         .args([
@@ -276,7 +277,7 @@ fn sign_and_verify_blob_exit_codes() {
             "k.pub",
         ])
         .assert()
-        .code(2)
+        .code(1)
         .stderr(predicate::str::contains("broken.json:2:"));
     vouch(d)
         .args([
@@ -470,7 +471,7 @@ fn attest_and_verify_attestation_outcomes() {
         .code(2)
         .stderr(predicate::str::contains("buildType"));
     assert!(!d.join("x.json").exists());
-    // A blob bundle is not an attestation.
+    // A blob bundle is not an attestation: unusable evidence, a failed verification.
     vouch(d)
         .args([
             "sign-blob",
@@ -492,7 +493,8 @@ fn attest_and_verify_attestation_outcomes() {
             "k.pub",
         ])
         .assert()
-        .code(2);
+        .code(1)
+        .stderr(predicate::str::contains("not an attestation"));
 }
 
 #[test]

@@ -180,11 +180,20 @@ fn log_add_bundle_logs_once_and_dedups() {
         ])
         .assert()
         .code(0);
-    // Without an entry, --require-tlog refuses it; without --require-tlog it verifies.
+    // Without an entry, a trusted root requires one (--require-tlog or not); cosign's
+    // --insecure-ignore-tlog waives it.
     verify_blob(p, "plain.json", &ROOT)
         .code(1)
         .stderr(predicate::str::contains("no transparency-log entry"));
-    verify_blob(p, "plain.json", &["--trusted-root", "root.json"]).code(0);
+    verify_blob(p, "plain.json", &["--trusted-root", "root.json"])
+        .code(1)
+        .stderr(predicate::str::contains("no transparency-log entry"));
+    verify_blob(
+        p,
+        "plain.json",
+        &["--trusted-root", "root.json", "--insecure-ignore-tlog"],
+    )
+    .code(0);
     vouch(p)
         .args(["log", "add", "--dir", "log", "--bundle", "plain.json"])
         .args(["--public-key", "k.pub", "-o", "logged.json"])
@@ -254,7 +263,7 @@ fn every_tampering_fails_with_its_own_reason_in_vouch_and_the_judge() {
                 let forged = env.replacen("\n2\n", "\n3\n", 1);
                 e["inclusionProof"]["checkpoint"]["envelope"] = Value::String(forged);
             }),
-            "the checkpoint signature by the log does not verify",
+            "the checkpoint has no valid signature by the log's key",
         ),
         (
             "unknown-log.json",
@@ -307,10 +316,11 @@ fn every_tampering_fails_with_its_own_reason_in_vouch_and_the_judge() {
     verify_blob(p, "a.sigstore.json", &["--trusted-root", "other-root.json"])
         .code(1)
         .stderr(predicate::str::contains("not in the trusted root"));
-    // --require-tlog needs a root; a root that is not JSON is bad input.
+    // --require-tlog needs a root (usage); a root that is not JSON is unusable evidence,
+    // a failed verification.
     verify_blob(p, "a.sigstore.json", &["--require-tlog"]).code(2);
     fs::write(p.join("bad.json"), "{").unwrap();
-    verify_blob(p, "a.sigstore.json", &["--trusted-root", "bad.json"]).code(2);
+    verify_blob(p, "a.sigstore.json", &["--trusted-root", "bad.json"]).code(1);
     // Unchanged, it still verifies.
     verify_blob(p, "a.sigstore.json", &ROOT).code(0);
 }
@@ -446,7 +456,7 @@ fn attestation_entries_fail_on_tampering_in_vouch_and_the_judge() {
                     .replacen("\n2\n", "\n3\n", 1);
                 e["inclusionProof"]["checkpoint"]["envelope"] = Value::String(env);
             }),
-            "the checkpoint signature by the log does not verify",
+            "the checkpoint has no valid signature by the log's key",
             1,
         ),
         (
@@ -460,7 +470,7 @@ fn attestation_entries_fail_on_tampering_in_vouch_and_the_judge() {
                 e["inclusionProof"]["checkpoint"]["envelope"] =
                     Value::String(other.sign(text).unwrap());
             }),
-            "the checkpoint has no signature by the log",
+            "the checkpoint has no valid signature by the log",
             1,
         ),
         (
@@ -500,7 +510,7 @@ fn attestation_entries_fail_on_tampering_in_vouch_and_the_judge() {
     verify("spliced.json")
         .code(1)
         .stderr(predicate::str::contains(
-            "does not record this signature by this key",
+            "does not record this signature by this certificate or key",
         ));
     let (code, out) = judge(p, "spliced.json", "a.txt");
     assert_eq!(code, Some(1), "the judge accepted a spliced entry: {out}");

@@ -96,6 +96,8 @@ pub enum KeyAlgorithm {
     EcdsaP256,
     /// ECDSA on NIST P-384 with SHA-384.
     EcdsaP384,
+    /// ECDSA on NIST P-521 with SHA-512, for verification only (some Fulcio leaves).
+    EcdsaP521,
     /// Ed25519 (pure: signs the whole message).
     Ed25519,
     /// RSA, for verification only (PKCS#1 v1.5 or PSS with SHA-256).
@@ -108,6 +110,7 @@ impl KeyAlgorithm {
         match self {
             KeyAlgorithm::EcdsaP256 => "ecdsa-p256",
             KeyAlgorithm::EcdsaP384 => "ecdsa-p384",
+            KeyAlgorithm::EcdsaP521 => "ecdsa-p521",
             KeyAlgorithm::Ed25519 => "ed25519",
             KeyAlgorithm::Rsa => "rsa",
         }
@@ -127,13 +130,17 @@ impl KeyAlgorithm {
     pub fn hash(self) -> HashAlgorithm {
         match self {
             KeyAlgorithm::EcdsaP384 => HashAlgorithm::Sha384,
+            KeyAlgorithm::EcdsaP521 => HashAlgorithm::Sha512,
             _ => HashAlgorithm::Sha256,
         }
     }
 
     /// Whether signatures can be made from a digest alone (streaming). Ed25519 (pure) cannot.
     pub fn signs_prehashed(self) -> bool {
-        matches!(self, KeyAlgorithm::EcdsaP256 | KeyAlgorithm::EcdsaP384)
+        matches!(
+            self,
+            KeyAlgorithm::EcdsaP256 | KeyAlgorithm::EcdsaP384 | KeyAlgorithm::EcdsaP521
+        )
     }
 }
 
@@ -290,20 +297,28 @@ impl Eq for PublicKey {}
 impl PublicKey {
     /// Reads a DER SubjectPublicKeyInfo; the algorithm is taken from the key itself.
     pub fn from_spki_der(der: &[u8]) -> Result<Self, KeyError> {
+        // ECDSA signatures are accepted in ASN.1 DER only, as the Sigstore spec says: one
+        // signature has one byte string (a fixed-width `r||s` re-encoding is refused). RSA
+        // keys accept PKCS#1 v1.5 and, as the alternative, PSS.
         let candidates: [(
             KeyAlgorithm,
             &'static dyn signature::VerificationAlgorithm,
             Option<&'static dyn signature::VerificationAlgorithm>,
-        ); 4] = [
+        ); 5] = [
             (
                 KeyAlgorithm::EcdsaP256,
                 &signature::ECDSA_P256_SHA256_ASN1,
-                Some(&signature::ECDSA_P256_SHA256_FIXED),
+                None,
             ),
             (
                 KeyAlgorithm::EcdsaP384,
                 &signature::ECDSA_P384_SHA384_ASN1,
-                Some(&signature::ECDSA_P384_SHA384_FIXED),
+                None,
+            ),
+            (
+                KeyAlgorithm::EcdsaP521,
+                &signature::ECDSA_P521_SHA512_ASN1,
+                None,
             ),
             (KeyAlgorithm::Ed25519, &signature::ED25519, None),
             (
@@ -331,7 +346,7 @@ impl PublicKey {
             }
         }
         Err(KeyError::UnsupportedAlgorithm(
-            "the public key is not ECDSA P-256/P-384, Ed25519 or RSA 2048–8192".into(),
+            "the public key is not ECDSA P-256/P-384/P-521, Ed25519 or RSA 2048–8192".into(),
         ))
     }
 
@@ -376,8 +391,7 @@ impl PublicKey {
         hex::encode(digest::digest(&digest::SHA256, &self.spki).as_ref())
     }
 
-    /// Verifies a signature over `message`. ECDSA signatures may be ASN.1 DER (Sigstore) or
-    /// fixed-width `r||s` (some DSSE producers).
+    /// Verifies a signature over `message` (ECDSA: ASN.1 DER only).
     pub fn verify(&self, message: &[u8], sig: &[u8]) -> Result<(), BadSignature> {
         if self.parsed.verify_sig(message, sig).is_ok() {
             return Ok(());
@@ -401,6 +415,55 @@ impl PublicKey {
             Some(alt) => alt.verify_digest_sig(&d, sig).map_err(|_| BadSignature),
             None => Err(BadSignature),
         }
+    }
+}
+
+impl PublicKey {
+    /// Verifies a signature over `message` where the format allows ECDSA signatures in
+    /// either encoding: bare DSSE envelopes (the DSSE specification's own example is a
+    /// fixed-width `r||s` signature). Sigstore bundles use [`PublicKey::verify`] (DER only).
+    pub fn verify_der_or_fixed(&self, message: &[u8], sig: &[u8]) -> Result<(), BadSignature> {
+        if self.verify(message, sig).is_ok() {
+            return Ok(());
+        }
+        let fixed: &'static dyn signature::VerificationAlgorithm = match self.algorithm {
+            KeyAlgorithm::EcdsaP256 => &signature::ECDSA_P256_SHA256_FIXED,
+            KeyAlgorithm::EcdsaP384 => &signature::ECDSA_P384_SHA384_FIXED,
+            KeyAlgorithm::EcdsaP521 => &signature::ECDSA_P521_SHA512_FIXED,
+            _ => return Err(BadSignature),
+        };
+        ParsedPublicKey::new(fixed, &self.spki)
+            .map_err(|_| BadSignature)?
+            .verify_sig(message, sig)
+            .map_err(|_| BadSignature)
+    }
+
+    /// Verifies a signature over a digest made with a hash other than the key's usual one:
+    /// the signer chooses it (sigstore-python signs with a P-384 key over SHA-256, as the
+    /// bundle's `messageDigest` then says). ECDSA (DER) with any SHA-2 the curve is used
+    /// with, RSA PKCS#1 v1.5 with SHA-256/384/512; Ed25519 never signs a digest.
+    pub fn verify_prehashed_any(&self, prehash: &Prehash, sig: &[u8]) -> Result<(), BadSignature> {
+        use HashAlgorithm as H;
+        use KeyAlgorithm as K;
+        if prehash.algorithm == self.algorithm.hash() {
+            return self.verify_prehashed(prehash, sig);
+        }
+        let alg: &'static dyn signature::VerificationAlgorithm =
+            match (self.algorithm, prehash.algorithm) {
+                (K::EcdsaP256, H::Sha384) => &signature::ECDSA_P256_SHA384_ASN1,
+                (K::EcdsaP256, H::Sha512) => &signature::ECDSA_P256_SHA512_ASN1,
+                (K::EcdsaP384, H::Sha256) => &signature::ECDSA_P384_SHA256_ASN1,
+                (K::EcdsaP384, H::Sha512) => &signature::ECDSA_P384_SHA512_ASN1,
+                (K::EcdsaP521, H::Sha256) => &signature::ECDSA_P521_SHA256_ASN1,
+                (K::EcdsaP521, H::Sha384) => &signature::ECDSA_P521_SHA384_ASN1,
+                (K::Rsa, H::Sha384) => &signature::RSA_PKCS1_2048_8192_SHA384,
+                (K::Rsa, H::Sha512) => &signature::RSA_PKCS1_2048_8192_SHA512,
+                _ => return Err(BadSignature),
+            };
+        let parsed = ParsedPublicKey::new(alg, &self.spki).map_err(|_| BadSignature)?;
+        parsed
+            .verify_digest_sig(&prehash.to_aws()?, sig)
+            .map_err(|_| BadSignature)
     }
 }
 
@@ -437,10 +500,10 @@ impl PrivateKey {
                 EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P384_SHA384_ASN1_SIGNING, &rng)
             }
             KeyAlgorithm::Ed25519 => Ed25519KeyPair::generate_pkcs8v1(&rng),
-            KeyAlgorithm::Rsa => {
-                return Err(KeyError::UnsupportedAlgorithm(
-                    "RSA keys are accepted for verification only".into(),
-                ));
+            KeyAlgorithm::Rsa | KeyAlgorithm::EcdsaP521 => {
+                return Err(KeyError::UnsupportedAlgorithm(format!(
+                    "{algorithm} keys are accepted for verification only"
+                )));
             }
         }
         .map_err(|_| KeyError::Internal("key generation failed"))?;
@@ -631,9 +694,37 @@ pub fn decode_pem(text: &str) -> Result<(String, Vec<u8>), KeyError> {
         .unwrap_or(trimmed.len());
     let mut block = trimmed[..end].replace("\r\n", "\n");
     block.push('\n');
-    let (label, der) = pem_rfc7468::decode_vec(block.as_bytes())
-        .map_err(|e| KeyError::NotPem(format!("damaged or truncated PEM ({e})")))?;
-    Ok((label.to_string(), der))
+    match pem_rfc7468::decode_vec(block.as_bytes()) {
+        Ok((label, der)) => Ok((label.to_string(), der)),
+        // OpenSSL and Go read PEM whose base64 lines are longer or shorter than RFC 7468's
+        // 64 characters (npm's registry key is one such file); so do we, for one block with
+        // matching BEGIN/END labels and no headers.
+        Err(e) => lenient_pem(&block)
+            .ok_or_else(|| KeyError::NotPem(format!("damaged or truncated PEM ({e})"))),
+    }
+}
+
+fn lenient_pem(block: &str) -> Option<(String, Vec<u8>)> {
+    let mut lines = block.lines().map(str::trim);
+    let label = lines
+        .next()?
+        .strip_prefix("-----BEGIN ")?
+        .strip_suffix("-----")?
+        .to_string();
+    let mut b64 = String::new();
+    for line in lines {
+        if let Some(end) = line.strip_prefix("-----END ") {
+            return (end.strip_suffix("-----")? == label)
+                .then(|| B64.decode(b64.as_bytes()).ok())
+                .flatten()
+                .map(|der| (label, der));
+        }
+        if line.contains(':') {
+            return None;
+        }
+        b64.push_str(line);
+    }
+    None
 }
 
 fn encrypt_pkcs8(

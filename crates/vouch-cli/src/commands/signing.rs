@@ -12,13 +12,15 @@ use std::sync::Arc;
 
 use anyhow::{Result, anyhow};
 use clap::{Args, Subcommand, ValueEnum};
+use vouch_attest::AttestError;
 use vouch_attest::TrustedRoot;
 use vouch_attest::sign;
 use vouch_attest::statement::{self, PredicateType, Statement};
-use vouch_attest::verify::{Evidence, Identity, Matcher, Outcome, Policy, Verifier};
-use vouch_attest::vouch_crypto::keys::{KeyAlgorithm, KeyError, PrivateKey, PublicKey};
+use vouch_attest::verify::{Evidence, Identity, Matcher, Outcome, Policy, SubjectDigest, Verifier};
+use vouch_attest::vouch_crypto::keys::{
+    HashAlgorithm, KeyAlgorithm, KeyError, PrivateKey, PublicKey,
+};
 use vouch_attest::vouch_crypto::signer::{self, KeyRef, SecretInputs, Signer, Zeroizing};
-use vouch_attest::{AttestError, Bundle};
 use vouch_core::InputError;
 
 use crate::cli::GlobalArgs;
@@ -36,9 +38,15 @@ pub enum SigningCommand {
     /// --output-signature the bundle goes to stdout (or -o FILE).
     SignBlob(SignBlobArgs),
 
-    /// Verify a file against a bundle (or a raw --signature) and a public key.
+    /// Verify a file (or a digest, `sha256:<hex>`) against a Sigstore bundle and a public
+    /// key or a certificate identity, offline.
     ///
-    /// Exit 0 verified, 1 the signature does not verify (or the file differs), 2 bad input.
+    /// Reads bundles v0.1–v0.3 from any Sigstore client (cosign, sigstore-python, GitHub,
+    /// npm): Rekor v1 entries (SET, inclusion proof) and Rekor v2 entries, RFC 3161
+    /// timestamps, Fulcio certificates with their SCT. The report lists each check that ran.
+    ///
+    /// Exit 0 verified; 1 not verified, including a malformed or unsupported bundle, key,
+    /// certificate or trusted root; 2 usage (a missing file, a bad flag).
     VerifyBlob(VerifyBlobArgs),
 
     /// Sign an in-toto Statement v1 about SUBJECT (a DSSE envelope inside a bundle).
@@ -48,10 +56,12 @@ pub enum SigningCommand {
     /// may carry several signatures (`--key a.key --key b.key`).
     Attest(AttestArgs),
 
-    /// Verify an attestation: signature(s), subject digest and predicate type.
+    /// Verify an attestation: signature(s), log entry, timestamps, certificate, subject
+    /// digest and predicate type.
     ///
-    /// Exit 1 says which check failed: no valid signature, wrong predicate type, or a subject
-    /// digest mismatch.
+    /// SUBJECT is the artifact's file or its digest (`sha256:<hex>`, `sha512:<hex>`: npm
+    /// provenance names packages by sha512). Exit 1 says which check failed; a malformed or
+    /// unsupported bundle is exit 1 too; 2 is usage only.
     VerifyAttestation(VerifyAttestationArgs),
 
     /// Work with bundles.
@@ -136,8 +146,9 @@ pub struct SignBlobArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyBlobArgs {
-    /// The file to verify.
-    pub file: PathBuf,
+    /// The file to verify, or its digest (`sha256:<hex>`, `sha512:<hex>`) as cosign accepts.
+    #[arg(value_name = "FILE|DIGEST")]
+    pub file: String,
     /// The Sigstore bundle.
     #[arg(long, value_name = "FILE", required_unless_present = "signature")]
     pub bundle: Option<PathBuf>,
@@ -181,9 +192,29 @@ pub struct KeylessArgs {
     #[arg(long, value_name = "FILE")]
     pub trusted_root: Option<PathBuf>,
     /// Fail unless the bundle carries a transparency-log entry that verifies against
-    /// --trusted-root (keyless bundles always need one).
-    #[arg(long, requires = "trusted_root")]
+    /// --trusted-root. This is the default whenever --trusted-root is given; the flag stays
+    /// for scripts written before.
+    #[arg(
+        long,
+        requires = "trusted_root",
+        conflicts_with = "insecure_ignore_tlog"
+    )]
     pub require_tlog: bool,
+    /// Do not require or check a transparency-log entry (cosign's flag). Without a log
+    /// entry nothing public vouches for the signature; for private instances only.
+    #[arg(long)]
+    pub insecure_ignore_tlog: bool,
+    /// Do not require the certificate's embedded SCT (cosign's flag; private CAs without a
+    /// certificate-transparency log).
+    #[arg(long)]
+    pub insecure_ignore_sct: bool,
+    /// How many verified transparency-log entries are required (sigstore-go's flag).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub tlog_threshold: usize,
+    /// How many verified RFC 3161 timestamps are required (sigstore-go's flag; 0: a log
+    /// entry's SET is enough).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub timestamp_threshold: usize,
 }
 
 impl KeylessArgs {
@@ -194,23 +225,34 @@ impl KeylessArgs {
             || self.certificate_oidc_issuer_regexp.is_some()
     }
 
-    /// The key policy: `keys`, plus the transparency logs of --trusted-root and
-    /// --require-tlog.
-    fn key_policy(&self, keys: Vec<PublicKey>) -> Result<Policy> {
+    /// The thresholds and waivers every policy takes from these flags.
+    fn apply(&self, mut policy: Policy) -> Policy {
+        policy.tlog_threshold = self.tlog_threshold;
+        policy.timestamp_threshold = self.timestamp_threshold;
+        policy.ignore_tlog = self.insecure_ignore_tlog;
+        policy.ignore_sct = self.insecure_ignore_sct;
+        policy
+    }
+
+    /// The key policy: `keys`, plus the transparency logs of --trusted-root, whose entry is
+    /// then required (cosign's rule) unless --insecure-ignore-tlog.
+    fn key_policy(&self, keys: Vec<PublicKey>) -> Result<Checked<Policy>> {
         let mut policy = Policy::keys(keys);
         if let Some(path) = &self.trusted_root {
-            let root =
-                TrustedRoot::for_logs(&read_file(path)?).map_err(|e| attest_error(path, e))?;
+            let root = match TrustedRoot::for_logs(&read_file(path)?) {
+                Ok(r) => r,
+                Err(e) => return Ok(Err(attest_error(path, e).to_string())),
+            };
             policy = policy.with_tlog_root(Arc::new(root));
+            if !self.insecure_ignore_tlog {
+                policy = policy.requiring_tlog();
+            }
         }
-        if self.require_tlog {
-            policy = policy.requiring_tlog();
-        }
-        Ok(policy)
+        Ok(Ok(self.apply(policy)))
     }
 
     /// The keyless policy, or `None` when no keyless flag is given.
-    fn policy(&self) -> Result<Option<Policy>> {
+    fn policy(&self) -> Result<Option<Checked<Policy>>> {
         if !self.given() {
             return Ok(None);
         }
@@ -244,13 +286,87 @@ impl KeylessArgs {
                 "vouch verifies offline: pass a Sigstore trusted_root.json (e.g. from `cosign trusted-root`)",
             ));
         };
-        let root = TrustedRoot::from_json(&read_file(root_path)?)
-            .map_err(|e| attest_error(root_path, e))?;
-        Ok(Some(Policy::keyless(
-            Arc::new(root),
-            vec![Identity { subject, issuer }],
-        )))
+        let root = match TrustedRoot::from_json(&read_file(root_path)?) {
+            Ok(r) => r,
+            Err(e) => return Ok(Some(Err(attest_error(root_path, e).to_string()))),
+        };
+        let mut policy = Policy::keyless(Arc::new(root), vec![Identity { subject, issuer }]);
+        policy.require_tlog = !self.insecure_ignore_tlog;
+        Ok(Some(Ok(self.apply(policy))))
     }
+}
+
+/// Evidence that could be read: `Err` holds why a bundle, key or trusted root is unusable,
+/// which is a failed verification (exit 1), not a usage error.
+type Checked<T> = std::result::Result<T, String>;
+
+/// Prints why the evidence is unusable; exit 1.
+fn evidence_failure(reason: &str) -> u8 {
+    eprintln!("error: {reason}");
+    eprintln!("Verification failed");
+    1
+}
+
+/// Reads trusted keys for verification: a key file that is not a usable public key is bad
+/// evidence (exit 1); a missing file is a usage error (exit 2).
+fn verification_keys(refs: &[String]) -> Result<Checked<Vec<PublicKey>>> {
+    for r in refs {
+        let p = Path::new(r);
+        if !r.contains("://") && !r.starts_with("pkcs11:") && !p.exists() {
+            return Err(anyhow!(InputError::in_file(p, "cannot read: no such file")));
+        }
+    }
+    Ok(load_public_keys(refs).map_err(|e| e.to_string()))
+}
+
+/// Reads a bundle (or envelope) for verification. A document that is not a Sigstore bundle
+/// at all (a JSON object sharing no field with one) was passed by mistake: usage, exit 2.
+/// Anything that claims to be a bundle and is malformed or unsupported is a failed
+/// verification, exit 1, as in every Sigstore client.
+fn read_evidence(path: &Path) -> Result<Checked<Evidence>> {
+    let bytes = read_file(path)?;
+    if let Ok(serde_json::Value::Object(o)) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+        const FIELDS: [&str; 8] = [
+            "mediaType",
+            "media_type",
+            "verificationMaterial",
+            "verification_material",
+            "messageSignature",
+            "dsseEnvelope",
+            "payloadType",
+            "signatures",
+        ];
+        if !o.keys().any(|k| FIELDS.contains(&k.as_str())) {
+            return Err(anyhow!(
+                InputError::in_file(path, "not a Sigstore bundle or DSSE envelope")
+                    .with_hint("--bundle takes the .sigstore.json file the signer wrote")
+            ));
+        }
+    }
+    Ok(Evidence::from_json(&bytes).map_err(|e| attest_error(path, e).to_string()))
+}
+
+/// SUBJECT as a file or a digest (`sha256:<hex>`): a path that exists is a file.
+enum SubjectArg {
+    File(PathBuf),
+    Digest(SubjectDigest),
+}
+
+fn subject_arg(s: &str) -> Result<SubjectArg> {
+    let p = Path::new(s);
+    if p.exists() {
+        return Ok(SubjectArg::File(p.to_path_buf()));
+    }
+    if let Some(d) = SubjectDigest::parse(s) {
+        return Ok(SubjectArg::Digest(d));
+    }
+    if s.contains(':') && s.split_once(':').is_some_and(|(a, _)| a.starts_with("sha")) {
+        return Err(anyhow!(
+            InputError::new(format!("`{s}` is not a digest"))
+                .with_hint("a digest is sha256:<64 hex> or sha512:<128 hex>")
+        ));
+    }
+    Err(anyhow!(InputError::in_file(p, "cannot read: no such file")))
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -286,7 +402,9 @@ pub struct AttestArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyAttestationArgs {
-    /// The artifact (its sha256 must be a subject), or `sha256:HEX`.
+    /// The artifact (its sha256 must be a subject), or its digest: `sha256:<hex>`,
+    /// `sha512:<hex>`.
+    #[arg(value_name = "FILE|DIGEST")]
     pub subject: String,
     /// The bundle or raw DSSE envelope.
     #[arg(long, value_name = "FILE")]
@@ -515,6 +633,9 @@ fn write_key_pair(key: &PrivateKey, prefix: &str, force: bool, pass: &str) -> Re
 fn report(global: &GlobalArgs, outcome: &Outcome) -> u8 {
     if let Outcome::Verified(v) = outcome {
         if !global.quiet {
+            for c in &v.checks {
+                eprintln!("  {c}");
+            }
             eprintln!("Verified OK");
             if let Some(c) = &v.certificate {
                 eprintln!(
@@ -530,6 +651,7 @@ fn report(global: &GlobalArgs, outcome: &Outcome) -> u8 {
         0
     } else {
         eprintln!("error: {}", outcome.message());
+        eprintln!("Verification failed");
         1
     }
 }
@@ -603,7 +725,25 @@ fn sign_blob(global: &GlobalArgs, a: SignBlobArgs) -> Result<u8> {
     Ok(0)
 }
 
+/// Usage comes first: every path given must exist before any evidence is judged.
+fn require_paths<'a>(paths: impl IntoIterator<Item = &'a Path>) -> Result<()> {
+    for p in paths {
+        if p != Path::new("-") && !p.exists() {
+            return Err(anyhow!(InputError::in_file(p, "cannot read: no such file")));
+        }
+    }
+    Ok(())
+}
+
 fn verify_blob(global: &GlobalArgs, a: VerifyBlobArgs) -> Result<u8> {
+    let subject = subject_arg(&a.file)?;
+    require_paths(
+        a.bundle
+            .as_deref()
+            .into_iter()
+            .chain(a.signature.as_deref())
+            .chain(a.keyless.trusted_root.as_deref()),
+    )?;
     let policy = match a.keyless.policy()? {
         Some(_) if a.signature.is_some() => {
             return Err(anyhow!(
@@ -612,27 +752,50 @@ fn verify_blob(global: &GlobalArgs, a: VerifyBlobArgs) -> Result<u8> {
             ));
         }
         Some(p) => p,
-        None => a.keyless.key_policy(load_public_keys(&a.key)?)?,
+        None => match verification_keys(&a.key)? {
+            Ok(keys) => a.keyless.key_policy(keys)?,
+            Err(reason) => Err(reason),
+        },
+    };
+    let policy = match policy {
+        Ok(p) => p,
+        Err(reason) => return Ok(evidence_failure(&reason)),
     };
     let verifier = Verifier::new(policy);
-    let artifact = open_file(&a.file)?;
     let outcome = if let Some(bpath) = &a.bundle {
-        let bundle = Bundle::from_json(&read_file(bpath)?).map_err(|e| attest_error(bpath, e))?;
-        verifier
-            .verify_blob(&bundle, artifact)
-            .map_err(|e| attest_error(bpath, e))?
+        let bundle = match read_evidence(bpath)? {
+            Ok(Evidence::Bundle(b)) => b,
+            Ok(Evidence::Envelope(_)) => {
+                return Ok(evidence_failure(&format!(
+                    "{}: a DSSE envelope, not a blob bundle (use verify-attestation)",
+                    bpath.display()
+                )));
+            }
+            Err(reason) => return Ok(evidence_failure(&reason)),
+        };
+        match &subject {
+            SubjectArg::File(p) => verifier.verify_blob(&bundle, open_file(p)?),
+            SubjectArg::Digest(d) => verifier.verify_blob_digest(&bundle, d),
+        }
+        .map_err(|e| attest_error(bpath, e))?
     } else {
+        let SubjectArg::File(file) = &subject else {
+            return Err(anyhow!(
+                InputError::new("--signature needs the file itself, not its digest")
+                    .with_hint("pass the file, or verify a bundle")
+            ));
+        };
         let spath = a.signature.as_deref().unwrap_or(Path::new("-"));
         let text = read_file(spath)?;
         let text = String::from_utf8_lossy(&text);
-        let sig = vouch_attest::b64::decode(text.trim()).ok_or_else(|| {
-            anyhow!(
-                InputError::in_file(spath, "not a signature: not base64")
-                    .with_hint("--signature takes the file --output-signature wrote")
-            )
-        })?;
+        let Some(sig) = vouch_attest::b64::decode(text.trim()) else {
+            return Ok(evidence_failure(&format!(
+                "{}: not a signature: not base64",
+                spath.display()
+            )));
+        };
         verifier
-            .verify_blob_signature(&sig, None, artifact)
+            .verify_blob_signature(&sig, None, open_file(file)?)
             .map_err(|e| attest_error(spath, e))?
     };
     Ok(report(global, &outcome))
@@ -726,53 +889,74 @@ fn attest(global: &GlobalArgs, a: AttestArgs) -> Result<u8> {
 }
 
 fn verify_attestation(global: &GlobalArgs, a: VerifyAttestationArgs) -> Result<u8> {
-    let keyless = a.keyless.policy()?;
-    let keys = if keyless.is_some() {
-        Vec::new()
-    } else {
-        load_public_keys(&a.key)?
+    require_paths(std::iter::once(a.bundle.as_path()).chain(a.keyless.trusted_root.as_deref()))?;
+    // A file is known by its sha256 and sha512 (npm statements name packages by sha512).
+    let subject = match subject_arg(&a.subject)? {
+        SubjectArg::Digest(d) => vec![d],
+        SubjectArg::File(p) => {
+            let mut h256 = HashAlgorithm::Sha256.hasher();
+            let mut h512 = HashAlgorithm::Sha512.hasher();
+            let mut r = open_file(&p)?;
+            let mut buf = vec![0u8; 256 * 1024];
+            loop {
+                let n = std::io::Read::read(&mut r, &mut buf)
+                    .map_err(|e| anyhow!(InputError::in_file(&p, format!("cannot read: {e}"))))?;
+                let Some(chunk) = buf.get(..n).filter(|c| !c.is_empty()) else {
+                    break;
+                };
+                h256.update(chunk);
+                h512.update(chunk);
+            }
+            [h256.finish(), h512.finish()]
+                .into_iter()
+                .map(|d| SubjectDigest {
+                    algorithm: d.algorithm,
+                    value: d.value,
+                })
+                .collect()
+        }
     };
+    let keyless = a.keyless.policy()?;
     if keyless.is_some() && a.threshold != 1 {
         return Err(anyhow!(
             InputError::new("--threshold applies to keys; a keyless bundle has one signer")
                 .with_hint("drop --threshold")
         ));
     }
-    if keyless.is_none() && (a.threshold == 0 || a.threshold > keys.len()) {
+    if keyless.is_none() && (a.threshold == 0 || a.threshold > a.key.len()) {
         return Err(anyhow!(
             InputError::new(format!(
                 "--threshold {} with {} --key",
                 a.threshold,
-                keys.len()
+                a.key.len()
             ))
             .with_hint("the threshold is between 1 and the number of keys")
         ));
     }
-    let mut policy = match keyless {
+    let policy = match keyless {
         Some(p) => p,
-        None => a.keyless.key_policy(keys)?.with_threshold(a.threshold),
+        None => match verification_keys(&a.key)? {
+            Ok(keys) => a
+                .keyless
+                .key_policy(keys)?
+                .map(|p| p.with_threshold(a.threshold)),
+            Err(reason) => Err(reason),
+        },
+    };
+    let mut policy = match policy {
+        Ok(p) => p,
+        Err(reason) => return Ok(evidence_failure(&reason)),
     };
     if let Some(t) = &a.type_ {
         let pt = PredicateType::resolve(t).map_err(|e| anyhow!(InputError::new(e.to_string())))?;
         policy = policy.with_predicate_type(pt);
     }
-    let subject_path = Path::new(&a.subject);
-    let digest = match a.subject.strip_prefix("sha256:") {
-        Some(hex) if !subject_path.exists() => {
-            if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(anyhow!(InputError::new(format!(
-                    "`{}` is not a sha256 digest",
-                    a.subject
-                ))));
-            }
-            hex.to_ascii_lowercase()
-        }
-        _ => sha256_file(subject_path)?,
+    let evidence = match read_evidence(&a.bundle)? {
+        Ok(e) => e,
+        Err(reason) => return Ok(evidence_failure(&reason)),
     };
-    let evidence =
-        Evidence::from_json(&read_file(&a.bundle)?).map_err(|e| attest_error(&a.bundle, e))?;
     let outcome = Verifier::new(policy)
-        .verify_attestation(&evidence, Some(&digest))
+        .verify_attestation_for(&evidence, &subject)
         .map_err(|e| attest_error(&a.bundle, e))?;
     if let (Outcome::Verified(v), Some(dest)) = (&outcome, &a.output_statement) {
         let statement = v.statement.as_ref().map(|s| {
