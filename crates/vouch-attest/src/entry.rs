@@ -250,7 +250,7 @@ pub(crate) fn check_inclusion(
         .map_err(|r| tlog_fail(format!("the checkpoint is unreadable: {r}")))?;
     let cp = CheckpointBody::parse_body(&note.text)
         .map_err(|r| tlog_fail(format!("the checkpoint is unreadable: {r}")))?;
-    verify_note(&note, log).map_err(|r| tlog_fail(format!("the checkpoint {r}")))?;
+    verify_note(&note, &cp.origin, log).map_err(|r| tlog_fail(format!("the checkpoint {r}")))?;
     if cp.size != size || cp.root != p.root_hash.0 {
         return Err(tlog_fail(
             "the checkpoint does not commit to the proof's tree size and root hash",
@@ -259,41 +259,51 @@ pub(crate) fn check_inclusion(
     Ok(())
 }
 
-/// Some signature line of the note verifies with the log's key. Lines whose key hint is one
-/// the log signs under (the first 4 bytes of its log id, of its C2SP checkpoint key id, or of
-/// the C2SP Ed25519 key id for the line's name) are tried first; the signature, not the hint,
-/// decides.
-pub(crate) fn verify_note(note: &Note, log: &TransparencyLogInstance) -> Result<(), String> {
+/// A signature line of the log verifies over the note text. A line is the log's when its
+/// name is the checkpoint's origin (Rekor v1 origins read `<name> - <tree id>`) and its key
+/// hint is one the log signs under: the first 4 bytes of its log id, of its C2SP checkpoint
+/// key id, or of the C2SP Ed25519 key id for that name (Rekor v2). Other lines (witness
+/// cosignatures) are ignored; several lines of the log may be present, one must verify.
+pub(crate) fn verify_note(
+    note: &Note,
+    origin: &str,
+    log: &TransparencyLogInstance,
+) -> Result<(), String> {
     let spki = &log.public_key.raw_bytes.0;
     let hint_of = |id: &[u8]| match id {
         [a, b, c, d, ..] => Some(u32::from_be_bytes([*a, *b, *c, *d])),
         _ => None,
     };
-    let mut hints: Vec<u32> = [
-        hint_of(&log.log_id.key_id.0),
-        hint_of(log.checkpoint_hint()),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    if let Some(raw) = ed25519_raw(spki) {
-        for s in &note.sigs {
-            let id = vouch_tlog::rekor::checkpoint_key_id(&s.name, &raw);
-            hints.extend(hint_of(&id));
-        }
-    }
-    let mut lines: Vec<_> = note.sigs.iter().take(MAX_NOTE_SIGNATURES).collect();
-    lines.sort_by_key(|s| !hints.contains(&s.key_id));
-    for s in lines {
-        // A note signature line carries the key hint, then the signature bytes.
+    let raw = ed25519_raw(spki);
+    let is_logs = |name: &str, key_id: u32| {
+        let named = origin == name
+            || origin
+                .strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with(" - "));
+        let hinted = [
+            hint_of(&log.log_id.key_id.0),
+            hint_of(log.checkpoint_hint()),
+            raw.and_then(|k| hint_of(&vouch_tlog::rekor::checkpoint_key_id(name, &k))),
+        ]
+        .contains(&Some(key_id));
+        named && hinted
+    };
+    let mut found = false;
+    for s in note
+        .sigs
+        .iter()
+        .take(MAX_NOTE_SIGNATURES)
+        .filter(|s| is_logs(&s.name, s.key_id))
+    {
+        found = true;
         if crate::x509::verify_spki_der(spki, note.text.as_bytes(), &s.sig).is_ok() {
             return Ok(());
         }
     }
-    Err(if note.sigs.is_empty() {
-        "has no signature".into()
-    } else {
+    Err(if found {
         "has no valid signature by the log's key".into()
+    } else {
+        "has no signature line by the log (its name and key hint)".into()
     })
 }
 
@@ -544,19 +554,25 @@ mod tests {
         let pk = log.verifier().ed25519_public_key().unwrap();
         let (spki, id) = (ed25519_spki(&pk), checkpoint_key_id("example.com/log", &pk));
         let inst = log_with(spki, id.to_vec(), "example.com/log");
+        let origin = "example.com/log";
         let signed = Note::parse(log.sign(text).unwrap().as_bytes()).unwrap();
-        assert_eq!(verify_note(&signed, &inst), Ok(()));
+        assert_eq!(verify_note(&signed, origin, &inst), Ok(()));
 
         let witness = Signer::generate("witness.example", ALG_ED25519).unwrap();
         let by_witness = Note::parse(witness.sign(text).unwrap().as_bytes()).unwrap();
-        assert!(verify_note(&by_witness, &inst).is_err());
+        assert!(verify_note(&by_witness, origin, &inst).is_err());
         let mut both = by_witness.clone();
         both.sigs.extend(signed.sigs.clone());
-        assert_eq!(verify_note(&both, &inst), Ok(()));
+        assert_eq!(verify_note(&both, origin, &inst), Ok(()));
+
+        // The log's signature under another name is not the log's line.
+        let mut renamed = signed.clone();
+        renamed.sigs[0].name = "evil.example/log".into();
+        assert!(verify_note(&renamed, origin, &inst).is_err());
 
         let mut altered = signed.clone();
         altered.text = altered.text.replace("\n1\n", "\n2\n");
-        assert!(verify_note(&altered, &inst).is_err());
+        assert!(verify_note(&altered, origin, &inst).is_err());
     }
 
     proptest::proptest! {

@@ -981,10 +981,16 @@ impl Verifier {
             .flat_map(|t| t.rfc3161_timestamps.iter())
             .map(|t| t.signed_timestamp.0.as_slice())
             .collect();
-        let verified_stamps = match timestamp::verify_all(&stamps, signature, root) {
-            Ok((ok, _failed)) => ok,
-            Err(reason) => return Outcome::Timestamp { reason },
-        };
+        let (verified_stamps, skipped_stamps) =
+            match timestamp::verify_all(&stamps, signature, root) {
+                Ok(v) => v,
+                Err(reason) => return Outcome::Timestamp { reason },
+            };
+        if skipped_stamps > 0 {
+            checks.push(format!(
+                "{skipped_stamps} timestamp(s) over another signature skipped"
+            ));
+        }
         if verified_stamps.len() < p.timestamp_threshold {
             return Outcome::Timestamp {
                 reason: format!(

@@ -470,7 +470,7 @@ fn attestation_entries_fail_on_tampering_in_vouch_and_the_judge() {
                 e["inclusionProof"]["checkpoint"]["envelope"] =
                     Value::String(other.sign(text).unwrap());
             }),
-            "the checkpoint has no valid signature by the log",
+            "the checkpoint has no signature line by the log",
             1,
         ),
         (
