@@ -40,6 +40,7 @@ pub mod rekor_v2;
 pub mod sign;
 pub mod statement;
 pub mod timestamp;
+pub mod trust;
 pub mod trusted_root;
 pub mod verify;
 pub mod x509;

@@ -163,6 +163,14 @@ pub enum Command {
     #[command(subcommand)]
     Secrets(commands::secrets::SecretsCommand),
 
+    /// Trusted roots for offline verification: show one, move it between machines as a
+    /// signed Offline Kit (`export`, `import`).
+    ///
+    /// Keyless verification without --trusted-root uses the trust store (VOUCH_TRUST_DIR,
+    /// else ~/.config/vouch/trust) that `vouch trust import` fills.
+    #[command(subcommand)]
+    Trust(commands::trust::TrustCommand),
+
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(commands::completions::CompletionsArgs),
 

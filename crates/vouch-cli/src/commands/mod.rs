@@ -15,6 +15,7 @@ pub mod sbom;
 pub mod seal;
 pub mod secrets;
 pub mod signing;
+pub mod trust;
 pub mod vuln;
 
 use anyhow::Result;
@@ -41,5 +42,6 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Sbom(cmd) => sbom::run(g, cmd),
         Command::Log(cmd) => log::run(g, cmd),
         Command::Secrets(cmd) => secrets::run(g, cmd),
+        Command::Trust(cmd) => trust::run(g, cmd),
     }
 }

@@ -280,10 +280,11 @@ impl KeylessArgs {
                 "give --certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp]",
             ));
         };
-        let Some(root_path) = &self.trusted_root else {
+        let stored = crate::commands::trust::stored_root();
+        let Some(root_path) = self.trusted_root.as_ref().or(stored.as_ref()) else {
             return Err(usage(
                 "keyless verification needs --trusted-root",
-                "vouch verifies offline: pass a Sigstore trusted_root.json (e.g. from `cosign trusted-root`)",
+                "vouch verifies offline: pass a Sigstore trusted_root.json (e.g. from `cosign trusted-root`), or install one with `vouch trust import`",
             ));
         };
         let root = match TrustedRoot::from_json(&read_file(root_path)?) {
