@@ -200,7 +200,11 @@ mod tests {
         assert!(m.check_files(&changed).unwrap_err().contains("differs"));
         let mut extra = good.clone();
         extra.push(("evil.json".into(), b"{}".to_vec()));
-        assert!(m.check_files(&extra).unwrap_err().contains("not in the signed"));
+        assert!(
+            m.check_files(&extra)
+                .unwrap_err()
+                .contains("not in the signed")
+        );
         assert!(m.check_files(&[]).unwrap_err().contains("missing"));
         assert!(Manifest::for_files(&[(SIGNING_CONFIG, b"{}")]).is_err());
     }

@@ -113,7 +113,9 @@ fn offline_kits_round_trip_and_refuse_tampering() {
     // The store's root now verifies the public bundle, offline, with no --trusted-root.
     verify(&mut vouch(d))
         .success()
-        .stderr(predicate::str::contains("log inclusion ✓ (rekor.sigstore.dev"))
+        .stderr(predicate::str::contains(
+            "log inclusion ✓ (rekor.sigstore.dev",
+        ))
         .stderr(predicate::str::contains("timestamp ✓"))
         .stderr(predicate::str::contains(
             "identity ✓ (w.vollprecht@gmail.com",

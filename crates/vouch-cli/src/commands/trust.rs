@@ -184,7 +184,9 @@ fn import(global: &GlobalArgs, a: ImportArgs) -> Result<u8> {
     let bundle_path = a.kit.join(trust::MANIFEST_BUNDLE);
     let bundle = match Evidence::from_json(&read(&bundle_path)?) {
         Ok(Evidence::Bundle(b)) => b,
-        Ok(Evidence::Envelope(_)) => return refuse("the manifest signature is not a bundle".into()),
+        Ok(Evidence::Envelope(_)) => {
+            return refuse("the manifest signature is not a bundle".into());
+        }
         Err(e) => return refuse(format!("{}: {e}", trust::MANIFEST_BUNDLE)),
     };
     let outcome = Verifier::new(Policy::keys(keys))
@@ -217,7 +219,10 @@ fn import(global: &GlobalArgs, a: ImportArgs) -> Result<u8> {
         return refuse(e.to_string());
     }
     let store = a.store.or_else(store_dir).ok_or_else(|| {
-        anyhow!(InputError::new("no trust store directory").with_hint("set VOUCH_TRUST_DIR or pass --store"))
+        anyhow!(
+            InputError::new("no trust store directory")
+                .with_hint("set VOUCH_TRUST_DIR or pass --store")
+        )
     })?;
     std::fs::create_dir_all(&store)
         .map_err(|e| anyhow!(InputError::in_file(&store, format!("cannot create: {e}"))))?;
