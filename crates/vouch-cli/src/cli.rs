@@ -60,6 +60,11 @@ pub struct GlobalArgs {
     /// Configuration file [default: vouch.toml in the scanned directory, if present].
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// Guarantee no network access: commands that would fetch (`trust update`, `db
+    /// update`) accept only file:// sources. Verification never uses the network anyway.
+    #[arg(long, global = true)]
+    pub offline: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -9,6 +9,7 @@ mod checks;
 mod cli;
 mod commands;
 mod output;
+mod tuf;
 
 use std::process::ExitCode;
 

@@ -242,6 +242,13 @@ fn update(global: &GlobalArgs, args: UpdateArgs) -> Result<u8> {
         .url
         .or(config.update_url)
         .unwrap_or_else(|| DEFAULT_UPDATE_URL.to_string());
+    if global.offline && !template.starts_with("file://") {
+        return Err(
+            InputError::new(format!("--offline: `{template}` needs the network"))
+                .with_hint("pass --url file:///dir/{ecosystem}.zip, or drop --offline")
+                .into(),
+        );
+    }
     let ecosystems: Vec<String> = if !args.ecosystems.is_empty() {
         args.ecosystems
     } else {

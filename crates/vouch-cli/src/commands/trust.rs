@@ -30,6 +30,32 @@ pub enum TrustCommand {
     /// Verify an Offline Kit with the publisher's public key and install it into the trust
     /// store. A kit with a changed, missing or extra file is refused whole.
     Import(ImportArgs),
+    /// Refresh the trusted root from a TUF repository (Sigstore's, or your own), when a
+    /// network is there. Every TUF check (root rotation, thresholds, expiry, rollback,
+    /// hashes) must pass before anything is installed. Never needed to verify.
+    Update(UpdateArgs),
+}
+
+/// Sigstore's public-good TUF repository.
+pub const SIGSTORE_TUF_URL: &str = "https://tuf-repo-cdn.sigstore.dev";
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// The TUF repository's base URL (metadata at URL/, targets at URL/targets/);
+    /// `file://` for a local mirror.
+    #[arg(long, value_name = "URL", default_value = SIGSTORE_TUF_URL)]
+    pub tuf_url: String,
+    /// The TUF root.json to start from (trust on first use of this file). Later runs start
+    /// from the newest root the store has verified.
+    #[arg(long, value_name = "FILE")]
+    pub tuf_root: Option<PathBuf>,
+    /// Install here instead of the default trust store.
+    #[arg(long, value_name = "DIR")]
+    pub store: Option<PathBuf>,
+    /// Refuse any network access: only a file:// repository can be read (the global
+    /// --offline does the same for every command).
+    #[arg(long)]
+    pub offline: bool,
 }
 
 #[derive(Debug, Args)]
@@ -91,6 +117,7 @@ pub fn run(global: &GlobalArgs, cmd: TrustCommand) -> Result<u8> {
         TrustCommand::Show(a) => show(global, a),
         TrustCommand::Export(a) => export(global, a),
         TrustCommand::Import(a) => import(global, a),
+        TrustCommand::Update(a) => update(global, a),
     }
 }
 
@@ -234,6 +261,93 @@ fn import(global: &GlobalArgs, a: ImportArgs) -> Result<u8> {
             "Offline Kit verified and installed into {} ({} file(s))",
             store.display(),
             files.len()
+        );
+    }
+    Ok(0)
+}
+
+/// TUF target names Sigstore publishes, and the names the store keeps them under.
+const TUF_TARGETS: [(&str, &str); 2] = [
+    ("trusted_root.json", trust::TRUSTED_ROOT),
+    ("signing_config.v0.2.json", trust::SIGNING_CONFIG),
+];
+
+fn update(global: &GlobalArgs, a: UpdateArgs) -> Result<u8> {
+    let store = a.store.or_else(store_dir).ok_or_else(|| {
+        anyhow!(
+            InputError::new("no trust store directory")
+                .with_hint("set VOUCH_TRUST_DIR or pass --store")
+        )
+    })?;
+    let tuf_dir = store.join("tuf");
+    let known_root = tuf_dir.join("root.json");
+    let root_path = match (&a.tuf_root, known_root.is_file()) {
+        (Some(p), _) => p.clone(),
+        (None, true) => known_root.clone(),
+        (None, false) => {
+            return Err(anyhow!(
+                InputError::new("no TUF root to start from")
+                    .with_hint("pass --tuf-root ROOT.json (the repository's published root metadata) once; later updates start from the stored one")
+            ));
+        }
+    };
+    if (a.offline || global.offline) && !a.tuf_url.starts_with("file://") {
+        return Err(anyhow!(
+            InputError::new(format!("--offline: `{}` needs the network", a.tuf_url))
+                .with_hint("use a file:// mirror of the repository")
+        ));
+    }
+    let tuf_root = read(&root_path)?;
+    let datastore = tuf_dir.join("datastore");
+    std::fs::create_dir_all(&datastore).map_err(|e| {
+        anyhow!(InputError::in_file(
+            &datastore,
+            format!("cannot create: {e}")
+        ))
+    })?;
+    let base = a.tuf_url.trim_end_matches('/');
+    let names: Vec<&str> = TUF_TARGETS.iter().map(|(n, _)| *n).collect();
+    let offline = a.offline || global.offline;
+    let fetched = match crate::tuf::fetch_targets(
+        &tuf_root,
+        base,
+        &format!("{base}/targets"),
+        &datastore,
+        &names,
+        offline,
+    ) {
+        Ok(f) => f,
+        Err(why) => {
+            eprintln!("error: {why}");
+            eprintln!("Trust update refused: nothing installed");
+            return Ok(1);
+        }
+    };
+    let Some((_, root)) = fetched
+        .targets
+        .iter()
+        .find(|(n, _)| n == "trusted_root.json")
+    else {
+        eprintln!("error: the repository lists no trusted_root.json target");
+        return Ok(1);
+    };
+    if let Err(e) = TrustedRoot::from_json(root) {
+        eprintln!("error: the repository's trusted_root.json: {e}");
+        return Ok(1);
+    }
+    std::fs::create_dir_all(&store)
+        .map_err(|e| anyhow!(InputError::in_file(&store, format!("cannot create: {e}"))))?;
+    for (name, bytes) in &fetched.targets {
+        if let Some((_, local)) = TUF_TARGETS.iter().find(|(n, _)| n == name) {
+            output::write_atomic(&store.join(local), bytes)?;
+        }
+    }
+    output::write_atomic(&known_root, &fetched.latest_root)?;
+    if !global.quiet {
+        eprintln!(
+            "Trusted root updated from {} into {}",
+            a.tuf_url,
+            store.display()
         );
     }
     Ok(0)
