@@ -248,3 +248,77 @@ proptest! {
         }
     }
 }
+
+/// The sigstore-python judge (`../shared/interop/verify-bundle-keyless`) and vouch agree on
+/// real timestamped bundles and on tampered copies of them: Rekor v1 + RFC 3161 and Rekor v2
+/// + RFC 3161 (where the timestamp is the only verified time, so a damaged one fails in
+/// both). Where the bundle also has a SET, a damaged *extra* timestamp is rejected by vouch
+/// and skipped by sigstore-python (a documented strictness choice), so that variant is not
+/// judged here.
+#[test]
+fn the_sigstore_python_judge_agrees_on_timestamped_bundles_and_their_tampering() {
+    let judge = corpus().join("../../interop/verify-bundle-keyless");
+    assert!(judge.exists(), "the judge {} is missing", judge.display());
+    let tmp = tempfile::tempdir().unwrap();
+    let mut runs = 0;
+    for (name, tamper_timestamp) in [
+        ("sigstore-rust-cosign-v3-blob", false),
+        ("sigstore-java-rekor-v1-with-tsa-staging", false),
+        ("sigstore-java-rekor-v2-staging", true),
+        ("sigstore-python-rekor-v2-staging", true),
+    ] {
+        let case = load(name);
+        let dir = corpus().join(name);
+        let c: Value =
+            serde_json::from_slice(&std::fs::read(dir.join("case.json")).unwrap()).unwrap();
+        let artifact = dir.join(c["artifact"].as_str().unwrap());
+        let mut variants: Vec<(String, Vec<u8>)> = vec![("original".into(), case.bundle.clone())];
+        for (label, field) in [
+            ("signature", "/messageSignature/signature"),
+            ("certificate", "/verificationMaterial/certificate/rawBytes"),
+            (
+                "log body",
+                "/verificationMaterial/tlogEntries/0/canonicalizedBody",
+            ),
+        ] {
+            if let Some(b) = flip_field(&case.bundle, field, 77, 0x10) {
+                variants.push((label.into(), b));
+            }
+        }
+        if tamper_timestamp {
+            let f = "/verificationMaterial/timestampVerificationData/rfc3161Timestamps/0/signedTimestamp";
+            variants.push((
+                "timestamp".into(),
+                flip_field(&case.bundle, f, 300, 0x01).unwrap(),
+            ));
+        }
+        for (label, bundle) in variants {
+            let path = tmp.path().join(format!("{name}-{runs}.json"));
+            std::fs::write(&path, &bundle).unwrap();
+            let out = std::process::Command::new(&judge)
+                .arg(&path)
+                .arg(&artifact)
+                .arg(dir.join("trusted_root.json"))
+                .arg(c["identity"].as_str().unwrap())
+                .arg(c["issuer"].as_str().unwrap())
+                .output()
+                .unwrap();
+            let judged = match out.status.code() {
+                Some(0) => true,
+                Some(1) => false,
+                _ => panic!(
+                    "the judge could not run on {name}/{label}: {}",
+                    String::from_utf8_lossy(&out.stdout)
+                ),
+            };
+            assert_eq!(
+                verdict(&case, &bundle),
+                judged,
+                "{name}/{label}: vouch and sigstore-python disagree ({})",
+                String::from_utf8_lossy(&out.stdout).trim()
+            );
+            runs += 1;
+        }
+    }
+    assert!(runs >= 16, "{runs} judged");
+}
