@@ -717,15 +717,18 @@ fn keyless_policy_errors_exit_2_with_lines() {
             "signatures:\n  trusted_root: trusted_root.json\n  identities:\n    - {issuer: i, issuer_regexp: i, subject: s}\n",
             "not both",
         ),
-        (
-            "signatures:\n  trusted_root: gate.yaml\n  identities:\n    - {issuer: i, subject: s}\n",
-            "not a Sigstore trusted root",
-        ),
     ] {
         gate_artifact(d.path(), policy)
             .code(2)
             .stderr(predicate::str::contains(message));
     }
+    // A trusted root that exists but cannot be used is unusable evidence: deny, exit 1.
+    gate_artifact(
+        d.path(),
+        "signatures:\n  trusted_root: gate.yaml\n  identities:\n    - {issuer: i, subject: s}\n",
+    )
+    .code(1)
+    .stderr(predicate::str::contains("not a Sigstore trusted root"));
 }
 
 #[test]

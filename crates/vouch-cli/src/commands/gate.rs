@@ -388,7 +388,16 @@ fn gate(global: &GlobalArgs, a: GateArgs) -> Result<u8> {
     };
     let digest = format!("sha256:{}", subject.sha256);
 
-    let trust = trust(&policy, policy_path)?;
+    let trust = match trust(&policy, policy_path)? {
+        Ok(t) => t,
+        // Unusable trust material (a key or trusted root that does not parse) is a failed
+        // verification: deny, exit 1 (a missing file stays a usage error, exit 2).
+        Err(reason) => {
+            eprintln!("error: {reason}");
+            eprintln!("DENY: the policy's trust material cannot be used");
+            return Ok(1);
+        }
+    };
     let mut evidence = evidence::verify(&subject, &found, &trust);
     if let Some(v) = &policy.vulnerabilities {
         evidence.max_vulnerability = attested_sbom_vulnerabilities(&policy, v, &evidence)?;
@@ -474,18 +483,31 @@ fn gate(global: &GlobalArgs, a: GateArgs) -> Result<u8> {
     Ok(decision.exit_code())
 }
 
-/// The keys and keyless identities whose signatures the policy trusts.
-fn trust(policy: &GatePolicy, policy_path: &Path) -> Result<Trust> {
+/// The keys and keyless identities whose signatures the policy trusts; `Err` inside when a
+/// key or trusted root exists but cannot be used.
+fn trust(policy: &GatePolicy, policy_path: &Path) -> Result<std::result::Result<Trust, String>> {
     let mut trust = Trust::default();
     let Some(sig) = &policy.signatures else {
-        return Ok(trust);
+        return Ok(Ok(trust));
     };
     let refs: Vec<String> = sig
         .keys
         .iter()
         .map(|k| policy.resolve(k.as_str()).display().to_string())
         .collect();
-    for (r, pk) in sig.keys.iter().zip(load_public_keys(&refs)?) {
+    for r in &refs {
+        if !r.contains("://") && !r.starts_with("pkcs11:") && !Path::new(r).exists() {
+            return Err(anyhow::anyhow!(InputError::in_file(
+                Path::new(r),
+                "cannot read: no such file"
+            )));
+        }
+    }
+    let keys = match load_public_keys(&refs) {
+        Ok(k) => k,
+        Err(e) => return Ok(Err(e.to_string())),
+    };
+    for (r, pk) in sig.keys.iter().zip(keys) {
         trust.keys.push(TrustedKey {
             name: r.as_str().to_string(),
             key: pk,
@@ -496,8 +518,15 @@ fn trust(policy: &GatePolicy, policy_path: &Path) -> Result<Trust> {
         let bytes = std::fs::read(&path).map_err(|e| {
             InputError::in_file(&path, format!("cannot read the trusted root: {e}"))
         })?;
-        let root = TrustedRoot::for_logs(&bytes)
-            .map_err(|e| InputError::in_file(&path, format!("not a Sigstore trusted root: {e}")))?;
+        let root = match TrustedRoot::for_logs(&bytes) {
+            Ok(r) => r,
+            Err(e) => {
+                return Ok(Err(format!(
+                    "{}: not a Sigstore trusted root: {e}",
+                    path.display()
+                )));
+            }
+        };
         trust.logs = Some(TrustedLogs {
             root: std::sync::Arc::new(root),
             required: t.required.unwrap_or(true),
@@ -508,8 +537,15 @@ fn trust(policy: &GatePolicy, policy_path: &Path) -> Result<Trust> {
         let bytes = std::fs::read(&path).map_err(|e| {
             InputError::in_file(&path, format!("cannot read the trusted root: {e}"))
         })?;
-        let root = TrustedRoot::from_json(&bytes)
-            .map_err(|e| InputError::in_file(&path, format!("not a Sigstore trusted root: {e}")))?;
+        let root = match TrustedRoot::from_json(&bytes) {
+            Ok(r) => r,
+            Err(e) => {
+                return Ok(Err(format!(
+                    "{}: not a Sigstore trusted root: {e}",
+                    path.display()
+                )));
+            }
+        };
         let identities = sig
             .identities
             .iter()
@@ -521,7 +557,7 @@ fn trust(policy: &GatePolicy, policy_path: &Path) -> Result<Trust> {
             identities,
         });
     }
-    Ok(trust)
+    Ok(Ok(trust))
 }
 
 /// The highest-severity vulnerability in the SBOM attested for the subject (a verified CycloneDX
