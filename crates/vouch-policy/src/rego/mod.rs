@@ -410,7 +410,9 @@ impl PolicySet {
         };
         let (mut succ, mut seen) = (0usize, 0usize);
         for (rule, (_, defined_in)) in rules {
-            let runtime = |e: &anyhow::Error| runtime_error(defined_in, &format!("data.{ns}.{rule}"), e, &self.limits);
+            let runtime = |e: &anyhow::Error| {
+                runtime_error(defined_in, &format!("data.{ns}.{rule}"), e, &self.limits)
+            };
             let short = if matches!(rule.as_str(), "deny" | "violation" | "warn") {
                 String::new()
             } else {
@@ -539,6 +541,11 @@ fn collect_rego(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), InputError> {
         if path.is_dir() {
             collect_rego(&path, out)?;
         } else if path.extension().is_some_and(|e| e == "rego") {
+            // A FIFO or device named *.rego would block or never end: refuse it.
+            if !path.is_file() {
+                return Err(InputError::in_file(&path, "not a regular file")
+                    .with_hint("policies are ordinary .rego files"));
+            }
             out.push(path);
         }
     }
