@@ -27,9 +27,16 @@ fn deep_nesting_is_refused_before_parsing() {
     assert!(t.elapsed() < Duration::from_secs(5));
     assert!(e.message.contains("nested deeper than 12"), "{e}");
     assert_eq!(e.line, Some(2));
-    assert!(e.hint.as_deref().unwrap_or("").contains("exponentially"), "{e:?}");
+    assert!(
+        e.hint.as_deref().unwrap_or("").contains("exponentially"),
+        "{e:?}"
+    );
     // Objects and calls count too.
-    let src = format!("package main\nx := {}1{}\n", "{\"a\": ".repeat(20), "}".repeat(20));
+    let src = format!(
+        "package main\nx := {}1{}\n",
+        "{\"a\": ".repeat(20),
+        "}".repeat(20)
+    );
     assert!(load(&src, Limits::default()).is_err());
     // The deepest accepted nesting still parses (and quickly: the bound is chosen for it).
     let src = format!("package main\nx := {}1{}\n", "[".repeat(12), "]".repeat(12));
@@ -93,14 +100,21 @@ fn string_bombs_are_refused() {
     // Doubling by concat and by replace.
     let mut src = String::from("package main\ndeny contains s40 if {\n  s0 := \"aaaaaaaa\"\n");
     for i in 1..=40 {
-        src.push_str(&format!("  s{i} := concat(\"\", [s{}, s{}])\n", i - 1, i - 1));
+        src.push_str(&format!(
+            "  s{i} := concat(\"\", [s{}, s{}])\n",
+            i - 1,
+            i - 1
+        ));
     }
     src.push_str("}\n");
     let e = eval_err(&src, Limits::default());
     assert!(e.message.contains("concat would build"), "{e}");
     let mut src = String::from("package main\ndeny contains s20 if {\n  s0 := \"aaaa\"\n");
     for i in 1..=20 {
-        src.push_str(&format!("  s{i} := replace(s{}, \"a\", \"aaaaaaaaaa\")\n", i - 1));
+        src.push_str(&format!(
+            "  s{i} := replace(s{}, \"a\", \"aaaaaaaaaa\")\n",
+            i - 1
+        ));
     }
     src.push_str("}\n");
     let e = eval_err(&src, Limits::default());

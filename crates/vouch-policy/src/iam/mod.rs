@@ -152,9 +152,7 @@ impl PolicyDoc {
                     .get("Resource")
                     .map(Node::one_or_many)
                     .unwrap_or_default(),
-                not_resources: node
-                    .entry("NotResource")
-                    .map(|(k, v)| (k, v.one_or_many())),
+                not_resources: node.entry("NotResource").map(|(k, v)| (k, v.one_or_many())),
                 principal: node.get("Principal"),
                 condition: node.get("Condition"),
             })

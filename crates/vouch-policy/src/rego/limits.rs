@@ -164,11 +164,12 @@ pub fn install(engine: &mut regorus::Engine, limits: &Limits) -> Result<(), Inpu
         check_interval: interval,
     });
     let l = *limits;
-    let add = |engine: &mut regorus::Engine, name: &str, n: u8, ext: Box<dyn regorus::Extension>| {
-        engine
-            .add_extension(name.to_string(), n, ext)
-            .map_err(|e| InputError::new(format!("cannot bound builtin {name}: {e}")))
-    };
+    let add =
+        |engine: &mut regorus::Engine, name: &str, n: u8, ext: Box<dyn regorus::Extension>| {
+            engine
+                .add_extension(name.to_string(), n, ext)
+                .map_err(|e| InputError::new(format!("cannot bound builtin {name}: {e}")))
+        };
     add(
         engine,
         "numbers.range",
@@ -393,10 +394,16 @@ mod tests {
         let parens = format!("package p\nx := {}1{}\n", "(".repeat(65), ")".repeat(65));
         assert!(check_nesting(p, &parens, 12).is_err());
         // Many nests each under the depth limit add up.
-        let many = format!("package p\n{}", format!("x := {}1{}\n", "[".repeat(12), "]".repeat(12)).repeat(20));
+        let many = format!(
+            "package p\n{}",
+            format!("x := {}1{}\n", "[".repeat(12), "]".repeat(12)).repeat(20)
+        );
         let e = check_nesting(p, &many, 12).unwrap_err();
         assert!(e.message.contains("parse cost"), "{e}");
-        let some = format!("package p\n{}", format!("x := {}1{}\n", "[".repeat(12), "]".repeat(12)).repeat(10));
+        let some = format!(
+            "package p\n{}",
+            format!("x := {}1{}\n", "[".repeat(12), "]".repeat(12)).repeat(10)
+        );
         assert!(check_nesting(p, &some, 12).is_ok());
         let quoted = format!(
             "package p\n# {}\ns := \"{}\"\nr := `{}`\n",
@@ -409,11 +416,13 @@ mod tests {
 
     #[test]
     fn sprintf_widths_are_found() {
-        assert_eq!(widths("%08.3f %d %%5 %-20s").collect::<Vec<_>>(), vec![
-            8, 3, 20
-        ]);
-        assert_eq!(widths("%0999999999999d").collect::<Vec<_>>(), vec![
-            999_999_999_999
-        ]);
+        assert_eq!(
+            widths("%08.3f %d %%5 %-20s").collect::<Vec<_>>(),
+            vec![8, 3, 20]
+        );
+        assert_eq!(
+            widths("%0999999999999d").collect::<Vec<_>>(),
+            vec![999_999_999_999]
+        );
     }
 }

@@ -66,8 +66,7 @@ impl PolicySet {
                 if !skip {
                     result.outcome = match engine.eval_query(result.query(), false) {
                         Err(e) => {
-                            let err =
-                                super::runtime_error(file, &result.query(), &e, &self.limits);
+                            let err = super::runtime_error(file, &result.query(), &e, &self.limits);
                             TestOutcome::Error(err.message)
                         }
                         Ok(r) => {
@@ -183,7 +182,10 @@ helper(x) if { x }
         assert_eq!(by_name("todo_test_later"), TestOutcome::Skip);
         // Division by zero is undefined in Rego (not an error), so the test fails.
         assert!(
-            matches!(by_name("test_boom"), TestOutcome::Fail | TestOutcome::Error(_)),
+            matches!(
+                by_name("test_boom"),
+                TestOutcome::Fail | TestOutcome::Error(_)
+            ),
             "{r:?}"
         );
         let o = outcomes(&r);

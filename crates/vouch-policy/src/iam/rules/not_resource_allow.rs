@@ -105,7 +105,10 @@ mod tests {
         let t = "Resources:\n  P:\n    Type: AWS::IAM::ManagedPolicy\n    Properties:\n      PolicyDocument:\n        Statement:\n          - Effect: Allow\n            NotAction: iam:*\n            NotResource:\n              - arn:aws:s3:::a\n              - arn:aws:s3:::b\n";
         let f = found("t.yaml", t);
         assert_eq!(f.len(), 1, "{f:?}");
-        assert!(f[0].message.contains("except arn:aws:s3:::a, arn:aws:s3:::b"));
+        assert!(
+            f[0].message
+                .contains("except arn:aws:s3:::a, arn:aws:s3:::b")
+        );
         assert!(f[0].message.contains("every action but those in NotAction"));
         assert_eq!(f[0].location.region.map(|r| r.line), Some(9));
     }
