@@ -139,10 +139,9 @@ pub fn check_nesting(path: &Path, src: &str, max: usize) -> Result<(), InputErro
                     }
                 }
             }
-            b')' | b']' | b'}' => {
-                if stack.pop() == Some(true) {
-                    square_curly = square_curly.saturating_sub(1);
-                }
+            // The guard pops for every closing bracket; only [/{ lower the depth.
+            b')' | b']' | b'}' if stack.pop() == Some(true) => {
+                square_curly = square_curly.saturating_sub(1);
             }
             _ => {}
         }
