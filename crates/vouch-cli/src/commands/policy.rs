@@ -2,7 +2,6 @@
 //! Rego (`conftest test` / `conftest verify`).
 
 use std::fmt::Write as _;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
@@ -162,15 +161,35 @@ fn limits(timeout: Option<f64>) -> Result<Limits> {
     Ok(l)
 }
 
+/// The most read from stdin (`-`): an endless stream (`/dev/zero`) must not grow without end.
+const MAX_STDIN: u64 = 256 << 20;
+
 /// Reads one input: a file, or stdin for `-`.
 fn read_input(path: &Path) -> Result<serde_json::Value, InputError> {
+    read_input_from(path, &mut std::io::stdin().lock())
+}
+
+/// [`read_input`] with `-` read from `stdin`: parsed as JSON, else YAML, as conftest does.
+fn read_input_from(
+    path: &Path,
+    stdin: &mut dyn std::io::Read,
+) -> Result<serde_json::Value, InputError> {
+    use std::io::Read as _;
     if path.as_os_str() != "-" {
         return inputs::read(path);
     }
     let mut text = String::new();
-    std::io::stdin()
+    stdin
+        .take(MAX_STDIN + 1)
         .read_to_string(&mut text)
         .map_err(|e| InputError::in_file("-", format!("cannot read stdin: {e}")))?;
+    if text.len() as u64 > MAX_STDIN {
+        return Err(InputError::in_file(
+            "-",
+            format!("stdin is larger than {} MiB", MAX_STDIN >> 20),
+        )
+        .with_hint("pass a file instead"));
+    }
     inputs::parse(inputs::Format::Guess, &text).map_err(|e| e.or_file("-"))
 }
 
@@ -631,6 +650,22 @@ mod tests {
             "{junit}"
         );
         assert_eq!(xml_escape("a\u{1}b"), "a\u{fffd}b");
+    }
+
+    #[test]
+    fn stdin_is_json_or_yaml() {
+        let mut json: &[u8] = br#"{"kind": "Pod"}"#;
+        let v = read_input_from(Path::new("-"), &mut json).unwrap();
+        assert_eq!(v["kind"], "Pod");
+        let mut yaml: &[u8] = b"kind: Pod\n---\nkind: Service\n";
+        let v = read_input_from(Path::new("-"), &mut yaml).unwrap();
+        assert_eq!(v[1]["kind"], "Service");
+        let mut bad: &[u8] = b"a: [\n";
+        let e = read_input_from(Path::new("-"), &mut bad).unwrap_err();
+        assert_eq!(e.file.as_deref(), Some(Path::new("-")));
+        assert!(e.line.is_some(), "{e}");
+        let mut binary: &[u8] = &[0xff, 0xfe, 0x00];
+        assert!(read_input_from(Path::new("-"), &mut binary).is_err());
     }
 
     #[test]
