@@ -196,12 +196,19 @@ pub fn install(engine: &mut regorus::Engine, limits: &Limits) -> Result<(), Inpu
         3,
         Box::new(move |args: Vec<Value>| replace(&args, &l)),
     )?;
-    let inner = regorus::Engine::new();
+    // regorus's own sprintf, reached through a private engine holding one rule.
+    let mut inner = regorus::Engine::new();
+    inner
+        .add_policy(
+            "vouch-sprintf.rego".to_string(),
+            "package vouch_sprintf\nr := sprintf(input[0], input[1])\n".to_string(),
+        )
+        .map_err(|e| InputError::new(format!("cannot bound builtin sprintf: {e}")))?;
     add(
         engine,
         "sprintf",
         2,
-        Box::new(move |args: Vec<Value>| sprintf(&inner, args)),
+        Box::new(move |args: Vec<Value>| sprintf(&mut inner, args)),
     )?;
     Ok(())
 }
@@ -349,21 +356,14 @@ fn widths(format: &str) -> impl Iterator<Item = u64> + '_ {
 }
 
 /// `sprintf` with widths bounded, evaluated by regorus's own builtin in a private engine.
-fn sprintf(inner: &regorus::Engine, args: Vec<Value>) -> anyhow::Result<Value> {
+fn sprintf(inner: &mut regorus::Engine, args: Vec<Value>) -> anyhow::Result<Value> {
     if let Some(Value::String(f)) = args.first()
         && let Some(w) = widths(f).find(|w| *w > MAX_FMT_WIDTH)
     {
         anyhow::bail!("{BUDGET}: sprintf width or precision {w} (limit {MAX_FMT_WIDTH})");
     }
-    let mut engine = inner.clone();
-    engine.set_input(Value::from(args));
-    let r = engine.eval_query("sprintf(input[0], input[1])".to_string(), false)?;
-    Ok(r.result
-        .into_iter()
-        .next()
-        .and_then(|r| r.expressions.into_iter().next())
-        .map(|e| e.value)
-        .unwrap_or(Value::Undefined))
+    inner.set_input(Value::from(args));
+    inner.eval_rule("data.vouch_sprintf.r".to_string())
 }
 
 /// Whether an error (anywhere in its chain) came from a bound.
