@@ -59,7 +59,7 @@ impl Check for IamCheck {
             || text.contains("Statement:")
             || (text.contains("AWS::") && text.contains("Resources"))
             || text.contains("\"planned_values\"");
-        if !candidate {
+        if !candidate || !json_root_may_be_iam(text) {
             return Ok(());
         }
         match iam::parse(file.path, text) {
@@ -68,6 +68,44 @@ impl Check for IamCheck {
             Err(e) => sink.warn(format!("iam: {e}")),
         }
         Ok(())
+    }
+}
+
+/// The top-level keys `iam::parse` recognises a document by (see `iam::detect`).
+#[derive(Deserialize)]
+struct RootProbe {
+    #[serde(rename = "Statement")]
+    statement: Option<serde::de::IgnoredAny>,
+    planned_values: Option<serde::de::IgnoredAny>,
+    resource_changes: Option<serde::de::IgnoredAny>,
+    format_version: Option<serde::de::IgnoredAny>,
+    terraform_version: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "Resources")]
+    resources: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "AWSTemplateFormatVersion")]
+    template_version: Option<serde::de::IgnoredAny>,
+}
+
+/// For a JSON document, whether its top level has a key that makes it a policy, plan or
+/// template; checked with serde_json skipping every value, so a large JSON file that only
+/// mentions `Statement` somewhere inside (an OpenAPI schema, a lock file) is not built into a
+/// span-carrying tree. Anything that is not a JSON object (YAML, invalid JSON) answers `true`
+/// and is left to `iam::parse`, which reports errors with positions.
+fn json_root_may_be_iam(text: &str) -> bool {
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    if !trimmed.starts_with('{') {
+        return true;
+    }
+    match serde_json::from_str::<RootProbe>(trimmed) {
+        Ok(p) => {
+            p.statement.is_some()
+                || p.planned_values.is_some()
+                || p.resource_changes.is_some()
+                || (p.format_version.is_some() && p.terraform_version.is_some())
+                || p.resources.is_some()
+                || p.template_version.is_some()
+        }
+        Err(_) => true,
     }
 }
 
@@ -243,5 +281,29 @@ impl Check for PolicyCheck {
         )?;
         sink.findings.extend(rego::findings(&outcomes, file.path));
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_root_may_be_iam;
+
+    #[test]
+    fn json_probe_keeps_iam_documents_and_skips_others() {
+        assert!(json_root_may_be_iam(
+            r#"{"Version":"2012-10-17","Statement":[]}"#
+        ));
+        assert!(json_root_may_be_iam("\u{feff} {\"Resources\": {}}"));
+        assert!(json_root_may_be_iam(
+            r#"{"format_version":"1.2","terraform_version":"1.9.0"}"#
+        ));
+        // `Statement` deeper down (an OpenAPI schema) is not a policy.
+        assert!(!json_root_may_be_iam(
+            r#"{"components":{"schemas":{"Statement":{"type":"object"}}}}"#
+        ));
+        assert!(!json_root_may_be_iam(r#"{"format_version":"1.2"}"#));
+        // Not decidable here: left to the full parser, which reports positions.
+        assert!(json_root_may_be_iam("{\"Statement\": [}"));
+        assert!(json_root_may_be_iam("Resources:\n  A: {}\n"));
     }
 }

@@ -19,9 +19,9 @@ pub enum IamCommand {
     /// Lint IAM policies: AWS policy JSON, Terraform JSON plans, CloudFormation (JSON/YAML).
     ///
     /// Rules: iam/wildcard-action, iam/wildcard-resource, iam/public-principal,
-    /// iam/not-action-allow, iam/missing-tags and iam/cross-environment (both configured in
-    /// vouch.toml [iam]), iam/privilege-escalation. Exit 1 when a finding is at or above
-    /// --fail-on (default high).
+    /// iam/not-action-allow, iam/not-resource-allow, iam/missing-tags and
+    /// iam/cross-environment (both configured in vouch.toml [iam]), iam/privilege-escalation.
+    /// Exit 1 when a finding is at or above --fail-on (default high).
     Lint(LintArgs),
 
     /// Compare a policy with CloudTrail usage and propose a least-privilege policy.

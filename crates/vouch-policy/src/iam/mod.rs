@@ -113,6 +113,7 @@ pub struct Statement<'a> {
     pub actions: Vec<&'a Node>,
     pub not_actions: Option<(&'a doc::Key, Vec<&'a Node>)>,
     pub resources: Vec<&'a Node>,
+    pub not_resources: Option<(&'a doc::Key, Vec<&'a Node>)>,
     pub principal: Option<&'a Node>,
     pub condition: Option<&'a Node>,
 }
@@ -151,6 +152,7 @@ impl PolicyDoc {
                     .get("Resource")
                     .map(Node::one_or_many)
                     .unwrap_or_default(),
+                not_resources: node.entry("NotResource").map(|(k, v)| (k, v.one_or_many())),
                 principal: node.get("Principal"),
                 condition: node.get("Condition"),
             })

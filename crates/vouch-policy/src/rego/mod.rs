@@ -9,6 +9,10 @@
 //! Rego v1 (`deny contains msg if { … }`), conftest's default.
 
 pub mod inputs;
+pub mod limits;
+pub mod verify;
+
+pub use limits::Limits;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -56,7 +60,10 @@ pub struct PolicySet {
     engine: regorus::Engine,
     /// namespace → rule name → (number of definitions, file that defines it first).
     rules: BTreeMap<String, BTreeMap<String, (usize, String)>>,
+    /// Every rule head found per namespace, with the file that defines it first (for `verify`).
+    heads: BTreeMap<String, BTreeMap<String, String>>,
     modules: usize,
+    limits: Limits,
 }
 
 fn is_fail_rule(name: &str) -> bool {
@@ -189,14 +196,52 @@ fn rego_error(path: &Path, display: &str, e: &dyn std::fmt::Display) -> InputErr
     )
 }
 
+/// A Rego runtime error naming the rule; a bound that was hit says which and how to proceed.
+pub(crate) fn runtime_error(
+    defined_in: &str,
+    rule: &str,
+    e: &anyhow::Error,
+    limits: &Limits,
+) -> InputError {
+    if limits::is_budget(e) {
+        let text = e.to_string();
+        let detail = match text.find(limits::BUDGET) {
+            Some(i) => first_error_line(&text[i..]),
+            None => format!("{}: {}", limits::BUDGET, first_error_line(&text)),
+        };
+        return InputError::in_file(defined_in, format!("rule {rule}: {detail}")).with_hint(
+            format!(
+                "vouch bounds Rego evaluation ({} s per query, ranges of {} elements, strings of {} MiB); \
+                 see docs/policy.md, Resource bounds",
+                limits.timeout.as_secs_f64(),
+                limits.max_range,
+                limits.max_string_bytes >> 20
+            ),
+        );
+    }
+    InputError::in_file(
+        defined_in,
+        format!("rule {rule}: {}", first_error_line(&e.to_string())),
+    )
+    .with_hint("a Rego runtime error; fix the rule or the input it reads")
+}
+
 fn first_error_line(text: &str) -> String {
     let line = text
         .lines()
         .find(|l| l.contains("error:"))
         .unwrap_or_else(|| text.lines().next().unwrap_or(""));
-    match line.find("error:") {
+    let message = match line.find("error:") {
         Some(i) => line[i + 6..].trim().to_string(),
         None => line.trim().to_string(),
+    };
+    if !message.is_empty() {
+        return message;
+    }
+    // regorus sometimes gives an empty message: say where, at least.
+    match text.lines().find_map(|l| l.trim().strip_prefix("-->")) {
+        Some(at) => format!("evaluation error at {}", at.trim()),
+        None => "evaluation error".to_string(),
     }
 }
 
@@ -204,6 +249,11 @@ impl PolicySet {
     /// Loads every `*.rego` under `dir` (recursively, sorted; `_test.rego` included, as
     /// conftest does).
     pub fn load(dir: &Path) -> Result<PolicySet, InputError> {
+        PolicySet::load_with(dir, Limits::default())
+    }
+
+    /// [`PolicySet::load`] with explicit resource bounds.
+    pub fn load_with(dir: &Path, limits: Limits) -> Result<PolicySet, InputError> {
         if !dir.is_dir() {
             return Err(InputError::in_file(dir, "policy directory not found")
                 .with_hint("pass --policy DIR with the .rego files"));
@@ -221,16 +271,28 @@ impl PolicySet {
                 .map_err(|e| InputError::in_file(&f, format!("cannot read: {e}")))?;
             sources.push((f, text));
         }
-        PolicySet::from_sources(sources)
+        PolicySet::from_sources_with(sources, limits)
     }
 
     /// Builds a set from (path, source) pairs.
     pub fn from_sources(sources: Vec<(PathBuf, String)>) -> Result<PolicySet, InputError> {
+        PolicySet::from_sources_with(sources, Limits::default())
+    }
+
+    /// [`PolicySet::from_sources`] with explicit resource bounds.
+    pub fn from_sources_with(
+        sources: Vec<(PathBuf, String)>,
+        limits: Limits,
+    ) -> Result<PolicySet, InputError> {
         let mut engine = regorus::Engine::new();
+        limits::install(&mut engine, &limits)?;
         let mut rules: BTreeMap<String, BTreeMap<String, (usize, String)>> = BTreeMap::new();
+        let mut heads: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
         let modules = sources.len();
         for (path, text) in sources {
             let display = path.display().to_string();
+            // The parser is exponential in nesting depth: refuse before it sees the file.
+            limits::check_nesting(&path, &text, limits.max_nesting)?;
             engine
                 .add_policy(display.clone(), text.clone())
                 .map_err(|e| rego_error(&path, &display, &e))?;
@@ -238,8 +300,12 @@ impl PolicySet {
             let Some(ns) = package_of(&stripped) else {
                 return Err(InputError::in_file(&path, "no package declaration"));
             };
+            let ns_heads = heads.entry(ns.clone()).or_default();
             let ns_rules = rules.entry(ns).or_default();
             for head in rule_heads(&stripped) {
+                ns_heads
+                    .entry(head.clone())
+                    .or_insert_with(|| display.clone());
                 if rule_kind(&head).is_some() {
                     let e = ns_rules.entry(head).or_insert((0, display.clone()));
                     e.0 += 1;
@@ -249,7 +315,9 @@ impl PolicySet {
         Ok(PolicySet {
             engine,
             rules,
+            heads,
             modules,
+            limits,
         })
     }
 
@@ -260,6 +328,11 @@ impl PolicySet {
 
     pub fn module_count(&self) -> usize {
         self.modules
+    }
+
+    /// The resource bounds this set evaluates under.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     fn selected(&self, which: &Namespaces) -> Vec<String> {
@@ -337,15 +410,8 @@ impl PolicySet {
         };
         let (mut succ, mut seen) = (0usize, 0usize);
         for (rule, (_, defined_in)) in rules {
-            let runtime = |e: &dyn std::fmt::Display| {
-                InputError::in_file(
-                    defined_in,
-                    format!(
-                        "rule data.{ns}.{rule}: {}",
-                        first_error_line(&e.to_string())
-                    ),
-                )
-                .with_hint("a Rego runtime error; fix the rule or the input it reads")
+            let runtime = |e: &anyhow::Error| {
+                runtime_error(defined_in, &format!("data.{ns}.{rule}"), e, &self.limits)
             };
             let short = if matches!(rule.as_str(), "deny" | "violation" | "warn") {
                 String::new()
@@ -475,6 +541,11 @@ fn collect_rego(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), InputError> {
         if path.is_dir() {
             collect_rego(&path, out)?;
         } else if path.extension().is_some_and(|e| e == "rego") {
+            // A FIFO or device named *.rego would block or never end: refuse it.
+            if !path.is_file() {
+                return Err(InputError::in_file(&path, "not a regular file")
+                    .with_hint("policies are ordinary .rego files"));
+            }
             out.push(path);
         }
     }

@@ -4,6 +4,7 @@
 pub mod cross_environment;
 pub mod missing_tags;
 pub mod not_action_allow;
+pub mod not_resource_allow;
 pub mod privilege_escalation;
 pub mod public_principal;
 pub mod wildcard_action;
@@ -36,6 +37,10 @@ pub const ALL: &[IamRule] = &[
     IamRule {
         meta: &not_action_allow::RULE,
         check: not_action_allow::check,
+    },
+    IamRule {
+        meta: &not_resource_allow::RULE,
+        check: not_resource_allow::check,
     },
     IamRule {
         meta: &missing_tags::RULE,
