@@ -51,7 +51,7 @@ judge=$(time_runs 3 "$INTEROP/verify-bundle-keyless" "$C/bundle.sigstore.json" "
 
 C2="$CASES/sigstore-java-rekor-v2-dsse-production"
 PT=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["predicate_type"])' "$C2/case.json")
-DG=$(python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); print(c["artifact_digest"])' "$C2/case.json")
+DG="$C2/$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["artifact"])' "$C2/case.json")"
 ID2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["identity"])' "$C2/case.json")
 ISS2=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["issuer"])' "$C2/case.json")
 v2=$(time_runs "$RUNS" "$VOUCH" verify-attestation "$DG" --bundle "$C2/bundle.sigstore.json" --type "$PT" \
