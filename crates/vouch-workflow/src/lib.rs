@@ -18,6 +18,7 @@
 
 pub mod audits;
 pub mod model;
+pub mod suppress;
 pub mod yaml;
 
 use serde::Deserialize;
@@ -137,6 +138,7 @@ pub fn audit_document(doc: &Document, settings: &Settings) -> Vec<Finding> {
     audits::run_all(doc, settings, &mut out);
     out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     out.dedup_by(|a, b| a.rule == b.rule && a.location == b.location && a.message == b.message);
+    suppress::apply(doc, &mut out);
     out
 }
 
