@@ -122,6 +122,14 @@ impl Node {
         }
     }
 
+    /// Where to point at this node: the first key of a mapping (a block mapping's own start
+    /// marker can sit after that key), else the node itself.
+    pub fn head(&self) -> &Node {
+        self.as_map()
+            .and_then(|m| m.first())
+            .map_or(self, |(k, _)| k)
+    }
+
     /// The number of nodes in this subtree (keys included).
     pub fn size(&self) -> usize {
         let mut n = 0;

@@ -76,7 +76,6 @@ const ACTION_SCOPES: &[(&str, &[&str])] = &[
         "actions/attest-build-provenance",
         &["id-token", "attestations"],
     ),
-    ("actions/attest", &["id-token", "attestations"]),
     ("actions/attest-sbom", &["id-token", "attestations"]),
     ("actions/stale", &["issues", "pull-requests"]),
     ("actions/labeler", &["pull-requests", "issues"]),
@@ -114,7 +113,19 @@ const ACTION_SCOPES: &[(&str, &[&str])] = &[
         &["contents", "pull-requests", "issues"],
     ),
     ("changesets/action", &["contents", "pull-requests"]),
+    // OIDC consumers: they exchange the job's ID token, so `id-token: write` is needed.
+    ("actions/attest", &["id-token", "attestations"]),
     ("aws-actions/configure-aws-credentials", &["id-token"]),
+    ("rubygems/release-gem", &["id-token", "contents"]),
+    ("rubygems/configure-rubygems-credentials", &["id-token"]),
+    ("rust-lang/crates-io-auth-action", &["id-token"]),
+    ("hashicorp/vault-action", &["id-token"]),
+    ("js-devtools/npm-publish", &["id-token"]),
+    ("octo-sts/action", &["id-token"]),
+    ("azure/cli", &["id-token"]),
+    ("google-github-actions/setup-gcloud", &["id-token"]),
+    ("docker/login-action", &["packages", "id-token"]),
+    ("slsa-framework/slsa-github-generator", &["id-token", "contents", "actions"]),
     ("google-github-actions/auth", &["id-token"]),
     ("azure/login", &["id-token"]),
     ("pypa/gh-action-pypi-publish", &["id-token"]),
@@ -163,7 +174,16 @@ const RUN_SCOPES: &[(&str, &[&str])] = &[
     ("github_token", &["*"]),
     ("github.token", &["*"]),
     ("gh_token", &["*"]),
-    ("npm publish --provenance", &["id-token"]),
+    // npm trusted publishing (npm 11.5+) and `--provenance` both use the OIDC token.
+    ("npm publish", &["id-token"]),
+    ("pnpm publish", &["id-token"]),
+    ("yarn npm publish", &["id-token"]),
+    ("--provenance", &["id-token"]),
+    // uv and PyPI trusted publishing, crates.io and RubyGems trusted publishing.
+    ("uv publish", &["id-token"]),
+    ("trusted-publishing", &["id-token"]),
+    ("sigstore sign", &["id-token"]),
+    ("gitsign", &["id-token"]),
     ("cosign sign", &["id-token"]),
     ("cosign attest", &["id-token"]),
     ("actions_id_token_request", &["id-token"]),
@@ -274,11 +294,15 @@ pub fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         }
     }
 
-    // missing top-level block
-    if top.is_none() {
+    // missing top-level block; a workflow that only runs through `workflow_call` runs with
+    // its caller's token (the caller is audited), and jobs that call a reusable workflow are
+    // `workflow/reusable-workflow-permissions`'s
+    let reusable_only = doc.triggers().iter().all(|(t, _)| *t == "workflow_call")
+        && !doc.triggers().is_empty();
+    if top.is_none() && !reusable_only {
         let bare: Vec<&str> = jobs
             .iter()
-            .filter(|j| j.permissions().is_none())
+            .filter(|j| j.permissions().is_none() && j.uses().is_none())
             .map(|j| j.id())
             .collect();
         if !bare.is_empty() {
@@ -469,6 +493,50 @@ jobs:
         let f = audit(run, text);
         assert_eq!(positions(&f), vec![(2, 14), (6, 7), (7, 7)], "{f:#?}");
         assert_eq!(f[0].severity, Severity::High);
+    }
+
+    #[test]
+    fn oidc_consumers_need_id_token() {
+        let text = "on: push
+permissions: {}
+jobs:
+  npm:
+    permissions:
+      id-token: write
+    steps:
+      - run: npm publish --access public
+  attest:
+    permissions:
+      id-token: write
+      attestations: write
+    steps:
+      - uses: actions/attest-build-provenance@v2
+  pypi:
+    permissions:
+      id-token: write
+    steps:
+      - uses: pypa/gh-action-pypi-publish@release/v1
+  aws:
+    permissions:
+      id-token: write
+    steps:
+      - uses: aws-actions/configure-aws-credentials@v4
+  test:
+    permissions:
+      id-token: write
+    steps:
+      - run: make test
+";
+        let f = audit(run, text);
+        assert_eq!(positions(&f), vec![(27, 7)], "{f:#?}");
+    }
+
+    #[test]
+    fn reusable_only_workflows_and_call_jobs() {
+        let callee = "on: workflow_call\njobs:\n  a:\n    steps:\n      - run: make\n";
+        assert!(audit(run, callee).is_empty());
+        let caller = "on: push\njobs:\n  a:\n    uses: org/r/.github/workflows/x.yml@main\n";
+        assert!(audit(run, caller).is_empty());
     }
 
     #[test]
