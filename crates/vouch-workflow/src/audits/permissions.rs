@@ -355,50 +355,38 @@ pub fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                     )
                     .with_annotation("write scope no step needs"),
                 );
-            } else if let Some((id, why)) = &deploy_job
-                && inheriting.len() > 1
-            {
-                out.push(
-                    Finding::new(
-                        &RULE,
-                        doc.at(key),
-                        format!(
-                            "`{scope}: write` is granted to every job of a deploy workflow \
-                             (job `{id}` {why}); grant it on the job that needs it"
-                        ),
-                        &format!("workflow-write:{scope}"),
-                    )
-                    .with_annotation("write scope for every job"),
-                );
-            } else if ctx.settings.permissions.unused_write {
-                // used by some jobs, but also handed to jobs known not to need it
+            } else if inheriting.len() > 1 {
+                // Used by some job (or by one vouch cannot see into), but every inheriting
+                // job gets it: grant it on the job that needs it.
                 let idle: Vec<&str> = inheriting
                     .iter()
                     .zip(&users)
                     .filter(|(_, n)| matches!(n, Needs::Known(s) if !s.contains(&scope)))
                     .map(|(j, _)| j.id())
                     .collect();
-                if !idle.is_empty() && used {
+                let mut message = format!(
+                    "`{scope}: write` is granted to all {} jobs of the workflow; grant it on the job that needs it",
+                    inheriting.len()
+                );
+                if let Some((id, why)) = &deploy_job {
+                    message.push_str(&format!(" (deploy workflow: job `{id}` {why})"));
+                }
+                if !idle.is_empty() {
                     let list = idle
                         .iter()
                         .map(|j| format!("`{j}`"))
                         .collect::<Vec<_>>()
                         .join(", ");
-                    out.push(
-                        Finding::new(
-                            &RULE,
-                            doc.at(key),
-                            format!(
-                                "`{scope}: write` is granted to the whole workflow, so job{} {list} \
-                                 get{} it without needing it; grant it on the job that does",
-                                if idle.len() == 1 { "" } else { "s" },
-                                if idle.len() == 1 { "s" } else { "" },
-                            ),
-                            &format!("workflow-write:{scope}"),
-                        )
-                        .with_annotation("write scope for every job"),
-                    );
+                    message.push_str(&format!(
+                        "; job{} {list} do{} not need it",
+                        if idle.len() == 1 { "" } else { "s" },
+                        if idle.len() == 1 { "es" } else { "" },
+                    ));
                 }
+                out.push(
+                    Finding::new(&RULE, doc.at(key), message, &format!("workflow-write:{scope}"))
+                        .with_annotation("write scope for every job"),
+                );
             }
         }
     }
@@ -555,7 +543,7 @@ jobs:
 ";
         let f = audit(run, text);
         assert_eq!(positions(&f), vec![(4, 3)]);
-        assert!(f[0].message.contains("every job of a deploy workflow"));
+        assert!(f[0].message.contains("deploy workflow"), "{}", f[0].message);
     }
 
     #[test]
@@ -577,7 +565,7 @@ jobs:
         let f = audit(run, text);
         assert_eq!(positions(&f), vec![(5, 3)]);
         assert!(
-            f[0].message.contains("job `build` gets it"),
+            f[0].message.contains("job `build` does not need it"),
             "{}",
             f[0].message
         );

@@ -28,13 +28,16 @@ pub const RULE: Rule = Rule {
     ],
 };
 
-/// Every `env:` visible to `step` and its own `with:`/`run:`, as one lower-cased string.
-fn context_text(doc_env: Option<&Node>, job: &Job<'_>, step: &Step<'_>) -> String {
+/// Every `env:` of the workflow and the job (all steps included) and every `run:` of the job,
+/// lower-cased: a token can be set up in one step (`cargo login`, `.npmrc`) and used in another.
+fn context_text(doc_env: Option<&Node>, job: &Job<'_>) -> String {
     let mut s = String::new();
-    for n in [doc_env, job.node.get("env"), step.node.get("env")]
+    let steps = job.steps();
+    let envs = [doc_env, job.node.get("env")]
         .into_iter()
-        .flatten()
-    {
+        .chain(steps.iter().map(|st| st.node.get("env")))
+        .flatten();
+    for n in envs {
         for (k, v) in n.as_map().unwrap_or_default() {
             s.push_str(k.as_str().unwrap_or(""));
             s.push('=');
@@ -42,8 +45,11 @@ fn context_text(doc_env: Option<&Node>, job: &Job<'_>, step: &Step<'_>) -> Strin
             s.push('\n');
         }
     }
-    if let Some(r) = step.run().and_then(Node::as_str) {
-        s.push_str(r);
+    for st in &steps {
+        if let Some(r) = st.run().and_then(Node::as_str) {
+            s.push_str(r);
+            s.push('\n');
+        }
     }
     s.to_ascii_lowercase()
 }
@@ -59,7 +65,13 @@ fn token_publish(doc_env: Option<&Node>, job: &Job<'_>, step: &Step<'_>) -> Opti
         return (!pw.trim().is_empty()).then_some("pypa/gh-action-pypi-publish with `password:`");
     }
     let run = step.run().and_then(Node::as_str)?.to_ascii_lowercase();
-    let ctx = context_text(doc_env, job, step);
+    // A dry run publishes nothing.
+    let run: String = run
+        .lines()
+        .filter(|l| !l.contains("--dry-run"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let ctx = context_text(doc_env, job);
     let secret_in = |names: &[&str]| {
         ctx.lines().any(|l| names.iter().any(|n| l.contains(n)) && l.contains("secrets."))
     };
@@ -80,7 +92,7 @@ fn token_publish(doc_env: Option<&Node>, job: &Job<'_>, step: &Step<'_>) -> Opti
     }
     if runs_command(&run, "cargo publish")
         && !job_uses(job, "rust-lang/crates-io-auth-action")
-        && (secret_in(&["cargo_registry_token", "crates"]) || run.contains("--token"))
+        && (secret_in(&["cargo_registry_token", "crates", "cargo login"]) || run.contains("--token"))
     {
         return Some("`cargo publish` with a crates.io token");
     }
@@ -144,6 +156,11 @@ jobs:
   crates:
     steps:
       - run: cargo publish --token ${{ secrets.CRATES_TOKEN }}
+  crates-login:
+    steps:
+      - run: cargo login ${{ secrets.CRATES_IO_API_TOKEN }}
+      - run: cargo publish --dry-run
+      - run: cargo publish
   crates-oidc:
     steps:
       - uses: rust-lang/crates-io-auth-action@v1
@@ -156,7 +173,7 @@ jobs:
     #[test]
     fn stored_tokens_only() {
         let f = audit(run, WF);
-        assert_eq!(positions(&f), vec![(5, 15), (9, 14), (14, 14), (22, 14)], "{f:#?}");
+        assert_eq!(positions(&f), vec![(5, 15), (9, 14), (14, 14), (22, 14), (27, 14)], "{f:#?}");
     }
 
     #[test]
