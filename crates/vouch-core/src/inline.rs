@@ -70,9 +70,9 @@ fn marker_allows(line: &str, marker: &str, rule: &str) -> bool {
         .take_while(|w| w.contains('/'))
         .collect();
     ids.is_empty()
-        || ids.iter().any(|i| {
-            *i == rule || (i.ends_with("/*") && rule.starts_with(&i[..i.len() - 1]))
-        })
+        || ids
+            .iter()
+            .any(|i| *i == rule || (i.ends_with("/*") && rule.starts_with(&i[..i.len() - 1])))
 }
 
 /// Marks the active findings of one file whose first line carries an allow comment. Every
@@ -103,7 +103,10 @@ pub fn apply_under(root: &Path, findings: &mut [Finding]) {
     for (path, idx) in by_path {
         let file = if root.is_dir() {
             root.join(&path)
-        } else if root.file_name().is_some_and(|n| n.to_string_lossy() == path) {
+        } else if root
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy() == path)
+        {
             root.to_path_buf()
         } else {
             root.parent().unwrap_or(root).join(&path)

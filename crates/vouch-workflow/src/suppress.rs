@@ -156,11 +156,27 @@ jobs:
 ";
         let got = suppressed(text);
         let want: Vec<(String, u32, Option<String>)> = vec![
-            ("workflow/unpinned-action".into(), 7, Some("zizmor:ignore".into())),
+            (
+                "workflow/unpinned-action".into(),
+                7,
+                Some("zizmor:ignore".into()),
+            ),
             ("workflow/unpinned-action".into(), 8, None),
-            ("workflow/unpinned-action".into(), 9, Some("vouch:allow".into())),
-            ("workflow/unpinned-action".into(), 11, Some("vouch:allow".into())),
-            ("workflow/template-injection".into(), 14, Some("zizmor:ignore".into())),
+            (
+                "workflow/unpinned-action".into(),
+                9,
+                Some("vouch:allow".into()),
+            ),
+            (
+                "workflow/unpinned-action".into(),
+                11,
+                Some("vouch:allow".into()),
+            ),
+            (
+                "workflow/template-injection".into(),
+                14,
+                Some("zizmor:ignore".into()),
+            ),
             ("workflow/template-injection".into(), 15, None),
         ];
         assert_eq!(got, want);

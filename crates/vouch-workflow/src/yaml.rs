@@ -628,11 +628,22 @@ mod tests {
         assert!(e.message.contains("U+0000"), "{e}");
         let e = parse("a: 'x\0'\nb: 1\n").unwrap_err();
         assert_eq!((e.line, e.column), (1, 6));
-        for bad in ["a: \u{1}\n", "a: \u{7f}\n", "a: \u{9f}\n", "a: \u{fffe}\n", "a: b\u{1b}[2J\n"] {
+        for bad in [
+            "a: \u{1}\n",
+            "a: \u{7f}\n",
+            "a: \u{9f}\n",
+            "a: \u{fffe}\n",
+            "a: b\u{1b}[2J\n",
+        ] {
             assert!(parse(bad).is_err(), "{bad:?}");
         }
         // Allowed: tab, CRLF, NEL, BOM, other non-ASCII.
-        for good in ["a: \"\t\"\r\nb: 1\n", "a: x\u{85}y\n", "\u{feff}a: 1\n", "a: é€😀\n"] {
+        for good in [
+            "a: \"\t\"\r\nb: 1\n",
+            "a: x\u{85}y\n",
+            "\u{feff}a: 1\n",
+            "a: é€😀\n",
+        ] {
             assert!(parse(good).is_ok(), "{good:?}");
         }
     }

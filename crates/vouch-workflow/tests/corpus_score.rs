@@ -59,11 +59,19 @@ fn vouch_findings(files: &[(String, String)]) -> BTreeSet<Key> {
 fn labels() -> BTreeSet<Key> {
     let text = std::fs::read_to_string(root().join("labels.tsv")).expect("labels.tsv");
     let mut out = BTreeSet::new();
-    for row in text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+    for row in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
         let cols: Vec<&str> = row.split('\t').collect();
         assert!(cols.len() >= 3, "bad label row: {row}");
-        let line: u32 = cols[1].parse().unwrap_or_else(|_| panic!("bad line: {row}"));
-        assert!(out.insert((cols[0].to_string(), line, cols[2].to_string())), "duplicate label: {row}");
+        let line: u32 = cols[1]
+            .parse()
+            .unwrap_or_else(|_| panic!("bad line: {row}"));
+        assert!(
+            out.insert((cols[0].to_string(), line, cols[2].to_string())),
+            "duplicate label: {row}"
+        );
     }
     out
 }
@@ -82,7 +90,10 @@ fn corpus_is_real_and_sourced() {
         assert!(listed.contains(rel.as_str()), "{rel} is not in SOURCES.tsv");
         let owner_repo = rel.split('/').next().unwrap_or("");
         assert!(
-            root().join("LICENSES").join(format!("{owner_repo}.txt")).is_file(),
+            root()
+                .join("LICENSES")
+                .join(format!("{owner_repo}.txt"))
+                .is_file(),
             "no licence text for {owner_repo}"
         );
     }
@@ -90,9 +101,15 @@ fn corpus_is_real_and_sourced() {
         let cols: Vec<&str> = row.split('\t').collect();
         assert_eq!(cols.len(), 6, "bad SOURCES row: {row}");
         assert!(cols[1].starts_with("https://github.com/"), "{row}");
-        assert!(cols[3].len() == 40 && cols[3].bytes().all(|b| b.is_ascii_hexdigit()), "{row}");
+        assert!(
+            cols[3].len() == 40 && cols[3].bytes().all(|b| b.is_ascii_hexdigit()),
+            "{row}"
+        );
     }
-    let repos: BTreeSet<&str> = files.iter().filter_map(|(r, _)| r.split('/').next()).collect();
+    let repos: BTreeSet<&str> = files
+        .iter()
+        .filter_map(|(r, _)| r.split('/').next())
+        .collect();
     assert!(repos.len() >= 40, "only {} repositories", repos.len());
 }
 
@@ -101,12 +118,18 @@ fn recall_and_precision_against_labels() {
     let files = files();
     let got = vouch_findings(&files);
     if let Some(path) = std::env::var_os("VOUCH_CORPUS_DUMP") {
-        let rows: Vec<String> = got.iter().map(|(f, l, r)| format!("{f}\t{l}\t{r}")).collect();
+        let rows: Vec<String> = got
+            .iter()
+            .map(|(f, l, r)| format!("{f}\t{l}\t{r}"))
+            .collect();
         std::fs::write(path, rows.join("\n") + "\n").expect("dump");
     }
     let want = labels();
     for (f, _, _) in &want {
-        assert!(files.iter().any(|(r, _)| r == f), "label for a missing file: {f}");
+        assert!(
+            files.iter().any(|(r, _)| r == f),
+            "label for a missing file: {f}"
+        );
     }
     // Per-rule counts: (true positives, false positives, false negatives).
     let mut per: BTreeMap<&str, (usize, usize, usize)> = BTreeMap::new();
@@ -119,7 +142,10 @@ fn recall_and_precision_against_labels() {
             (false, false) => {}
         }
     }
-    println!("{:<44} {:>5} {:>5} {:>5} {:>9} {:>7}", "rule", "tp", "fp", "fn", "precision", "recall");
+    println!(
+        "{:<44} {:>5} {:>5} {:>5} {:>9} {:>7}",
+        "rule", "tp", "fp", "fn", "precision", "recall"
+    );
     let (mut tp, mut fp, mut fnn) = (0, 0, 0);
     for (rule, (t, p, n)) in &per {
         tp += t;
@@ -143,7 +169,11 @@ fn recall_and_precision_against_labels() {
     let extra: Vec<&Key> = got.difference(&want).collect();
     println!("missed (labelled, not reported): {missed:?}");
     println!("extra (reported, not labelled): {extra:?}");
-    assert!(want.len() > 500, "the labels cover too little: {}", want.len());
+    assert!(
+        want.len() > 500,
+        "the labels cover too little: {}",
+        want.len()
+    );
     assert!(precision >= 0.98, "precision {precision:.3} < 0.98");
     assert!(recall >= 0.98, "recall {recall:.3} < 0.98");
 }

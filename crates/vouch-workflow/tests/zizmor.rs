@@ -195,12 +195,18 @@ const REAL_MAP: &[(&str, &str)] = &[
     ("insecure-commands", "workflow/insecure-commands"),
     ("bot-conditions", "workflow/bot-conditions"),
     ("secrets-inherit", "workflow/secrets-inherit"),
-    ("overprovisioned-secrets", "workflow/overprovisioned-secrets"),
+    (
+        "overprovisioned-secrets",
+        "workflow/overprovisioned-secrets",
+    ),
     ("unredacted-secrets", "workflow/unredacted-secrets"),
     ("self-hosted-runner", "workflow/self-hosted-runner"),
     ("unpinned-images", "workflow/unpinned-images"),
     ("use-trusted-publishing", "workflow/use-trusted-publishing"),
-    ("hardcoded-container-credentials", "workflow/hardcoded-container-credentials"),
+    (
+        "hardcoded-container-credentials",
+        "workflow/hardcoded-container-credentials",
+    ),
     ("archived-uses", "workflow/archived-uses"),
 ];
 
@@ -294,7 +300,10 @@ fn real_world_corpus_differences_from_zizmor_are_all_known() {
     // The labels, restricted to the rules zizmor has a counterpart for.
     let labels = std::fs::read_to_string(root.join("labels.tsv")).expect("labels.tsv");
     let mut lset = BTreeSet::new();
-    for row in labels.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+    for row in labels
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
         let cols: Vec<&str> = row.split('\t').collect();
         if REAL_MAP.iter().any(|(_, r)| *r == cols[2]) {
             lset.insert((
@@ -334,8 +343,14 @@ fn real_world_corpus_differences_from_zizmor_are_all_known() {
     assert!(
         new.is_empty() && gone.is_empty(),
         "differences from zizmor changed.\nnew (fix vouch or explain):\n{}\nno longer different:\n{}",
-        new.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n"),
-        gone.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n"),
+        new.iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        gone.iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
     );
     let agreed = lset.intersection(&zset).count();
     println!(
@@ -343,5 +358,8 @@ fn real_world_corpus_differences_from_zizmor_are_all_known() {
         lset.len(),
         zset.len()
     );
-    assert!(agreed * 100 >= lset.len() * 95, "the tools should agree on most findings");
+    assert!(
+        agreed * 100 >= lset.len() * 95,
+        "the tools should agree on most findings"
+    );
 }

@@ -102,7 +102,10 @@ jobs:
         sorted.sort_unstable();
         sorted.dedup();
         assert_eq!(rows, sorted);
-        assert!(rows.iter().all(|r| *r == r.to_ascii_lowercase() && r.split('/').count() == 2));
+        assert!(
+            rows.iter()
+                .all(|r| *r == r.to_ascii_lowercase() && r.split('/').count() == 2)
+        );
     }
 
     #[test]

@@ -60,7 +60,8 @@ pub(crate) fn bot_check(cond: &str) -> Option<String> {
             let Some(lit) = unquote(lit).or_else(|| lit.parse::<u64>().ok().map(|_| lit)) else {
                 continue;
             };
-            if (SPOOFABLE_NAMES.contains(&ctx_l.as_str()) && lit.to_ascii_lowercase().ends_with("[bot]"))
+            if (SPOOFABLE_NAMES.contains(&ctx_l.as_str())
+                && lit.to_ascii_lowercase().ends_with("[bot]"))
                 || (SPOOFABLE_IDS.contains(&ctx_l.as_str()) && BOT_IDS.contains(&lit))
             {
                 return Some(format!("{ctx} == '{lit}'"));
@@ -96,7 +97,12 @@ pub fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         }
         for (i, step) in job.steps().iter().enumerate() {
             if let Some(cond) = step.node.get("if") {
-                check(ctx, &format!("step {} of job `{}`", i + 1, job.id()), cond, out);
+                check(
+                    ctx,
+                    &format!("step {} of job `{}`", i + 1, job.id()),
+                    cond,
+                    out,
+                );
             }
         }
     }

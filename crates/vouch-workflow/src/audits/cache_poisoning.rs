@@ -230,9 +230,10 @@ fn release_trigger(doc: &crate::model::Document) -> Option<&'static str> {
         return Some("a tag push");
     }
     let release_branch = push.get("branches").is_some_and(|b| {
-        b.scalars()
-            .iter()
-            .any(|n| n.as_str().is_some_and(|s| s.to_ascii_lowercase().contains("release")))
+        b.scalars().iter().any(|n| {
+            n.as_str()
+                .is_some_and(|s| s.to_ascii_lowercase().contains("release"))
+        })
     });
     release_branch.then_some("a push to a release branch")
 }
@@ -271,7 +272,9 @@ pub fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         while let Some((id, publisher)) = frontier.pop() {
             if let Some(job) = jobs.iter().find(|j| j.id() == id) {
                 for n in needs(job) {
-                    if !feeds.iter().any(|(f, _)| *f == n) && !publishing.iter().any(|(p, _)| *p == n) {
+                    if !feeds.iter().any(|(f, _)| *f == n)
+                        && !publishing.iter().any(|(p, _)| *p == n)
+                    {
                         feeds.push((n.clone(), publisher.clone()));
                         frontier.push((n, publisher.clone()));
                     }
@@ -356,7 +359,11 @@ jobs:
         let f = audit(run, text);
         // test job: ships nothing, not reported; build: publish needs it; dist: uploads.
         assert_eq!(positions(&f), vec![(13, 15), (17, 15), (22, 15)], "{f:#?}");
-        assert!(f[0].message.contains("publishing job `publish` needs"), "{}", f[0].message);
+        assert!(
+            f[0].message.contains("publishing job `publish` needs"),
+            "{}",
+            f[0].message
+        );
         assert!(f[1].message.contains("uploads build artifacts"));
         assert!(f[2].message.contains("pypa/gh-action-pypi-publish"));
         assert_eq!(f[2].severity, Severity::High);

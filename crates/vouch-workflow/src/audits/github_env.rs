@@ -37,9 +37,16 @@ fn destination(line: &str) -> Option<&'static str> {
         let before = before.strip_suffix("$env").unwrap_or(before);
         let before = before.trim_end_matches(['$', '"', '\'']).trim_end();
         let redirect = before.ends_with('>');
-        let tee = ["tee", "tee -a", "out-file", "add-content", "set-content", "tee-object"]
-            .iter()
-            .any(|c| before.contains(c));
+        let tee = [
+            "tee",
+            "tee -a",
+            "out-file",
+            "add-content",
+            "set-content",
+            "tee-object",
+        ]
+        .iter()
+        .any(|c| before.contains(c));
         if redirect || tee {
             return Some(if dest == "github_env" {
                 "GITHUB_ENV"

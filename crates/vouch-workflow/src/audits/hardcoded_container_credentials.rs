@@ -24,7 +24,9 @@ fn check(ctx: &Ctx<'_>, what: String, holder: &Node, out: &mut Vec<Finding>) {
     let Some((key, creds)) = holder.entry("credentials") else {
         return;
     };
-    let Some(pw) = creds.get("password") else { return };
+    let Some(pw) = creds.get("password") else {
+        return;
+    };
     let Some(text) = pw.as_str() else { return };
     if text.trim().is_empty() || text.contains("${{") {
         return;
@@ -53,7 +55,11 @@ pub fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             for (name, svc) in services {
                 check(
                     ctx,
-                    format!("service `{}` of job `{}`", name.as_str().unwrap_or(""), job.id()),
+                    format!(
+                        "service `{}` of job `{}`",
+                        name.as_str().unwrap_or(""),
+                        job.id()
+                    ),
                     svc,
                     out,
                 );

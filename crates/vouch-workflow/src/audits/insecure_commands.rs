@@ -58,7 +58,13 @@ pub fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         }
         for (i, step) in job.steps().iter().enumerate() {
             if let Some((k, v)) = step.node.entry("env") {
-                check(ctx, &format!("step {} of job `{}`", i + 1, job.id()), k, v, out);
+                check(
+                    ctx,
+                    &format!("step {} of job `{}`", i + 1, job.id()),
+                    k,
+                    v,
+                    out,
+                );
             }
         }
     }

@@ -30,8 +30,11 @@ pub(crate) fn whole_secrets(inner: &str) -> bool {
         let at = from + i;
         let end = at + "secrets".len();
         from = end;
-        let word_start = at == 0 || !(b[at - 1].is_ascii_alphanumeric() || matches!(b[at - 1], b'_' | b'.' | b'-'));
-        let word_end = b.get(end).is_none_or(|c| !(c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-'));
+        let word_start = at == 0
+            || !(b[at - 1].is_ascii_alphanumeric() || matches!(b[at - 1], b'_' | b'.' | b'-'));
+        let word_end = b
+            .get(end)
+            .is_none_or(|c| !(c.is_ascii_alphanumeric() || *c == b'_' || *c == b'-'));
         if !word_start || !word_end {
             continue;
         }

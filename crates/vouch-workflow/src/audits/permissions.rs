@@ -125,7 +125,10 @@ const ACTION_SCOPES: &[(&str, &[&str])] = &[
     ("azure/cli", &["id-token"]),
     ("google-github-actions/setup-gcloud", &["id-token"]),
     ("docker/login-action", &["packages", "id-token"]),
-    ("slsa-framework/slsa-github-generator", &["id-token", "contents", "actions"]),
+    (
+        "slsa-framework/slsa-github-generator",
+        &["id-token", "contents", "actions"],
+    ),
     ("google-github-actions/auth", &["id-token"]),
     ("azure/login", &["id-token"]),
     ("pypa/gh-action-pypi-publish", &["id-token"]),
@@ -297,8 +300,8 @@ pub fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     // missing top-level block; a workflow that only runs through `workflow_call` runs with
     // its caller's token (the caller is audited), and jobs that call a reusable workflow are
     // `workflow/reusable-workflow-permissions`'s
-    let reusable_only = doc.triggers().iter().all(|(t, _)| *t == "workflow_call")
-        && !doc.triggers().is_empty();
+    let reusable_only =
+        doc.triggers().iter().all(|(t, _)| *t == "workflow_call") && !doc.triggers().is_empty();
     if top.is_none() && !reusable_only {
         let bare: Vec<&str> = jobs
             .iter()
@@ -384,8 +387,13 @@ pub fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                     ));
                 }
                 out.push(
-                    Finding::new(&RULE, doc.at(key), message, &format!("workflow-write:{scope}"))
-                        .with_annotation("write scope for every job"),
+                    Finding::new(
+                        &RULE,
+                        doc.at(key),
+                        message,
+                        &format!("workflow-write:{scope}"),
+                    )
+                    .with_annotation("write scope for every job"),
                 );
             }
         }

@@ -35,15 +35,16 @@ fn self_hosted(runs_on: &Node) -> Option<&'static str> {
     if let Some(seq) = runs_on.as_seq() {
         return seq
             .iter()
-            .any(|n| n.as_str().is_some_and(|s| s.trim().eq_ignore_ascii_case("self-hosted")))
+            .any(|n| {
+                n.as_str()
+                    .is_some_and(|s| s.trim().eq_ignore_ascii_case("self-hosted"))
+            })
             .then_some("the `self-hosted` label");
     }
     if runs_on.get("group").is_some() {
         return Some("a runner group");
     }
-    runs_on
-        .get("labels")
-        .and_then(self_hosted)
+    runs_on.get("labels").and_then(self_hosted)
 }
 
 pub fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {

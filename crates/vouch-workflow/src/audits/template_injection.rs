@@ -121,7 +121,10 @@ fn classify(r: &str, opts: &Options, action: bool) -> Option<(Severity, &'static
     if r == "github.ref_name" {
         // A branch or tag name may hold `$(…)`, `;` and backticks; whoever can push one
         // chooses it (zizmor reports it too).
-        return Some((Severity::Medium, "a branch or tag name chosen by whoever pushes it"));
+        return Some((
+            Severity::Medium,
+            "a branch or tag name chosen by whoever pushes it",
+        ));
     }
     if r.starts_with("inputs.") || r.starts_with("github.event.inputs.") {
         // A composite action cannot know what its caller passes (often `github.event.*`).

@@ -44,9 +44,14 @@ fn check(ctx: &Ctx<'_>, what: String, at: &Node, image: &str, out: &mut Vec<Find
         return;
     };
     out.push(
-        Finding::new(&RULE, ctx.doc.at(at), format!("image `{image}` of {what} {why}"), &format!("{what}:{image}"))
-            .with_annotation(why)
-            .with_severity(severity),
+        Finding::new(
+            &RULE,
+            ctx.doc.at(at),
+            format!("image `{image}` of {what} {why}"),
+            &format!("{what}:{image}"),
+        )
+        .with_annotation(why)
+        .with_severity(severity),
     );
 }
 
@@ -57,11 +62,23 @@ pub fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     for job in ctx.doc.jobs() {
         if let Some((key, c)) = job.node.entry("container") {
             if let Some(image) = c.as_str() {
-                check(ctx, format!("the container of job `{}`", job.id()), key, image, out);
+                check(
+                    ctx,
+                    format!("the container of job `{}`", job.id()),
+                    key,
+                    image,
+                    out,
+                );
             } else if let Some((k, v)) = c.entry("image")
                 && let Some(image) = v.as_str()
             {
-                check(ctx, format!("the container of job `{}`", job.id()), k, image, out);
+                check(
+                    ctx,
+                    format!("the container of job `{}`", job.id()),
+                    k,
+                    image,
+                    out,
+                );
             }
         }
         if let Some(services) = job.node.get("services").and_then(Node::as_map) {
@@ -114,7 +131,15 @@ jobs:
         let f = audit(run, WF);
         assert_eq!(positions(&f), vec![(4, 5), (7, 9), (11, 9), (16, 7)]);
         let sev: Vec<Severity> = f.iter().map(|f| f.severity).collect();
-        assert_eq!(sev, [Severity::Medium, Severity::High, Severity::High, Severity::High]);
+        assert_eq!(
+            sev,
+            [
+                Severity::Medium,
+                Severity::High,
+                Severity::High,
+                Severity::High
+            ]
+        );
     }
 
     #[test]

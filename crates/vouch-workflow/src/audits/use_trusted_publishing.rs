@@ -73,13 +73,16 @@ fn token_publish(doc_env: Option<&Node>, job: &Job<'_>, step: &Step<'_>) -> Opti
         .join("\n");
     let ctx = context_text(doc_env, job);
     let secret_in = |names: &[&str]| {
-        ctx.lines().any(|l| names.iter().any(|n| l.contains(n)) && l.contains("secrets."))
+        ctx.lines()
+            .any(|l| names.iter().any(|n| l.contains(n)) && l.contains("secrets."))
     };
     if runs_command(&run, "twine upload") {
         return Some("`twine upload` with an API token");
     }
     if (runs_command(&run, "uv publish") || runs_command(&run, "poetry publish"))
-        && (secret_in(&["token", "password"]) || run.contains("--token") || run.contains("--password"))
+        && (secret_in(&["token", "password"])
+            || run.contains("--token")
+            || run.contains("--password"))
     {
         return Some("a PyPI API token");
     }
@@ -92,7 +95,8 @@ fn token_publish(doc_env: Option<&Node>, job: &Job<'_>, step: &Step<'_>) -> Opti
     }
     if runs_command(&run, "cargo publish")
         && !job_uses(job, "rust-lang/crates-io-auth-action")
-        && (secret_in(&["cargo_registry_token", "crates", "cargo login"]) || run.contains("--token"))
+        && (secret_in(&["cargo_registry_token", "crates", "cargo login"])
+            || run.contains("--token"))
     {
         return Some("`cargo publish` with a crates.io token");
     }
@@ -173,7 +177,11 @@ jobs:
     #[test]
     fn stored_tokens_only() {
         let f = audit(run, WF);
-        assert_eq!(positions(&f), vec![(5, 15), (9, 14), (14, 14), (22, 14), (27, 14)], "{f:#?}");
+        assert_eq!(
+            positions(&f),
+            vec![(5, 15), (9, 14), (14, 14), (22, 14), (27, 14)],
+            "{f:#?}"
+        );
     }
 
     #[test]
