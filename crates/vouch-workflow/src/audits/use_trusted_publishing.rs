@@ -20,10 +20,7 @@ pub const RULE: Rule = Rule {
            - crates.io: `rust-lang/crates-io-auth-action`, then `cargo publish`.\n\
            - RubyGems: `rubygems/release-gem` or `rubygems/configure-rubygems-credentials`.",
     references: &[
-        "https://docs.pypi.org/trusted-publishers/",
-        "https://docs.npmjs.com/trusted-publishers",
-        "https://crates.io/docs/trusted-publishing",
-        "https://guides.rubygems.org/trusted-publishing/",
+        "https://docs.github.com/en/actions/security-for-github-actions/security-hardening-your-deployments/about-security-hardening-with-openid-connect",
         "https://docs.zizmor.sh/audits/#use-trusted-publishing",
     ],
 };
