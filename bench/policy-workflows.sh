@@ -74,7 +74,7 @@ echo
 v_small=$(time_cmd "$CORPUS" "$VOUCH" ci audit workflows actions --format json)
 z_small=$(time_cmd "$CORPUS" sh -c "'$ZIZMOR' --offline --no-progress --config zizmor-first-party.yml --format json workflows/*.yml actions")
 v_big=$(time_cmd "$big" "$VOUCH" ci audit . --format json)
-real_list=$(cd "$REAL" && find . -name '*.yml' -not -path './LICENSES/*' | sort | tr '\n' ' ')
+real_list=$(cd "$REAL" && find . \( -name '*.yml' -o -name '*.yaml' \) -not -path './LICENSES/*' | sort | tr '\n' ' ')
 real_files=$(echo "$real_list" | wc -w)
 v_real=$(time_cmd "$REAL" sh -c "'$VOUCH' ci audit $real_list --format json")
 z_real=$(time_cmd "$REAL" sh -c "'$ZIZMOR' --offline --no-progress --config ../../corpus/zizmor-first-party.yml --format json $real_list")

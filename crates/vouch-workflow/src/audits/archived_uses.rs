@@ -4,6 +4,9 @@
 //! started from the archived-repository list that zizmor (MIT) ships and is kept sorted, one
 //! `owner/repo` per line, lower case.
 
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
 use vouch_core::{Finding, Rule, Severity};
 
 use super::Ctx;
@@ -29,13 +32,20 @@ pub const RULE: Rule = Rule {
 
 const ARCHIVED: &str = include_str!("archived-actions.txt");
 
+/// The list as a set, built once per process.
+fn archived() -> &'static HashSet<&'static str> {
+    static SET: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    SET.get_or_init(|| {
+        ARCHIVED
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect()
+    })
+}
+
 fn is_archived(owner_repo: &str) -> bool {
-    let key = owner_repo.to_ascii_lowercase();
-    ARCHIVED
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .any(|l| l == key)
+    archived().contains(owner_repo.to_ascii_lowercase().as_str())
 }
 
 fn check(ctx: &Ctx<'_>, node: &Node, out: &mut Vec<Finding>) {
