@@ -5,8 +5,9 @@
 #   VOUCH_BIN=target/release/vouch bench/policy-workflows.sh
 #   RUNS=20 COPIES=20 bench/policy-workflows.sh
 #
-# Two workloads: the corpus as it is (121 files, where process start-up dominates), and the
-# corpus copied COPIES times into a temporary repository (throughput). Each tool audits each
+# Three workloads: the synthetic corpus as it is (122 files, where process start-up dominates),
+# that corpus copied COPIES times into a temporary repository (throughput), and the real-world
+# corpus (tests/fixtures/corpus: 124 workflows from public repositories, audited as files). Each tool audits each
 # workload RUNS times with JSON output to /dev/null; the median wall time is reported.
 # zizmor (PyPI, pinned below) is installed into a cache outside the repository.
 set -euo pipefail
@@ -16,6 +17,7 @@ CACHE=${VOUCH_BENCH_CACHE:-$HOME/.cache/vouch-bench}
 RUNS=${RUNS:-15}
 COPIES=${COPIES:-20}
 CORPUS=crates/vouch-workflow/tests/corpus
+REAL=crates/vouch-workflow/tests/fixtures/corpus
 
 if ! [ -x "$CACHE/venv/bin/zizmor" ] || [ "$("$CACHE/venv/bin/zizmor" --version)" != "zizmor $ZIZMOR_VERSION" ]; then
   mkdir -p "$CACHE"
@@ -72,8 +74,13 @@ echo
 v_small=$(time_cmd "$CORPUS" "$VOUCH" ci audit workflows actions --format json)
 z_small=$(time_cmd "$CORPUS" sh -c "'$ZIZMOR' --offline --no-progress --config zizmor-first-party.yml --format json workflows/*.yml actions")
 v_big=$(time_cmd "$big" "$VOUCH" ci audit . --format json)
+real_list=$(cd "$REAL" && find . \( -name '*.yml' -o -name '*.yaml' \) -not -path './LICENSES/*' | sort | tr '\n' ' ')
+real_files=$(echo "$real_list" | wc -w)
+v_real=$(time_cmd "$REAL" sh -c "'$VOUCH' ci audit $real_list --format json")
+z_real=$(time_cmd "$REAL" sh -c "'$ZIZMOR' --offline --no-progress --config ../../corpus/zizmor-first-party.yml --format json $real_list")
 z_big=$(time_cmd "$big" "$ZIZMOR" --offline --no-progress --config "$work/zizmor.yml" --format json .)
 
 printf '%-34s %10s %10s %8s\n' "workload" "vouch (s)" "zizmor (s)" "ratio"
 printf '%-34s %10.3f %10.3f %7.1fx\n' "corpus ($small_files workflows + 6 actions)" "$v_small" "$z_small" "$(echo "$z_small / $v_small" | bc -l)"
 printf '%-34s %10.3f %10.3f %7.1fx\n' "corpus x$COPIES ($big_files files)" "$v_big" "$z_big" "$(echo "$z_big / $v_big" | bc -l)"
+printf '%-34s %10.3f %10.3f %7.1fx\n' "real-world corpus ($real_files files)" "$v_real" "$z_real" "$(echo "$z_real / $v_real" | bc -l)"

@@ -2,7 +2,8 @@
 //!
 //! Order of work: configure every enabled check (bad options fail before any file is read),
 //! walk once, hand each file to the checks that want it (in parallel), run repository-level
-//! checks, apply `[rules]` overrides, exceptions and the threshold.
+//! checks, apply inline `vouch:allow` comments ([`crate::inline`]), `[rules]` overrides,
+//! exceptions and the threshold.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -149,6 +150,8 @@ pub fn run(
     }
     report.warnings.extend(walked.errors.iter().cloned());
 
+    // `vouch:allow` comments, for every rule family, before exceptions are judged.
+    crate::inline::apply_under(root, &mut findings);
     let meta = settle(config, &mut findings, &exceptions, options.today);
     findings.extend(meta);
 
@@ -222,6 +225,62 @@ mod tests {
     use crate::{Location, Severity};
 
     const TWO: &str = "exceptions:\n  - id: SEC-1\n    rule: secrets/*\n    owner: a@example.com\n    expires: 2026-01-01\n    reason: r\n  - id: WF-1\n    rule: workflow/*\n    owner: a@example.com\n    expires: 2026-12-01\n    reason: r\n";
+
+    /// Reports `t/x` on line 2 of every `.yml` file.
+    struct LineTwo;
+
+    impl Check for LineTwo {
+        fn name(&self) -> &'static str {
+            "t"
+        }
+        fn rules(&self) -> Vec<&'static crate::Rule> {
+            Vec::new()
+        }
+        fn wants(&self, path: &str) -> bool {
+            path.ends_with(".yml")
+        }
+        fn check_file(
+            &self,
+            _ctx: &CheckContext<'_>,
+            file: &SourceFile<'_>,
+            sink: &mut Sink,
+        ) -> Result<(), InputError> {
+            sink.push(Finding::dynamic(
+                "t/x",
+                Severity::High,
+                Location::at(file.path, crate::Region::line(2)),
+                "m",
+                file.path,
+            ));
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn inline_allow_suppresses_any_family_in_a_run() {
+        let dir = std::env::temp_dir().join(format!("vouch-engine-allow-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("a.yml"), "k: 1\nv: 2 # vouch:allow t/x reviewed\n").unwrap();
+        std::fs::write(dir.join("b.yml"), "# vouch:allow-next-line t/y\nv: 2\n").unwrap();
+        let report = run(
+            &dir,
+            &Config::default(),
+            vec![Box::new(LineTwo)],
+            &RunOptions {
+                today: Date::constant(2026, 6, 1),
+                fail_on: None,
+                progress: None,
+            },
+        )
+        .unwrap();
+        let by: Vec<(&str, Option<&str>)> = report
+            .findings
+            .iter()
+            .map(|f| (f.location.path.as_str(), f.suppressed_by.as_deref()))
+            .collect();
+        assert_eq!(by, [("a.yml", Some("vouch:allow")), ("b.yml", None)]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn scoped_settle_judges_only_exceptions_in_scope_but_all_suppress() {

@@ -19,6 +19,7 @@ pub mod error;
 pub mod exceptions;
 pub mod finding;
 pub mod fingerprint;
+pub mod inline;
 pub mod repo_rules;
 pub mod report;
 pub mod rule;

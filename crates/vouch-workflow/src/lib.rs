@@ -18,6 +18,7 @@
 
 pub mod audits;
 pub mod model;
+pub mod suppress;
 pub mod yaml;
 
 use serde::Deserialize;
@@ -137,6 +138,7 @@ pub fn audit_document(doc: &Document, settings: &Settings) -> Vec<Finding> {
     audits::run_all(doc, settings, &mut out);
     out.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     out.dedup_by(|a, b| a.rule == b.rule && a.location == b.location && a.message == b.message);
+    suppress::apply(doc, &mut out);
     out
 }
 
@@ -200,5 +202,28 @@ mod tests {
         assert!(!is_workflow_path(".github/workflows/nested/ci.yml"));
         assert!(!is_workflow_path(".github/dependabot.yml"));
         assert!(!is_workflow_path("ci.yml"));
+    }
+
+    #[test]
+    fn a_nul_byte_is_an_error_not_a_shorter_workflow() {
+        // Issue 22: everything after a NUL used to vanish, and the injection with it.
+        let text = "on: issues\npermissions: {}\n# \0\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo \"${{ github.event.issue.title }}\"\n";
+        let e = audit(
+            ".github/workflows/a.yml",
+            text,
+            FileKind::Workflow,
+            &Settings::default(),
+        )
+        .unwrap_err();
+        assert_eq!((e.line, e.column), (Some(3), Some(3)), "{e}");
+        let clean = text.replace('\0', "");
+        let f = audit(
+            ".github/workflows/a.yml",
+            &clean,
+            FileKind::Workflow,
+            &Settings::default(),
+        )
+        .unwrap();
+        assert!(f.iter().any(|f| f.rule == "workflow/template-injection"));
     }
 }

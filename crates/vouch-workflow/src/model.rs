@@ -353,6 +353,40 @@ impl<'a> Uses<'a> {
     }
 }
 
+/// Whether a `uses:` value has a form GitHub accepts: `./local/path`, `docker://image`, or
+/// `owner/repo[/path]@ref` with a non-empty ref and name characters GitHub allows.
+pub fn is_valid_uses(s: &str) -> bool {
+    let s = s.trim();
+    if s.starts_with("./") {
+        return s.len() > 2;
+    }
+    if let Some(image) = s.strip_prefix("docker://") {
+        return !image.is_empty() && !image.contains(char::is_whitespace);
+    }
+    let Some((name, git_ref)) = s.split_once('@') else {
+        return false;
+    };
+    let name_ok = |p: &str| {
+        !p.is_empty()
+            && p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    };
+    let mut parts = name.splitn(3, '/');
+    let (Some(owner), Some(repo)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    let path_ok = parts
+        .next()
+        .is_none_or(|p| !p.is_empty() && !p.contains(char::is_whitespace) && !p.contains("${{"));
+    name_ok(owner)
+        && name_ok(repo)
+        && path_ok
+        && !git_ref.is_empty()
+        && !git_ref.contains(char::is_whitespace)
+        && !git_ref.contains("${{")
+        && !git_ref.contains('@')
+}
+
 /// `true` for a full 40-hex-digit commit SHA.
 pub fn is_commit_sha(r: &str) -> bool {
     r.len() == 40 && r.bytes().all(|b| b.is_ascii_hexdigit())
@@ -627,6 +661,29 @@ mod tests {
         assert!(matches!(Uses::parse("foo"), Uses::Other(_)));
         assert!(is_commit_sha("b4ffde65f46336ab88eb53be808477a3936bae11"));
         assert!(!is_commit_sha("v4"));
+        for ok in [
+            "actions/checkout@v4",
+            "github/codeql-action/init@v3",
+            "org/r/.github/workflows/x.yml@main",
+            "./.github/actions/x",
+            "docker://alpine:3",
+        ] {
+            assert!(is_valid_uses(ok), "{ok}");
+        }
+        for bad in [
+            "actions/checkout",
+            "actions/checkout@",
+            "checkout@v4",
+            "/checkout@v4",
+            "actions/check out@v4",
+            "actions/checkout@${{ env.V }}",
+            "${{ matrix.action }}",
+            "docker://",
+            "./",
+            "a/b@v1@v2",
+        ] {
+            assert!(!is_valid_uses(bad), "{bad}");
+        }
     }
 
     #[test]

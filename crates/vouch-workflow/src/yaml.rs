@@ -122,6 +122,14 @@ impl Node {
         }
     }
 
+    /// Where to point at this node: the first key of a mapping (a block mapping's own start
+    /// marker can sit after that key), else the node itself.
+    pub fn head(&self) -> &Node {
+        self.as_map()
+            .and_then(|m| m.first())
+            .map_or(self, |(k, _)| k)
+    }
+
     /// The number of nodes in this subtree (keys included).
     pub fn size(&self) -> usize {
         let mut n = 0;
@@ -218,9 +226,44 @@ impl<'a> Source<'a> {
     }
 }
 
+/// The first character YAML forbids in a stream (YAML 1.2 `c-printable`: C0 controls other
+/// than tab/LF/CR, DEL, C1 controls other than NEL, U+FFFE/U+FFFF), with its byte offset.
+///
+/// yaml-rust2 treats a NUL as the end of the input, so without this check everything after a
+/// NUL would silently vanish from the document (an injection hidden behind a NUL in a comment
+/// would pass). A file we cannot read completely is an error, never a shorter document.
+pub fn forbidden_char(text: &str) -> Option<(usize, char)> {
+    let bytes = text.as_bytes();
+    // Fast path: one pass over bytes; only the rare suspicious lead bytes decode a char.
+    let pos = bytes.iter().position(|&b| {
+        (b < 0x20 && b != b'\t' && b != b'\n' && b != b'\r') || b == 0x7f || b == 0xc2 || b == 0xef
+    })?;
+    text.get(pos..)?
+        .char_indices()
+        .map(|(i, c)| (pos + i, c))
+        .find(|&(_, c)| {
+            let u = u32::from(c);
+            (u < 0x20 && !matches!(c, '\t' | '\n' | '\r'))
+                || (0x7f..=0x9f).contains(&u) && u != 0x85
+                || u == 0xfffe
+                || u == 0xffff
+        })
+}
+
 /// Parses one YAML document whose top level is a mapping.
 pub fn parse(text: &str) -> Result<Node, YamlError> {
     let source = Source::new(text);
+    if let Some((byte, c)) = forbidden_char(text) {
+        let p = source.pos_of_byte(byte);
+        return Err(YamlError {
+            line: p.line,
+            column: p.column,
+            message: format!(
+                "character U+{:04X} is not allowed in YAML; the file cannot be read completely",
+                u32::from(c)
+            ),
+        });
+    }
     let mut loader = Loader {
         source: &source,
         stack: Vec::new(),
@@ -574,6 +617,35 @@ mod tests {
         }
         let e = parse(&text).unwrap_err();
         assert!(e.message.contains("aliases"), "{e}");
+    }
+
+    #[test]
+    fn forbidden_characters_are_errors_not_truncation() {
+        // A NUL in a comment used to end the document there, hiding the injection below it.
+        let text = "on: issues\n# x\0y\njobs:\n  a:\n    steps:\n      - run: echo ${{ github.event.issue.title }}\n";
+        let e = parse(text).unwrap_err();
+        assert_eq!((e.line, e.column), (2, 4), "{e}");
+        assert!(e.message.contains("U+0000"), "{e}");
+        let e = parse("a: 'x\0'\nb: 1\n").unwrap_err();
+        assert_eq!((e.line, e.column), (1, 6));
+        for bad in [
+            "a: \u{1}\n",
+            "a: \u{7f}\n",
+            "a: \u{9f}\n",
+            "a: \u{fffe}\n",
+            "a: b\u{1b}[2J\n",
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
+        // Allowed: tab, CRLF, NEL, BOM, other non-ASCII.
+        for good in [
+            "a: \"\t\"\r\nb: 1\n",
+            "a: x\u{85}y\n",
+            "\u{feff}a: 1\n",
+            "a: é€😀\n",
+        ] {
+            assert!(parse(good).is_ok(), "{good:?}");
+        }
     }
 
     #[test]

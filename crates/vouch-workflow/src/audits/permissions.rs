@@ -76,7 +76,6 @@ const ACTION_SCOPES: &[(&str, &[&str])] = &[
         "actions/attest-build-provenance",
         &["id-token", "attestations"],
     ),
-    ("actions/attest", &["id-token", "attestations"]),
     ("actions/attest-sbom", &["id-token", "attestations"]),
     ("actions/stale", &["issues", "pull-requests"]),
     ("actions/labeler", &["pull-requests", "issues"]),
@@ -114,7 +113,22 @@ const ACTION_SCOPES: &[(&str, &[&str])] = &[
         &["contents", "pull-requests", "issues"],
     ),
     ("changesets/action", &["contents", "pull-requests"]),
+    // OIDC consumers: they exchange the job's ID token, so `id-token: write` is needed.
+    ("actions/attest", &["id-token", "attestations"]),
     ("aws-actions/configure-aws-credentials", &["id-token"]),
+    ("rubygems/release-gem", &["id-token", "contents"]),
+    ("rubygems/configure-rubygems-credentials", &["id-token"]),
+    ("rust-lang/crates-io-auth-action", &["id-token"]),
+    ("hashicorp/vault-action", &["id-token"]),
+    ("js-devtools/npm-publish", &["id-token"]),
+    ("octo-sts/action", &["id-token"]),
+    ("azure/cli", &["id-token"]),
+    ("google-github-actions/setup-gcloud", &["id-token"]),
+    ("docker/login-action", &["packages", "id-token"]),
+    (
+        "slsa-framework/slsa-github-generator",
+        &["id-token", "contents", "actions"],
+    ),
     ("google-github-actions/auth", &["id-token"]),
     ("azure/login", &["id-token"]),
     ("pypa/gh-action-pypi-publish", &["id-token"]),
@@ -163,7 +177,16 @@ const RUN_SCOPES: &[(&str, &[&str])] = &[
     ("github_token", &["*"]),
     ("github.token", &["*"]),
     ("gh_token", &["*"]),
-    ("npm publish --provenance", &["id-token"]),
+    // npm trusted publishing (npm 11.5+) and `--provenance` both use the OIDC token.
+    ("npm publish", &["id-token"]),
+    ("pnpm publish", &["id-token"]),
+    ("yarn npm publish", &["id-token"]),
+    ("--provenance", &["id-token"]),
+    // uv and PyPI trusted publishing, crates.io and RubyGems trusted publishing.
+    ("uv publish", &["id-token"]),
+    ("trusted-publishing", &["id-token"]),
+    ("sigstore sign", &["id-token"]),
+    ("gitsign", &["id-token"]),
     ("cosign sign", &["id-token"]),
     ("cosign attest", &["id-token"]),
     ("actions_id_token_request", &["id-token"]),
@@ -274,11 +297,15 @@ pub fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         }
     }
 
-    // missing top-level block
-    if top.is_none() {
+    // missing top-level block; a workflow that only runs through `workflow_call` runs with
+    // its caller's token (the caller is audited), and jobs that call a reusable workflow are
+    // `workflow/reusable-workflow-permissions`'s
+    let reusable_only =
+        doc.triggers().iter().all(|(t, _)| *t == "workflow_call") && !doc.triggers().is_empty();
+    if top.is_none() && !reusable_only {
         let bare: Vec<&str> = jobs
             .iter()
-            .filter(|j| j.permissions().is_none())
+            .filter(|j| j.permissions().is_none() && j.uses().is_none())
             .map(|j| j.id())
             .collect();
         if !bare.is_empty() {
@@ -331,50 +358,43 @@ pub fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
                     )
                     .with_annotation("write scope no step needs"),
                 );
-            } else if let Some((id, why)) = &deploy_job
-                && inheriting.len() > 1
-            {
-                out.push(
-                    Finding::new(
-                        &RULE,
-                        doc.at(key),
-                        format!(
-                            "`{scope}: write` is granted to every job of a deploy workflow \
-                             (job `{id}` {why}); grant it on the job that needs it"
-                        ),
-                        &format!("workflow-write:{scope}"),
-                    )
-                    .with_annotation("write scope for every job"),
-                );
-            } else if ctx.settings.permissions.unused_write {
-                // used by some jobs, but also handed to jobs known not to need it
+            } else if inheriting.len() > 1 {
+                // Used by some job (or by one vouch cannot see into), but every inheriting
+                // job gets it: grant it on the job that needs it.
                 let idle: Vec<&str> = inheriting
                     .iter()
                     .zip(&users)
                     .filter(|(_, n)| matches!(n, Needs::Known(s) if !s.contains(&scope)))
                     .map(|(j, _)| j.id())
                     .collect();
-                if !idle.is_empty() && used {
+                let mut message = format!(
+                    "`{scope}: write` is granted to all {} jobs of the workflow; grant it on the job that needs it",
+                    inheriting.len()
+                );
+                if let Some((id, why)) = &deploy_job {
+                    message.push_str(&format!(" (deploy workflow: job `{id}` {why})"));
+                }
+                if !idle.is_empty() {
                     let list = idle
                         .iter()
                         .map(|j| format!("`{j}`"))
                         .collect::<Vec<_>>()
                         .join(", ");
-                    out.push(
-                        Finding::new(
-                            &RULE,
-                            doc.at(key),
-                            format!(
-                                "`{scope}: write` is granted to the whole workflow, so job{} {list} \
-                                 get{} it without needing it; grant it on the job that does",
-                                if idle.len() == 1 { "" } else { "s" },
-                                if idle.len() == 1 { "s" } else { "" },
-                            ),
-                            &format!("workflow-write:{scope}"),
-                        )
-                        .with_annotation("write scope for every job"),
-                    );
+                    message.push_str(&format!(
+                        "; job{} {list} do{} not need it",
+                        if idle.len() == 1 { "" } else { "s" },
+                        if idle.len() == 1 { "es" } else { "" },
+                    ));
                 }
+                out.push(
+                    Finding::new(
+                        &RULE,
+                        doc.at(key),
+                        message,
+                        &format!("workflow-write:{scope}"),
+                    )
+                    .with_annotation("write scope for every job"),
+                );
             }
         }
     }
@@ -472,6 +492,50 @@ jobs:
     }
 
     #[test]
+    fn oidc_consumers_need_id_token() {
+        let text = "on: push
+permissions: {}
+jobs:
+  npm:
+    permissions:
+      id-token: write
+    steps:
+      - run: npm publish --access public
+  attest:
+    permissions:
+      id-token: write
+      attestations: write
+    steps:
+      - uses: actions/attest-build-provenance@v2
+  pypi:
+    permissions:
+      id-token: write
+    steps:
+      - uses: pypa/gh-action-pypi-publish@release/v1
+  aws:
+    permissions:
+      id-token: write
+    steps:
+      - uses: aws-actions/configure-aws-credentials@v4
+  test:
+    permissions:
+      id-token: write
+    steps:
+      - run: make test
+";
+        let f = audit(run, text);
+        assert_eq!(positions(&f), vec![(27, 7)], "{f:#?}");
+    }
+
+    #[test]
+    fn reusable_only_workflows_and_call_jobs() {
+        let callee = "on: workflow_call\njobs:\n  a:\n    steps:\n      - run: make\n";
+        assert!(audit(run, callee).is_empty());
+        let caller = "on: push\njobs:\n  a:\n    uses: org/r/.github/workflows/x.yml@main\n";
+        assert!(audit(run, caller).is_empty());
+    }
+
+    #[test]
     fn workflow_level_writes_in_deploy_workflows() {
         let text = "on: push
 permissions:
@@ -487,7 +551,7 @@ jobs:
 ";
         let f = audit(run, text);
         assert_eq!(positions(&f), vec![(4, 3)]);
-        assert!(f[0].message.contains("every job of a deploy workflow"));
+        assert!(f[0].message.contains("deploy workflow"), "{}", f[0].message);
     }
 
     #[test]
@@ -509,7 +573,7 @@ jobs:
         let f = audit(run, text);
         assert_eq!(positions(&f), vec![(5, 3)]);
         assert!(
-            f[0].message.contains("job `build` gets it"),
+            f[0].message.contains("job `build` does not need it"),
             "{}",
             f[0].message
         );

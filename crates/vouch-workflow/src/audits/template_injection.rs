@@ -118,6 +118,14 @@ fn classify(r: &str, opts: &Options, action: bool) -> Option<(Severity, &'static
     if TAINTED_CONTEXTS.contains(&r.as_str()) {
         return Some((Severity::High, "attacker-controlled branch name"));
     }
+    if r == "github.ref_name" {
+        // A branch or tag name may hold `$(…)`, `;` and backticks; whoever can push one
+        // chooses it (zizmor reports it too).
+        return Some((
+            Severity::Medium,
+            "a branch or tag name chosen by whoever pushes it",
+        ));
+    }
     if r.starts_with("inputs.") || r.starts_with("github.event.inputs.") {
         // A composite action cannot know what its caller passes (often `github.event.*`).
         return (opts.include_inputs || action)

@@ -121,7 +121,8 @@ fn check(
             path,
             git_ref,
         } => {
-            if git_ref.is_some_and(is_commit_sha) {
+            if git_ref.is_some_and(is_commit_sha) || !crate::model::is_valid_uses(text) {
+                // malformed references are `workflow/invalid-uses`
                 return;
             }
             let owner_l = owner.to_ascii_lowercase();
@@ -141,10 +142,7 @@ fn check(
                 None => format!("{owner}/{repo}"),
             };
             let (message, annotation) = match git_ref {
-                None => (
-                    format!("{what} `{full}` has no ref at all"),
-                    "no @ref".to_string(),
-                ),
+                None => return,
                 Some(r)
                     if r.len() >= 7 && r.len() < 40 && r.bytes().all(|b| b.is_ascii_hexdigit()) =>
                 {
