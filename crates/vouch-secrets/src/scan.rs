@@ -388,8 +388,17 @@ impl Scanner {
             if !self.accept(c.rule, secret) {
                 continue;
             }
+            // A PEM block under a passphrase (legacy `Proc-Type: 4,ENCRYPTED`, an OpenSSH key
+            // whose cipher is not `none`) is an encrypted key, never reported as plaintext.
+            let meta = if c.rule.id() == rules::keys::PRIVATE_KEY_ID
+                && crate::validate::pem_is_encrypted(secret)
+            {
+                rules::keys::encrypted_meta()
+            } else {
+                &c.rule.meta
+            };
             out.push(RawHit {
-                rule: &c.rule.meta,
+                rule: meta,
                 start: base + m.start(),
                 end: base + m.end(),
                 secret: secret.to_string(),
@@ -400,8 +409,16 @@ impl Scanner {
     }
 
     fn accept(&self, rule: &SecretRule, secret: &str) -> bool {
-        let is_pem = rule.validator == crate::validate::Validator::PemBody;
-        if !is_pem && filter::is_placeholder(secret) {
+        // Key blocks and signed-note keys are judged by their validator (their armour and
+        // key names hold words such as `example` that are not placeholders there).
+        let structural = matches!(
+            rule.validator,
+            crate::validate::Validator::PemBody | crate::validate::Validator::SignedNoteKey
+        );
+        if filter::KNOWN_EXAMPLES.contains(&secret) {
+            return false;
+        }
+        if !structural && filter::is_placeholder(secret) {
             return false;
         }
         if rule.min_entropy > 0.0 && filter::entropy(secret.as_bytes()) < rule.min_entropy {
@@ -687,6 +704,10 @@ impl LineIndex {
                 })
         };
         let this = self.line(text, line);
+        // gitleaks' inline allow, so repositories moving from gitleaks need no new comments.
+        if memchr::memmem::find(this, b"gitleaks:allow").is_some() {
+            return true;
+        }
         if check(this, "vouch:allow")
             && !String::from_utf8_lossy(this).contains("vouch:allow-next-line")
         {

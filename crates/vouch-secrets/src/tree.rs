@@ -58,5 +58,6 @@ pub fn scan_tree(
         out.warnings.extend(ws);
         out.bytes += b;
     }
+    crate::report::group_same_secret(&mut out.findings);
     Ok(out)
 }
