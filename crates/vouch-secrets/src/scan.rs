@@ -582,6 +582,11 @@ enum ArchiveKind {
     Gz,
 }
 
+/// Whether the scanner opens `path` as an archive (by its name).
+pub fn is_archive(path: &str) -> bool {
+    archive_kind(path).is_some()
+}
+
 fn archive_kind(path: &str) -> Option<ArchiveKind> {
     let name = path
         .rsplit(['/', '!'])
