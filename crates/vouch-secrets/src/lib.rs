@@ -20,6 +20,7 @@ pub mod check;
 pub mod error;
 pub mod filter;
 pub mod git;
+pub mod gitleaks;
 pub mod inventory;
 pub mod redact;
 pub mod report;
