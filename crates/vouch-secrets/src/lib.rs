@@ -17,6 +17,7 @@
 
 pub mod baseline;
 pub mod check;
+pub mod custom;
 pub mod error;
 pub mod filter;
 pub mod git;

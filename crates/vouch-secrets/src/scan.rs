@@ -107,6 +107,8 @@ struct Compiled {
     regex: Regex,
     /// Run over the whole text rather than the lines holding a keyword.
     whole_text: bool,
+    /// A custom rule's allowlist and secret group (vouch.toml `[[secrets.rules]]`).
+    custom: Option<crate::custom::CompiledAllow>,
 }
 
 /// A compiled rule set. Build once, share between threads.
@@ -115,6 +117,8 @@ pub struct Scanner {
     prefilter: AhoCorasick,
     /// Keyword pattern index → rule indexes.
     keyword_rules: Vec<Vec<usize>>,
+    /// Rules without keywords (custom rules only): run over every text.
+    always: Vec<usize>,
     options: ScanOptions,
 }
 
@@ -133,6 +137,16 @@ impl Scanner {
         list: Vec<&'static SecretRule>,
         options: ScanOptions,
     ) -> Result<Scanner, SecretsError> {
+        Scanner::with_rules_and_custom(list, Vec::new(), options)
+    }
+
+    /// Compiles the given rules; `custom` gives the allowlists of the custom rules among them.
+    pub fn with_rules_and_custom(
+        list: Vec<&'static SecretRule>,
+        mut custom: Vec<(&'static SecretRule, crate::custom::CompiledAllow)>,
+        options: ScanOptions,
+    ) -> Result<Scanner, SecretsError> {
+        let mut always = Vec::new();
         let mut compiled = Vec::new();
         let mut patterns: Vec<&str> = Vec::new();
         let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
@@ -146,10 +160,18 @@ impl Scanner {
                 })?;
             let whole_text =
                 rule.regex.starts_with("(?s)") || CONTEXT_KEYWORD_RULES.contains(&rule.id());
+            let allow = custom
+                .iter()
+                .position(|(r, _)| std::ptr::eq(*r, rule))
+                .map(|i| custom.swap_remove(i).1);
+            if rule.keywords.is_empty() {
+                always.push(i);
+            }
             compiled.push(Compiled {
                 rule,
                 regex,
-                whole_text,
+                whole_text: whole_text || rule.keywords.is_empty(),
+                custom: allow,
             });
             for k in rule.keywords {
                 match patterns.iter().position(|p| p == k) {
@@ -173,12 +195,22 @@ impl Scanner {
             rules: compiled,
             prefilter,
             keyword_rules,
+            always,
             options,
         })
     }
 
     pub fn options(&self) -> &ScanOptions {
         &self.options
+    }
+
+    /// The metadata of the custom rules (vouch.toml `[[secrets.rules]]`) this scanner runs.
+    pub fn custom_metadata(&self) -> Vec<&'static vouch_core::Rule> {
+        self.rules
+            .iter()
+            .filter(|c| c.custom.is_some())
+            .map(|c| &c.rule.meta)
+            .collect()
     }
 
     /// Scans one file's bytes; `path` is the display path (also used to recognise archives,
@@ -320,7 +352,7 @@ impl Scanner {
         if !self.options.prefilter {
             for c in &self.rules {
                 if !(lockfile && c.rule.id() == GENERIC_ID) {
-                    self.run_rule(c, text, 0, code, out);
+                    self.run_rule(c, path, text, 0, code, out);
                 }
             }
             out.sort_by(|a, b| (a.start, a.end, a.rule.id).cmp(&(b.start, b.end, b.rule.id)));
@@ -331,6 +363,10 @@ impl Scanner {
         // the next line holding any keyword; an overlapping search over that line alone then
         // collects every keyword on it, so no rule is missed because a match of another
         // keyword overlapped its own. Most lines hold no keyword and are never looked at again.
+        for &ri in &self.always {
+            done_whole[ri] = true;
+            self.run_rule(&self.rules[ri], path, text, 0, code, out);
+        }
         let mut pos = 0;
         let mut rules_here: Vec<usize> = Vec::new();
         while pos < text.len() {
@@ -355,10 +391,10 @@ impl Scanner {
                 if c.whole_text {
                     if !done_whole[ri] {
                         done_whole[ri] = true;
-                        self.run_rule(c, text, 0, code, out);
+                        self.run_rule(c, path, text, 0, code, out);
                     }
                 } else {
-                    self.run_rule(c, &text[ls..le], ls, code, out);
+                    self.run_rule(c, path, &text[ls..le], ls, code, out);
                 }
             }
             pos = le + 1;
@@ -369,14 +405,30 @@ impl Scanner {
 
     /// `code`: the text is program source, where only quoted literals count as assigned values
     /// for the generic rule (`TOKEN: TokenKind = …` is a type, not a secret).
-    fn run_rule(&self, c: &Compiled, hay: &[u8], base: usize, code: bool, out: &mut Vec<RawHit>) {
+    fn run_rule(
+        &self,
+        c: &Compiled,
+        path: &str,
+        hay: &[u8],
+        base: usize,
+        code: bool,
+        out: &mut Vec<RawHit>,
+    ) {
         for caps in c.regex.captures_iter(hay) {
             if code && caps.name("bare").is_some() {
                 continue;
             }
-            let Some(m) = ["secret", "q1", "q2", "bare"]
-                .iter()
-                .find_map(|n| caps.name(n))
+            let group = c
+                .custom
+                .as_ref()
+                .and_then(|a| a.group)
+                .and_then(|g| caps.get(g));
+            let Some(m) = group
+                .or_else(|| {
+                    ["secret", "q1", "q2", "bare"]
+                        .iter()
+                        .find_map(|n| caps.name(n))
+                })
                 .or_else(|| caps.get(1))
                 .or_else(|| caps.get(0))
             else {
@@ -386,6 +438,11 @@ impl Scanner {
                 continue;
             };
             if !self.accept(c.rule, secret) {
+                continue;
+            }
+            if let Some(allow) = &c.custom
+                && allow.allows(path, secret)
+            {
                 continue;
             }
             // A PEM block under a passphrase (legacy `Proc-Type: 4,ENCRYPTED`, an OpenSSH key
