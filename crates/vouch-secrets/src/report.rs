@@ -61,6 +61,18 @@ pub fn finding(hit: &Hit) -> Finding {
     f
 }
 
+/// The directory (or file) the text renderer may read source lines from, for a scan of
+/// `target`: `None` for an archive, whose bytes are not the text of the member a finding is in
+/// (the renderer would show raw archive bytes, or for a stored zip member the secret itself,
+/// with a mask computed for another text). Members are shown without a source line.
+pub fn source_root(target: &std::path::Path) -> Option<&std::path::Path> {
+    if target.is_file() && crate::scan::is_archive(&target.to_string_lossy()) {
+        None
+    } else {
+        Some(target)
+    }
+}
+
 /// One step down, never below info.
 pub fn lower_severity(s: Severity) -> Severity {
     match s {
