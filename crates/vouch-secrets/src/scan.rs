@@ -1012,6 +1012,43 @@ mod tests {
         );
     }
 
+    #[test]
+    fn generic_keywords_cover_every_name_of_its_regex() {
+        // The generic rule's keywords are narrower than `key`: each name its regex accepts
+        // must still contain one of them, or the prefilter would hide it.
+        for name in [
+            "DB_PASSWORD",
+            "passwd",
+            "PWD",
+            "client_secret",
+            "AUTH_TOKEN",
+            "apiKey",
+            "API_KEY",
+            "api-key",
+            "api.key",
+            "accessKey",
+            "ACCESS_KEY",
+            "access-key",
+            "authKey",
+            "auth_key",
+            "privateKey",
+            "PRIVATE_KEY",
+            "credentials",
+            "Credential",
+        ] {
+            let line = format!("{name} = \"Zq8vK2mPp4rT7wXy\"\n");
+            let hits = scanner().scan_bytes("app.cfg", line.as_bytes()).hits;
+            assert_eq!(hits.len(), 1, "{name}");
+            assert_eq!(hits[0].rule.id, GENERIC_ID, "{name}");
+        }
+        assert!(
+            scanner()
+                .scan_bytes("app.cfg", b"monkey = \"Zq8vK2mPp4rT7wXy\"\n")
+                .hits
+                .is_empty()
+        );
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(200))]
         #[test]

@@ -11,7 +11,7 @@ pub const RULES: &[SecretRule] = &[secret_rule! {
     severity: Medium,
     summary: "Hard-coded password, secret or token assigned in code or configuration",
     regex: r##"(?i)(?:^|[^A-Za-z0-9])(?:[A-Za-z0-9]+[_.\-])*(?:password|passwd|pwd|secret|token|api[_.\-]?key|apikey|access[_.\-]?key|auth[_.\-]?key|client[_.\-]?secret|credentials?|private[_.\-]?key)(?:[_.\-][A-Za-z0-9]+)*[\"']?[ \t]*(?:=|:=|:|=>|\?=)[ \t]*(?:\"(?P<q1>[^\"\r\n\s]{8,128})\"|'(?P<q2>[^'\r\n\s]{8,128})'|(?P<bare>[^\s\"'`,;)(\]\[{}<>]{8,128})(?:\s|$|[,;]))"##,
-    keywords: &["pass", "pwd", "secret", "token", "key", "credential"],
+    keywords: &["passw", "pwd", "secret", "token", "credential", "apikey", "api_key", "api-key", "api.key", "accesskey", "access_key", "access-key", "access.key", "authkey", "auth_key", "auth-key", "auth.key", "privatekey", "private_key", "private-key", "private.key"],
     entropy: 3.0,
     validator: None,
     examples: &[concat!("db_passw", "ord = \"X", "j601nkdy", "Y4nsnQYI", "c\"")],
