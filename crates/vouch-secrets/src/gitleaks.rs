@@ -220,6 +220,24 @@ mod tests {
         assert!(fs[1].suppressed_by.is_none());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn parse_never_panics(s in "([0-9a-f]{0,40}|[a-z/._:-]{0,12}|:|[0-9]{0,3}|\n|#| |é){0,30}") {
+            if let Ok(g) = GitleaksIgnore::parse(Path::new("g"), &s) {
+                let mut none: Vec<Finding> = Vec::new();
+                g.apply(&mut none);
+            }
+        }
+
+        #[test]
+        fn generic_filters_never_panic(s in "\\PC{0,64}") {
+            let _ = crate::filter::generic_value_ok(&s);
+            let _ = crate::filter::is_test_path(&s);
+            let _ = crate::validate::pem_is_encrypted(&s);
+            let _ = crate::validate::Validator::SignedNoteKey.check(&s);
+        }
+    }
+
     #[test]
     fn inline_gitleaks_allow() {
         let s = Scanner::new(ScanOptions::default()).unwrap();

@@ -336,7 +336,7 @@ pub fn found_secrets(findings: &[Finding]) -> Vec<FoundSecret> {
         };
         let e = by.entry(h.to_string()).or_insert_with(|| FoundSecret {
             rule: f.rule.clone(),
-            secret_id: format!("sha256:{}", &h[..8.min(h.len())]),
+            secret_id: format!("sha256:{}", h.get(..8).unwrap_or(h)),
             places: Vec::new(),
         });
         let at = format!("{}:{}", f.location.path, f.location.line().unwrap_or(0));

@@ -128,7 +128,7 @@ pub fn group_same_secret(findings: &mut [Finding]) {
             },
             all.len()
         ));
-        let id = format!("sha256:{}", &k[..8.min(k.len())]);
+        let id = format!("sha256:{}", k.get(..8).unwrap_or(&k));
         let listed: Vec<serde_json::Value> =
             others.iter().take(10).map(|p| p.as_str().into()).collect();
         f.properties.insert("secret_id".into(), id.into());

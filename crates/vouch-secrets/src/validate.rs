@@ -205,7 +205,9 @@ pub fn pem_is_encrypted(block: &str) -> bool {
         }
     }
     // Whole base64 quanta only, so a prefix decodes.
-    let whole = &body[..body.len() - body.len() % 4];
+    let Some(whole) = body.get(..body.len() - body.len() % 4) else {
+        return false;
+    };
     let Ok(raw) = base64::engine::general_purpose::STANDARD_NO_PAD
         .decode(whole.trim_end_matches('='))
         .or_else(|_| STANDARD.decode(whole))
