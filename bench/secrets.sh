@@ -50,7 +50,7 @@ score() { # name corpus-dir labels
   local name=$1 dir=$2 labels=$3
   ( cd "$dir" && "$VOUCH" secrets scan . --format json -o "$OUT/$name-vouch.json" -q ) || [ $? -eq 1 ]
   ( cd "$dir" && "$DS" scan --all-files . > "$OUT/$name-detect-secrets.json" )
-  ( cd "$(dirname "$dir")" && "$KF" scan "$(basename "$dir")" --no-validate --no-dedup --git-history none -f json -o "$OUT/$name-kingfisher.json" -j "$JOBS" 2>/dev/null ) || true
+  ( cd "$(dirname "$dir")" && "$KF" scan "$(basename "$dir")" --no-validate --no-dedup --git-history none -f json -o "$OUT/$name-kingfisher.json" -j "$JOBS" >/dev/null 2>&1 ) || true
   python3 - "$OUT" "$dir" "$labels" "$name" "$(basename "$dir")" <<'PY'
 import json, sys, os
 out, corpus, labels_file, name, base = sys.argv[1:6]

@@ -167,7 +167,9 @@ fn scan_one(scanner: &Scanner, full: &Path, shown: &str, buf: &mut Vec<u8>, out:
             return;
         }
     };
-    if walk::looks_binary(buf) && !(scanner.options().archives && crate::scan::is_archive(shown)) {
+    if crate::scan::looks_binary(buf)
+        && !(scanner.options().archives && crate::scan::is_archive(shown))
+    {
         return;
     }
     if head == 8192
