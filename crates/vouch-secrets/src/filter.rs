@@ -335,7 +335,7 @@ pub fn generic_value_ok(value: &str) -> bool {
 /// decodes to, when it is printable ASCII.
 fn decoded_text(value: &str) -> Option<String> {
     use base64::Engine as _;
-    if value.len() % 4 != 0 || value.len() < 12 {
+    if !value.len().is_multiple_of(4) || value.len() < 12 {
         return None;
     }
     let raw = base64::engine::general_purpose::STANDARD
