@@ -245,6 +245,44 @@ mod tests {
     }
 
     #[test]
+    fn encrypted_pem_blocks_are_recognised() {
+        use crate::scan::{ScanOptions, Scanner};
+        let openssh = |cipher: &str| {
+            let mut raw = b"openssh-key-v1\0".to_vec();
+            raw.extend_from_slice(&(cipher.len() as u32).to_be_bytes());
+            raw.extend_from_slice(cipher.as_bytes());
+            raw.extend((0u8..=255).cycle().skip(7).step_by(3).take(300));
+            let b64 = STANDARD.encode(raw);
+            let body: Vec<String> = b64
+                .as_bytes()
+                .chunks(70)
+                .map(|c| String::from_utf8_lossy(c).into_owned())
+                .collect();
+            format!(
+                "-----BEGIN OPENSSH PRIVATE KEY-----\n{}\n-----END OPENSSH PRIVATE KEY-----\n",
+                body.join("\n")
+            )
+        };
+        let scanner = Scanner::new(ScanOptions::default()).unwrap();
+        let rule_of = |text: &str| {
+            let hits = scanner.scan_bytes("id_ed25519", text.as_bytes()).hits;
+            assert_eq!(hits.len(), 1, "{text}");
+            hits[0].rule.id
+        };
+        assert_eq!(
+            rule_of(&openssh("aes256-ctr")),
+            "secrets/encrypted-private-key"
+        );
+        assert_eq!(rule_of(&openssh("none")), "secrets/private-key");
+        let legacy = openssh("none")
+            .replace("OPENSSH ", "RSA ")
+            .replacen("-----\n", "-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00112233445566778899AABBCCDDEEFF\n\n", 1);
+        assert_eq!(rule_of(&legacy), "secrets/encrypted-private-key");
+        assert!(pem_is_encrypted(&openssh("aes256-ctr")));
+        assert!(!pem_is_encrypted(&openssh("none")));
+    }
+
+    #[test]
     fn base62_pads() {
         assert_eq!(base62(0, 6), "000000");
         assert_eq!(base62(61, 2), "0z");
