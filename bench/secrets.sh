@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # bench/secrets.sh — vouch's secret scanner against its peers, in one run.
 #
-# 1. Quality: the labelled corpus (crates/vouch-secrets/tests/fixtures/secrets, materialised by
-#    its test) scanned by vouch, detect-secrets and kingfisher-bin (both from PyPI); recall and
-#    precision by location (a finding on a labelled line is a hit; anywhere else, a false
-#    positive).
+# 1. Quality: two labelled corpora scanned by vouch, detect-secrets and kingfisher-bin (both from
+#    PyPI); recall and precision by location (a finding on a labelled line is a hit; anywhere
+#    else, a false positive):
+#    - synthetic: crates/vouch-secrets/tests/fixtures/secrets, materialised by its test;
+#    - real-world: crates/vouch-secrets/tests/fixtures/corpus (files from public repositories,
+#      some with planted synthetic secrets; labels.tsv).
 # 2. Speed: a >= 300 MB tree of real source — the unpacked crates of the cargo registry cache
 #    (filled by `cargo fetch`), topped up with PyPI sdists if it is smaller — scanned by vouch
 #    and by kingfisher with the same number of threads; MB/s for each and the ratio.
@@ -22,30 +24,36 @@ mkdir -p "$CACHE"
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 
 # --- tools -----------------------------------------------------------------------------------
-if [ ! -x "$CACHE/venv/bin/kingfisher" ] || [ ! -x "$CACHE/venv/bin/detect-secrets" ]; then
-  python3 -m venv "$CACHE/venv"
-  "$CACHE/venv/bin/pip" install -q detect-secrets kingfisher-bin
-fi
+VOUCH_BENCH_CACHE="$CACHE" .ci/setup.d/61-secrets-bench.sh
 KF="$CACHE/venv/bin/kingfisher"
 DS="$CACHE/venv/bin/detect-secrets"
 cargo build --release -q -p vouch-cli
-VOUCH="${CARGO_TARGET_DIR:-$ROOT/target}/release/vouch"
+# A private copy: a shared CARGO_TARGET_DIR may be rebuilt from another checkout meanwhile.
+cp "$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/vouch" "$CACHE/vouch"
+VOUCH="$CACHE/vouch"
 echo "== versions: $($VOUCH --version) | $($KF --version 2>/dev/null | head -1) | detect-secrets $($DS --version)"
 
-# --- quality on the labelled corpus ----------------------------------------------------------
-CORPUS="$CACHE/corpus"
-rm -rf "$CORPUS"
-VOUCH_SECRETS_CORPUS_OUT="$CORPUS" cargo test -q -p vouch-secrets --test corpus -- --ignored >/dev/null
+# --- quality on the labelled corpora ---------------------------------------------------------
 OUT="$CACHE/out"
 rm -rf "$OUT" && mkdir -p "$OUT"
-mv "$CORPUS/labels.tsv" "$OUT/labels.tsv"
-( cd "$CORPUS" && "$VOUCH" secrets scan . --format json -o "$OUT/vouch.json" -q ) || [ $? -eq 1 ]
-( cd "$CORPUS" && "$DS" scan --all-files . > "$OUT/detect-secrets.json" )
-( cd "$CACHE" && "$KF" scan corpus --no-validate --no-dedup --git-history none -f json -o "$OUT/kingfisher.json" -j "$JOBS" 2>/dev/null ) || true
+SYN="$CACHE/corpus"
+rm -rf "$SYN"
+VOUCH_SECRETS_CORPUS_OUT="$SYN" cargo test -q -p vouch-secrets --test corpus -- --ignored >/dev/null
+mv "$SYN/labels.tsv" "$OUT/labels-synthetic.tsv"
+REAL="$CACHE/real-corpus"
+rm -rf "$REAL" && mkdir -p "$REAL"
+cp -a crates/vouch-secrets/tests/fixtures/corpus/. "$REAL/"
+rm -f "$REAL/.vouchignore" "$REAL/SOURCES.tsv" "$REAL/README.md"
+mv "$REAL/labels.tsv" "$OUT/labels-real.tsv"
 
-python3 - "$OUT" "$CORPUS" <<'PY'
+score() { # name corpus-dir labels
+  local name=$1 dir=$2 labels=$3
+  ( cd "$dir" && "$VOUCH" secrets scan . --format json -o "$OUT/$name-vouch.json" -q ) || [ $? -eq 1 ]
+  ( cd "$dir" && "$DS" scan --all-files . > "$OUT/$name-detect-secrets.json" )
+  ( cd "$(dirname "$dir")" && "$KF" scan "$(basename "$dir")" --no-validate --no-dedup --git-history none -f json -o "$OUT/$name-kingfisher.json" -j "$JOBS" >/dev/null 2>&1 ) || true
+  python3 - "$OUT" "$dir" "$labels" "$name" "$(basename "$dir")" <<'PY'
 import json, sys, os
-out, corpus = sys.argv[1], sys.argv[2]
+out, corpus, labels_file, name, base = sys.argv[1:6]
 # Lines allowed inline (`vouch:allow`) are vouch-specific suppressions: scored for nobody.
 ignored = set()
 for dirpath, _, names in os.walk(corpus):
@@ -60,38 +68,48 @@ for dirpath, _, names in os.walk(corpus):
             if ("vouch:allow" in l and "allow-next-line" not in l) or (i > 1 and "vouch:allow-next-line" in lines[i - 2]):
                 ignored.add((rel, i))
 labels = set()
-for line in open(os.path.join(out, "labels.tsv")):
+for line in open(labels_file):
+    if line.startswith("#") or not line.strip():
+        continue
     p, l, _ = line.rstrip("\n").split("\t")
     labels.add((p, int(l)))
 def norm(p):
     p = p.replace("\\", "/")
-    for pre in ("./", "corpus/"):
+    for pre in ("./", base + "/"):
         if p.startswith(pre):
             p = p[len(pre):]
     return p
 def vouch():
-    r = json.load(open(os.path.join(out, "vouch.json")))
+    r = json.load(open(os.path.join(out, name + "-vouch.json")))
     return {(norm(f["location"]["path"]), f["location"].get("line", 0)) for f in r["findings"] if not f.get("suppressed_by")}
 def detect_secrets():
-    r = json.load(open(os.path.join(out, "detect-secrets.json")))
+    r = json.load(open(os.path.join(out, name + "-detect-secrets.json")))
     return {(norm(p), f["line_number"]) for p, fs in r["results"].items() for f in fs}
 def kingfisher():
     try:
-        r = json.load(open(os.path.join(out, "kingfisher.json")))
+        r = json.load(open(os.path.join(out, name + "-kingfisher.json")))
     except Exception:
         return set()
     return {(norm(f["finding"]["path"]), int(f["finding"]["line"])) for f in r["findings"]}
-print(f"== quality on the labelled corpus ({len(labels)} labelled secret locations)")
+print(f"== quality on the {name} corpus ({len(labels)} labelled secret locations)")
 print(f"{'tool':<16}{'found':>7}{'TP':>6}{'FP':>6}{'FN':>6}{'recall':>9}{'precision':>11}")
-for name, fn in (("vouch", vouch), ("kingfisher-bin", kingfisher), ("detect-secrets", detect_secrets)):
+for tool, fn in (("vouch", vouch), ("kingfisher-bin", kingfisher), ("detect-secrets", detect_secrets)):
     found = fn() - ignored
     tp = len(found & labels)
-    fp = len(found - labels)
-    fn_ = len(labels - found)
+    fp = sorted(found - labels)
+    fn_ = sorted(labels - found)
     rec = tp / len(labels)
     prec = tp / len(found) if found else 0.0
-    print(f"{name:<16}{len(found):>7}{tp:>6}{fp:>6}{fn_:>6}{rec:>9.3f}{prec:>11.3f}")
+    print(f"{tool:<16}{len(found):>7}{tp:>6}{len(fp):>6}{len(fn_):>6}{rec:>9.3f}{prec:>11.3f}")
+    if name == "real-world":
+        for p, l in fp:
+            print(f"    {tool} false positive: {p}:{l}")
+        for p, l in fn_:
+            print(f"    {tool} missed: {p}:{l}")
 PY
+}
+score synthetic "$SYN" "$OUT/labels-synthetic.tsv"
+score real-world "$REAL" "$OUT/labels-real.tsv"
 
 # --- throughput on a real source tree --------------------------------------------------------
 TREE="$CACHE/tree"

@@ -27,6 +27,9 @@ pub struct SecretsConfig {
     pub baseline: Option<String>,
     /// The inventory file (default `.vouch/secrets.yaml`).
     pub inventory: Option<String>,
+    /// Custom rules, in the shape of gitleaks' `[[rules]]` (`[[secrets.rules]]`).
+    #[serde(default)]
+    pub rules: Vec<crate::custom::CustomRule>,
 }
 
 impl SecretsConfig {
@@ -49,6 +52,7 @@ pub struct SecretsCheck {
     scanner: Option<Scanner>,
     config: SecretsConfig,
     baseline: Option<Baseline>,
+    gitleaks: Option<crate::gitleaks::GitleaksIgnore>,
 }
 
 impl SecretsCheck {
@@ -63,12 +67,20 @@ impl Check for SecretsCheck {
     }
 
     fn rules(&self) -> Vec<&'static Rule> {
-        crate::rules::metadata()
+        let mut out = crate::rules::metadata();
+        if let Some(s) = &self.scanner {
+            out.extend(s.custom_metadata());
+        }
+        out
     }
 
     fn configure(&mut self, config: &Config) -> Result<(), InputError> {
         self.config = config.section::<SecretsConfig>("secrets")?;
-        self.scanner = Some(Scanner::new(self.config.scan_options())?);
+        self.scanner = Some(crate::custom::scanner(
+            self.config.scan_options(),
+            &self.config.rules,
+            config.path(),
+        )?);
         if let Some(b) = &self.config.baseline {
             let base = config
                 .path()
@@ -76,6 +88,15 @@ impl Check for SecretsCheck {
                 .map(PathBuf::from)
                 .unwrap_or_default();
             self.baseline = Some(Baseline::load(&base.join(b))?);
+        }
+        // `.gitleaksignore` beside vouch.toml (the repository root).
+        if let Some(dir) = config.path().and_then(|p| p.parent()) {
+            let dir = if dir.as_os_str().is_empty() {
+                std::path::Path::new(".")
+            } else {
+                dir
+            };
+            self.gitleaks = crate::gitleaks::GitleaksIgnore::discover(dir)?;
         }
         Ok(())
     }
@@ -102,6 +123,9 @@ impl Check for SecretsCheck {
         crate::report::pair_aws(&mut findings);
         if let Some(b) = &self.baseline {
             b.apply(&mut findings);
+        }
+        if let Some(g) = &self.gitleaks {
+            g.apply(&mut findings);
         }
         for w in out.warnings {
             sink.warn(w);

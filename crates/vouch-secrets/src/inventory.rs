@@ -283,6 +283,100 @@ impl Inventory {
     }
 }
 
+/// The D5 Storage Method of a secret the scanner found in the repository. An encrypted key is
+/// never described as plaintext: it is stored under a passphrase (an offline guessing target
+/// whose passphrase must be kept elsewhere), not readable as it is.
+pub fn storage_method(rule: &str) -> &'static str {
+    match rule {
+        "secrets/encrypted-private-key" => {
+            "encrypted key in repository (passphrase-protected, not plaintext)"
+        }
+        _ => "plaintext in repository",
+    }
+}
+
+/// One secret value the scanner found, with every place it was found (a value in two files is
+/// one secret, one register row).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundSecret {
+    /// The rule of its first finding.
+    pub rule: String,
+    /// `sha256:` + 8 hex digits of the value's hash (never the value).
+    pub secret_id: String,
+    /// `path:line`, sorted.
+    pub places: Vec<String>,
+}
+
+impl FoundSecret {
+    /// The register's Secret cell: `secrets/private-key sha256:3f1c2a9b at a.pem:1; b.yaml:9`.
+    pub fn label(&self) -> String {
+        format!(
+            "{} {} at {}",
+            self.rule,
+            self.secret_id,
+            self.places.join("; ")
+        )
+    }
+    pub fn storage_method(&self) -> &'static str {
+        storage_method(&self.rule)
+    }
+}
+
+/// Groups active secret findings by value.
+pub fn found_secrets(findings: &[Finding]) -> Vec<FoundSecret> {
+    use std::collections::BTreeMap;
+    let mut by: BTreeMap<String, FoundSecret> = BTreeMap::new();
+    for f in findings.iter().filter(|f| f.is_active()) {
+        let Some(h) = f
+            .properties
+            .get("secret_sha256_prefix")
+            .and_then(|v| v.as_str())
+        else {
+            continue;
+        };
+        let e = by.entry(h.to_string()).or_insert_with(|| FoundSecret {
+            rule: f.rule.clone(),
+            secret_id: format!("sha256:{}", h.get(..8).unwrap_or(h)),
+            places: Vec::new(),
+        });
+        let at = format!("{}:{}", f.location.path, f.location.line().unwrap_or(0));
+        if !e.places.contains(&at) {
+            e.places.push(at);
+        }
+    }
+    let mut out: Vec<FoundSecret> = by.into_values().collect();
+    for s in &mut out {
+        s.places.sort();
+    }
+    out.sort_by(|a, b| a.places.cmp(&b.places));
+    out
+}
+
+impl Inventory {
+    /// The register with a row per secret found in the repository appended (Secret: rule, hash
+    /// id and places; Storage Method from [`storage_method`]; the other cells left for the
+    /// owner to fill).
+    pub fn to_csv_with_found(&self, found: &[FoundSecret]) -> String {
+        let mut out = self.to_csv();
+        for s in found {
+            let cells = [
+                s.label(),
+                String::new(),
+                s.storage_method().to_string(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+                String::new(),
+            ];
+            let row: Vec<String> = cells.iter().map(|c| csv_cell(c)).collect();
+            out.push_str(&row.join(","));
+            out.push('\n');
+        }
+        out
+    }
+}
+
 fn csv_cell(s: &str) -> String {
     // Formula-looking cells are prefixed so spreadsheets do not evaluate them.
     let s = if s.starts_with(['=', '+', '-', '@']) {
@@ -330,6 +424,38 @@ mod tests {
                 .iter()
                 .all(|f| f.rule != "secrets/rotation-overdue")
         );
+    }
+
+    #[test]
+    fn found_secrets_are_grouped_and_encrypted_keys_are_not_plaintext() {
+        let scanner = crate::scan::Scanner::new(crate::scan::ScanOptions::default()).unwrap();
+        let mut findings = Vec::new();
+        let pw = "DB_PASSWORD=Zq8vK2mPp4rT7wXy\n";
+        for (path, text) in [("a.env", pw.to_string()), ("b.env", format!("# b\n{pw}"))] {
+            let out = scanner.scan_bytes(path, text.as_bytes());
+            findings.extend(out.hits.iter().map(crate::report::finding));
+        }
+        let enc = crate::rules::all()
+            .into_iter()
+            .find(|r| r.id() == "secrets/encrypted-private-key")
+            .unwrap()
+            .examples[0];
+        let out = scanner.scan_bytes("keys/cosign.key", enc.as_bytes());
+        findings.extend(out.hits.iter().map(crate::report::finding));
+        let found = found_secrets(&findings);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert_eq!(found[0].places, vec!["a.env:1", "b.env:2"]);
+        assert_eq!(found[0].storage_method(), "plaintext in repository");
+        assert_eq!(found[1].rule, "secrets/encrypted-private-key");
+        assert!(!found[1].storage_method().starts_with("plaintext"));
+        let inv = Inventory::parse(Path::new("s.yaml"), INVENTORY_FILE, INV).unwrap();
+        let csv = inv.to_csv_with_found(&found);
+        assert!(
+            csv.contains("a.env:1; b.env:2,,plaintext in repository"),
+            "{csv}"
+        );
+        assert!(csv.contains("encrypted key in repository (passphrase-protected, not plaintext)"));
+        assert!(!csv.contains("Zq8vK2mPp4rT7wXy"));
     }
 
     #[test]

@@ -17,9 +17,11 @@
 
 pub mod baseline;
 pub mod check;
+pub mod custom;
 pub mod error;
 pub mod filter;
 pub mod git;
+pub mod gitleaks;
 pub mod inventory;
 pub mod redact;
 pub mod report;

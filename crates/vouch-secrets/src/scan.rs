@@ -107,6 +107,8 @@ struct Compiled {
     regex: Regex,
     /// Run over the whole text rather than the lines holding a keyword.
     whole_text: bool,
+    /// A custom rule's allowlist and secret group (vouch.toml `[[secrets.rules]]`).
+    custom: Option<crate::custom::CompiledAllow>,
 }
 
 /// A compiled rule set. Build once, share between threads.
@@ -115,6 +117,8 @@ pub struct Scanner {
     prefilter: AhoCorasick,
     /// Keyword pattern index → rule indexes.
     keyword_rules: Vec<Vec<usize>>,
+    /// Rules without keywords (custom rules only): run over every text.
+    always: Vec<usize>,
     options: ScanOptions,
 }
 
@@ -133,6 +137,16 @@ impl Scanner {
         list: Vec<&'static SecretRule>,
         options: ScanOptions,
     ) -> Result<Scanner, SecretsError> {
+        Scanner::with_rules_and_custom(list, Vec::new(), options)
+    }
+
+    /// Compiles the given rules; `custom` gives the allowlists of the custom rules among them.
+    pub fn with_rules_and_custom(
+        list: Vec<&'static SecretRule>,
+        mut custom: Vec<(&'static SecretRule, crate::custom::CompiledAllow)>,
+        options: ScanOptions,
+    ) -> Result<Scanner, SecretsError> {
+        let mut always = Vec::new();
         let mut compiled = Vec::new();
         let mut patterns: Vec<&str> = Vec::new();
         let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
@@ -146,10 +160,18 @@ impl Scanner {
                 })?;
             let whole_text =
                 rule.regex.starts_with("(?s)") || CONTEXT_KEYWORD_RULES.contains(&rule.id());
+            let allow = custom
+                .iter()
+                .position(|(r, _)| std::ptr::eq(*r, rule))
+                .map(|i| custom.swap_remove(i).1);
+            if rule.keywords.is_empty() {
+                always.push(i);
+            }
             compiled.push(Compiled {
                 rule,
                 regex,
-                whole_text,
+                whole_text: whole_text || rule.keywords.is_empty(),
+                custom: allow,
             });
             for k in rule.keywords {
                 match patterns.iter().position(|p| p == k) {
@@ -161,9 +183,12 @@ impl Scanner {
                 }
             }
         }
+        // A full DFA: with more than a hundred case-insensitive keywords the default choice
+        // (a contiguous NFA, no SIMD prefilter) spent over half the scan's CPU in this one pass.
         let prefilter = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
             .build(&patterns)
             .map_err(|e| SecretsError::Rule {
                 id: "prefilter".into(),
@@ -173,12 +198,22 @@ impl Scanner {
             rules: compiled,
             prefilter,
             keyword_rules,
+            always,
             options,
         })
     }
 
     pub fn options(&self) -> &ScanOptions {
         &self.options
+    }
+
+    /// The metadata of the custom rules (vouch.toml `[[secrets.rules]]`) this scanner runs.
+    pub fn custom_metadata(&self) -> Vec<&'static vouch_core::Rule> {
+        self.rules
+            .iter()
+            .filter(|c| c.custom.is_some())
+            .map(|c| &c.rule.meta)
+            .collect()
     }
 
     /// Scans one file's bytes; `path` is the display path (also used to recognise archives,
@@ -218,7 +253,7 @@ impl Scanner {
             self.scan_archive(path, bytes, kind, depth, out, budget);
             return;
         }
-        if vouch_core::walk::looks_binary(bytes) {
+        if looks_binary(bytes) {
             return;
         }
         out.bytes += bytes.len() as u64;
@@ -320,7 +355,7 @@ impl Scanner {
         if !self.options.prefilter {
             for c in &self.rules {
                 if !(lockfile && c.rule.id() == GENERIC_ID) {
-                    self.run_rule(c, text, 0, code, out);
+                    self.run_rule(c, path, text, 0, code, out);
                 }
             }
             out.sort_by(|a, b| (a.start, a.end, a.rule.id).cmp(&(b.start, b.end, b.rule.id)));
@@ -331,6 +366,10 @@ impl Scanner {
         // the next line holding any keyword; an overlapping search over that line alone then
         // collects every keyword on it, so no rule is missed because a match of another
         // keyword overlapped its own. Most lines hold no keyword and are never looked at again.
+        for &ri in &self.always {
+            done_whole[ri] = true;
+            self.run_rule(&self.rules[ri], path, text, 0, code, out);
+        }
         let mut pos = 0;
         let mut rules_here: Vec<usize> = Vec::new();
         while pos < text.len() {
@@ -355,10 +394,10 @@ impl Scanner {
                 if c.whole_text {
                     if !done_whole[ri] {
                         done_whole[ri] = true;
-                        self.run_rule(c, text, 0, code, out);
+                        self.run_rule(c, path, text, 0, code, out);
                     }
                 } else {
-                    self.run_rule(c, &text[ls..le], ls, code, out);
+                    self.run_rule(c, path, &text[ls..le], ls, code, out);
                 }
             }
             pos = le + 1;
@@ -369,14 +408,30 @@ impl Scanner {
 
     /// `code`: the text is program source, where only quoted literals count as assigned values
     /// for the generic rule (`TOKEN: TokenKind = …` is a type, not a secret).
-    fn run_rule(&self, c: &Compiled, hay: &[u8], base: usize, code: bool, out: &mut Vec<RawHit>) {
+    fn run_rule(
+        &self,
+        c: &Compiled,
+        path: &str,
+        hay: &[u8],
+        base: usize,
+        code: bool,
+        out: &mut Vec<RawHit>,
+    ) {
         for caps in c.regex.captures_iter(hay) {
             if code && caps.name("bare").is_some() {
                 continue;
             }
-            let Some(m) = ["secret", "q1", "q2", "bare"]
-                .iter()
-                .find_map(|n| caps.name(n))
+            let group = c
+                .custom
+                .as_ref()
+                .and_then(|a| a.group)
+                .and_then(|g| caps.get(g));
+            let Some(m) = group
+                .or_else(|| {
+                    ["secret", "q1", "q2", "bare"]
+                        .iter()
+                        .find_map(|n| caps.name(n))
+                })
                 .or_else(|| caps.get(1))
                 .or_else(|| caps.get(0))
             else {
@@ -388,11 +443,32 @@ impl Scanner {
             if !self.accept(c.rule, secret) {
                 continue;
             }
+            if let Some(allow) = &c.custom
+                && allow.allows(path, secret)
+            {
+                continue;
+            }
+            // A PEM block under a passphrase (legacy `Proc-Type: 4,ENCRYPTED`, an OpenSSH key
+            // whose cipher is not `none`) is an encrypted key, never reported as plaintext.
+            let meta = if c.rule.id() == rules::keys::PRIVATE_KEY_ID
+                && crate::validate::pem_is_encrypted(secret)
+            {
+                rules::keys::encrypted_meta()
+            } else {
+                &c.rule.meta
+            };
+            // A key block is the same secret however it is indented or escaped (a PEM file and
+            // the same key in a YAML block scalar or a JSON string): hash its canonical form.
+            let secret = if c.rule.validator == crate::validate::Validator::PemBody {
+                canonical_block(secret)
+            } else {
+                secret.to_string()
+            };
             out.push(RawHit {
-                rule: &c.rule.meta,
+                rule: meta,
                 start: base + m.start(),
                 end: base + m.end(),
-                secret: secret.to_string(),
+                secret,
                 encoding: None,
                 validated: c.rule.validator != crate::validate::Validator::None,
             });
@@ -400,8 +476,16 @@ impl Scanner {
     }
 
     fn accept(&self, rule: &SecretRule, secret: &str) -> bool {
-        let is_pem = rule.validator == crate::validate::Validator::PemBody;
-        if !is_pem && filter::is_placeholder(secret) {
+        // Key blocks and signed-note keys are judged by their validator (their armour and
+        // key names hold words such as `example` that are not placeholders there).
+        let structural = matches!(
+            rule.validator,
+            crate::validate::Validator::PemBody | crate::validate::Validator::SignedNoteKey
+        );
+        if filter::KNOWN_EXAMPLES.contains(&secret) {
+            return false;
+        }
+        if !structural && filter::is_placeholder(secret) {
             return false;
         }
         if rule.min_entropy > 0.0 && filter::entropy(secret.as_bytes()) < rule.min_entropy {
@@ -558,6 +642,11 @@ enum ArchiveKind {
     Gz,
 }
 
+/// Whether the scanner opens `path` as an archive (by its name).
+pub fn is_archive(path: &str) -> bool {
+    archive_kind(path).is_some()
+}
+
 fn archive_kind(path: &str) -> Option<ArchiveKind> {
     let name = path
         .rsplit(['/', '!'])
@@ -614,6 +703,23 @@ fn drop_weaker_overlaps(raw: &mut Vec<RawHit>) {
     });
     raw.sort_by(|a, b| (a.start, a.end, a.rule.id).cmp(&(b.start, b.end, b.rule.id)));
     raw.dedup_by(|a, b| a.start == b.start && a.end == b.end && a.rule.id == b.rule.id);
+}
+
+/// A key block's lines, trimmed (indentation, quotes, `\r`), `\n` escapes undone, joined by `\n`.
+fn canonical_block(block: &str) -> String {
+    block
+        .split(['\n', '\r'])
+        .flat_map(|l| l.split("\\n"))
+        .map(|l| l.trim().trim_matches('"').trim_end_matches("\\r"))
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A NUL byte in the first 8 KiB: a binary (git's and ripgrep's rule, as vouch-core's walker),
+/// found with SIMD `memchr`.
+pub fn looks_binary(bytes: &[u8]) -> bool {
+    memchr::memchr(0, &bytes[..bytes.len().min(8192)]).is_some()
 }
 
 fn line_bounds(text: &[u8], at: usize) -> (usize, usize) {
@@ -687,6 +793,10 @@ impl LineIndex {
                 })
         };
         let this = self.line(text, line);
+        // gitleaks' inline allow, so repositories moving from gitleaks need no new comments.
+        if memchr::memmem::find(this, b"gitleaks:allow").is_some() {
+            return true;
+        }
         if check(this, "vouch:allow")
             && !String::from_utf8_lossy(this).contains("vouch:allow-next-line")
         {
@@ -908,6 +1018,43 @@ mod tests {
                 .hits
                 .len(),
             1
+        );
+    }
+
+    #[test]
+    fn generic_keywords_cover_every_name_of_its_regex() {
+        // The generic rule's keywords are narrower than `key`: each name its regex accepts
+        // must still contain one of them, or the prefilter would hide it.
+        for name in [
+            "DB_PASSWORD",
+            "passwd",
+            "PWD",
+            "client_secret",
+            "AUTH_TOKEN",
+            "apiKey",
+            "API_KEY",
+            "api-key",
+            "api.key",
+            "accessKey",
+            "ACCESS_KEY",
+            "access-key",
+            "authKey",
+            "auth_key",
+            "privateKey",
+            "PRIVATE_KEY",
+            "credentials",
+            "Credential",
+        ] {
+            let line = format!("{name} = \"Zq8vK2mPp4rT7wXy\"\n");
+            let hits = scanner().scan_bytes("app.cfg", line.as_bytes()).hits;
+            assert_eq!(hits.len(), 1, "{name}");
+            assert_eq!(hits[0].rule.id, GENERIC_ID, "{name}");
+        }
+        assert!(
+            scanner()
+                .scan_bytes("app.cfg", b"monkey = \"Zq8vK2mPp4rT7wXy\"\n")
+                .hits
+                .is_empty()
         );
     }
 

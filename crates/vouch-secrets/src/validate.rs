@@ -22,6 +22,9 @@ pub enum Validator {
     PemBody,
     /// A URL's password is not a placeholder or an environment reference.
     UrlPassword,
+    /// A signed-note private key: base64 of 33 bytes, an algorithm byte (Ed25519 `0x01`,
+    /// cosignature `0x04`) and a 32-byte seed that is not all one byte.
+    SignedNoteKey,
 }
 
 impl Validator {
@@ -33,6 +36,7 @@ impl Validator {
             Validator::Jwt => jwt_ok(secret),
             Validator::DockerAuth => docker_auth_ok(secret),
             Validator::PemBody => pem_ok(secret),
+            Validator::SignedNoteKey => signed_note_key_ok(secret),
             Validator::UrlPassword => {
                 !crate::filter::is_placeholder(secret)
                     && !DEFAULT_PASSWORDS.contains(&secret.to_ascii_lowercase().as_str())
@@ -134,12 +138,38 @@ fn docker_auth_ok(auth: &str) -> bool {
     }
 }
 
+fn signed_note_key_ok(key: &str) -> bool {
+    // `PRIVATE+KEY+name+hexid+base64`: the name holds no `+`, the base64 may.
+    let mut parts = key.splitn(5, '+');
+    let (Some(_), Some(_), Some(_), Some(_), Some(b64)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return false;
+    };
+    let Ok(raw) = STANDARD
+        .decode(b64)
+        .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(b64))
+    else {
+        return false;
+    };
+    raw.len() == 33 && matches!(raw[0], 1 | 4) && raw[1..].iter().any(|b| *b != raw[1])
+}
+
 fn pem_ok(block: &str) -> bool {
-    // Drop the armour lines and headers; what remains must be base64 of a plausible size.
+    // Drop the armour lines and headers (and a PGP armour's `=XXXX` CRC-24 line); what remains
+    // must be base64 of a plausible size.
     let mut body = String::new();
     for line in block.split(['\n', '\r']).flat_map(|l| l.split("\\n")) {
         let line = line.trim().trim_matches('"');
-        if line.is_empty() || line.starts_with("-----") || line.contains(':') {
+        if line.is_empty()
+            || line.starts_with("-----")
+            || line.contains(':')
+            || (line.len() == 5 && line.starts_with('='))
+        {
             continue;
         }
         body.push_str(line);
@@ -151,6 +181,51 @@ fn pem_ok(block: &str) -> bool {
         || base64::engine::general_purpose::STANDARD_NO_PAD
             .decode(body.trim_end_matches('='))
             .is_ok()
+}
+
+/// Whether a PEM private key block (already matched by `secrets/private-key`) is encrypted under
+/// a passphrase: a legacy OpenSSL `Proc-Type: 4,ENCRYPTED` header, or an OpenSSH key whose
+/// cipher is not `none`.
+pub fn pem_is_encrypted(block: &str) -> bool {
+    if block.contains("Proc-Type: 4,ENCRYPTED") {
+        return true;
+    }
+    if !block.contains("OPENSSH PRIVATE KEY") {
+        return false;
+    }
+    let mut body = String::new();
+    for line in block.split(['\n', '\r']).flat_map(|l| l.split("\\n")) {
+        let line = line.trim().trim_matches('"');
+        if line.is_empty() || line.starts_with("-----") {
+            continue;
+        }
+        body.push_str(line);
+        if body.len() > 96 {
+            break; // the cipher name is in the first 40 bytes
+        }
+    }
+    // Whole base64 quanta only, so a prefix decodes.
+    let Some(whole) = body.get(..body.len() - body.len() % 4) else {
+        return false;
+    };
+    let Ok(raw) = base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(whole.trim_end_matches('='))
+        .or_else(|_| STANDARD.decode(whole))
+    else {
+        return false;
+    };
+    // "openssh-key-v1\0", then a u32 length and the cipher name.
+    let Some(rest) = raw.strip_prefix(b"openssh-key-v1\0") else {
+        return false;
+    };
+    if rest.len() < 4 {
+        return false;
+    }
+    let n = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+    match rest.get(4..4 + n) {
+        Some(cipher) => cipher != b"none",
+        None => false,
+    }
 }
 
 #[cfg(test)]
@@ -167,6 +242,44 @@ mod tests {
         assert!(!Validator::GithubCrc32.check(&bad));
         assert!(!Validator::GithubCrc32.check("ghp_"));
         assert!(!Validator::GithubCrc32.check("nounderscore"));
+    }
+
+    #[test]
+    fn encrypted_pem_blocks_are_recognised() {
+        use crate::scan::{ScanOptions, Scanner};
+        let openssh = |cipher: &str| {
+            let mut raw = b"openssh-key-v1\0".to_vec();
+            raw.extend_from_slice(&(cipher.len() as u32).to_be_bytes());
+            raw.extend_from_slice(cipher.as_bytes());
+            raw.extend((0u8..=255).cycle().skip(7).step_by(3).take(300));
+            let b64 = STANDARD.encode(raw);
+            let body: Vec<String> = b64
+                .as_bytes()
+                .chunks(70)
+                .map(|c| String::from_utf8_lossy(c).into_owned())
+                .collect();
+            format!(
+                "-----BEGIN OPENSSH PRIVATE KEY-----\n{}\n-----END OPENSSH PRIVATE KEY-----\n",
+                body.join("\n")
+            )
+        };
+        let scanner = Scanner::new(ScanOptions::default()).unwrap();
+        let rule_of = |text: &str| {
+            let hits = scanner.scan_bytes("id_ed25519", text.as_bytes()).hits;
+            assert_eq!(hits.len(), 1, "{text}");
+            hits[0].rule.id
+        };
+        assert_eq!(
+            rule_of(&openssh("aes256-ctr")),
+            "secrets/encrypted-private-key"
+        );
+        assert_eq!(rule_of(&openssh("none")), "secrets/private-key");
+        let legacy = openssh("none")
+            .replace("OPENSSH ", "RSA ")
+            .replacen("-----\n", "-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00112233445566778899AABBCCDDEEFF\n\n", 1);
+        assert_eq!(rule_of(&legacy), "secrets/encrypted-private-key");
+        assert!(pem_is_encrypted(&openssh("aes256-ctr")));
+        assert!(!pem_is_encrypted(&openssh("none")));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use vouch_report::RenderOptions;
 use vouch_secrets::baseline::Baseline;
 use vouch_secrets::check::SecretsConfig;
 use vouch_secrets::inventory::{self, Inventory};
-use vouch_secrets::{Scanner, git, report};
+use vouch_secrets::{git, report};
 
 use crate::cli::GlobalArgs;
 use crate::commands::check::load_config;
@@ -73,6 +73,11 @@ pub struct InventoryArgs {
     /// The inventory file, relative to the root.
     #[arg(long, value_name = "FILE", default_value = inventory::INVENTORY_FILE)]
     pub inventory: String,
+
+    /// Also scan the working tree and add a row per secret found (one row per value, however
+    /// many files hold it; encrypted keys are not described as plaintext).
+    #[arg(long)]
+    pub scan: bool,
 }
 
 pub fn run(global: &GlobalArgs, cmd: SecretsCommand) -> Result<u8> {
@@ -86,6 +91,8 @@ pub fn run(global: &GlobalArgs, cmd: SecretsCommand) -> Result<u8> {
 /// The scan shared by `scan` and `baseline`: findings (before baseline/exceptions), warnings,
 /// files or blobs scanned.
 struct Scanned {
+    /// Metadata of the custom rules of vouch.toml.
+    custom: Vec<&'static vouch_core::Rule>,
     findings: Vec<Finding>,
     warnings: Vec<String>,
     files: usize,
@@ -113,7 +120,7 @@ fn scan(global: &GlobalArgs, args: &ScanArgs) -> Result<Scanned> {
     if args.no_base64 {
         options.base64 = false;
     }
-    let scanner = Scanner::new(options).map_err(InputError::from)?;
+    let scanner = vouch_secrets::custom::scanner(options, &section.rules, config.path())?;
     let max_size = config
         .max_file_size
         .unwrap_or(vouch_core::walk::DEFAULT_MAX_FILE_SIZE);
@@ -129,6 +136,7 @@ fn scan(global: &GlobalArgs, args: &ScanArgs) -> Result<Scanned> {
             let out = git::scan_staged(&scanner, &root, max_size).map_err(InputError::from)?;
             warnings.extend(out.warnings);
             findings.extend(out.hits.iter().map(report::finding));
+            report::group_same_secret(&mut findings);
         } else {
             let out = git::scan_history(&scanner, &root, args.since.as_deref(), max_size)
                 .map_err(InputError::from)?;
@@ -165,6 +173,7 @@ fn scan(global: &GlobalArgs, args: &ScanArgs) -> Result<Scanned> {
                     .with_property("in_head", h.in_head);
                 findings.push(f);
             }
+            report::group_same_secret(&mut findings);
         }
     } else {
         for p in &args.paths {
@@ -190,7 +199,12 @@ fn scan(global: &GlobalArgs, args: &ScanArgs) -> Result<Scanned> {
     } else {
         root.parent().map(Path::to_path_buf).unwrap_or_default()
     };
+    // Suppressions a repository kept for gitleaks.
+    if let Some(g) = vouch_secrets::gitleaks::GitleaksIgnore::discover(&root)? {
+        g.apply(&mut findings);
+    }
     Ok(Scanned {
+        custom: scanner.custom_metadata(),
         findings,
         warnings,
         files,
@@ -238,6 +252,7 @@ fn scan_command(global: &GlobalArgs, args: ScanArgs) -> Result<u8> {
     let fail_on = global.fail_on.map(Into::into).unwrap_or(Severity::Low);
     let mut known: Vec<vouch_core::rule::RuleInfo> = vouch_secrets::rules::metadata()
         .into_iter()
+        .chain(s.custom.iter().copied())
         .map(Into::into)
         .collect();
     known.extend(vouch_core::exceptions::RULES.iter().map(|r| (*r).into()));
@@ -250,9 +265,9 @@ fn scan_command(global: &GlobalArgs, args: ScanArgs) -> Result<u8> {
     let root = if args.git || args.staged {
         None
     } else {
-        Some(args.paths[0].as_path())
+        vouch_secrets::report::source_root(args.paths[0].as_path())
     };
-    let bytes = vouch_report::render(
+    let mut bytes = vouch_report::render(
         &report,
         format,
         &RenderOptions {
@@ -261,6 +276,19 @@ fn scan_command(global: &GlobalArgs, args: ScanArgs) -> Result<u8> {
             title: "vouch secrets scan",
         },
     );
+    // One value in several places is one secret: say so above the summary line.
+    if format == vouch_report::Format::Text
+        && let Some(line) = report::distinct_summary(&report.findings)
+    {
+        let cut = bytes[..bytes.len().saturating_sub(1)]
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |i| i + 1);
+        let tail = bytes.split_off(cut);
+        bytes.extend_from_slice(line.as_bytes());
+        bytes.push(b'\n');
+        bytes.extend_from_slice(&tail);
+    }
     output::emit(global, &bytes)?;
     Ok(report.exit_code())
 }
@@ -296,7 +324,26 @@ fn inventory_command(global: &GlobalArgs, args: InventoryArgs) -> Result<u8> {
             .into());
     }
     let inv = Inventory::load(&file, &args.inventory)?;
-    let csv = inv.to_csv();
+    let csv = if args.scan {
+        let config = load_config(global, &args.path)?;
+        let section = config.section::<SecretsConfig>("secrets")?;
+        let scanner =
+            vouch_secrets::custom::scanner(section.scan_options(), &section.rules, config.path())?;
+        let opts = vouch_core::walk::WalkOptions {
+            max_file_size: config
+                .max_file_size
+                .unwrap_or(vouch_core::walk::DEFAULT_MAX_FILE_SIZE),
+            ignore: config.ignore.clone(),
+        };
+        let mut findings =
+            vouch_secrets::tree::scan_tree(&scanner, &args.path, &opts, "")?.findings;
+        if let Some(g) = vouch_secrets::gitleaks::GitleaksIgnore::discover(&args.path)? {
+            g.apply(&mut findings);
+        }
+        inv.to_csv_with_found(&inventory::found_secrets(&findings))
+    } else {
+        inv.to_csv()
+    };
     let out = global
         .output
         .clone()
