@@ -148,7 +148,7 @@ pub fn read(path: &str, text: &str) -> Result<Parsed, InputError> {
     } else if let Some(deps) = &lock.dependencies {
         let mut installed = HashMap::new();
         collect_v1_paths("", deps, &mut installed);
-        read_v1(path, "", deps, &installed, &mut out);
+        read_v1(path, "", Scope::Required, deps, &installed, &mut out);
         for name in deps.keys() {
             if let Some(p) = installed.get(&format!("node_modules/{name}")) {
                 out.direct.push(p.clone());
@@ -227,6 +227,22 @@ fn read_v2(path: &str, packages: &BTreeMap<String, Entry>, out: &mut Parsed) {
     }
 }
 
+/// The real package of a v1 entry: an alias (`"zrender": {"version":
+/// "npm:zrender-nightly@5.3.0"}`) installs `zrender-nightly` 5.3.0 under the name `zrender`.
+fn v1_identity<'a>(name: &'a str, version: &'a str) -> (&'a str, &'a str) {
+    if let Some(alias) = version.strip_prefix("npm:") {
+        let start = usize::from(alias.starts_with('@'));
+        if let Some(at) = alias[start..].find('@').map(|i| i + start)
+            && at > 0
+            && at + 1 < alias.len()
+        {
+            return (&alias[..at], &alias[at + 1..]);
+        }
+        // Never a range without a name: a v1 entry's version is exact.
+    }
+    (name, version)
+}
+
 fn collect_v1_paths(
     base: &str,
     deps: &BTreeMap<String, V1Entry>,
@@ -239,15 +255,19 @@ fn collect_v1_paths(
             format!("{base}/node_modules/{name}")
         };
         if let Some(v) = &e.version {
-            installed.insert(key.clone(), npm_purl(name, v));
+            let (real, v) = v1_identity(name, v);
+            installed.insert(key.clone(), npm_purl(real, v));
         }
         collect_v1_paths(&key, &e.dependencies, installed);
     }
 }
 
+/// Nested entries inherit `dev`/`optional` from the entry they sit under (npm installs them
+/// only for it).
 fn read_v1(
     path: &str,
     base: &str,
+    parent: Scope,
     deps: &BTreeMap<String, V1Entry>,
     installed: &HashMap<String, String>,
     out: &mut Parsed,
@@ -258,10 +278,11 @@ fn read_v1(
         } else {
             format!("{base}/node_modules/{name}")
         };
+        let scope = scope_of(e.dev, e.optional, false).max(parent);
         if let Some(purl) = installed.get(&key) {
-            let version = e.version.as_deref().unwrap_or("");
-            let mut c = Component::new(Ecosystem::Npm, name, version, purl.clone());
-            c.scope = scope_of(e.dev, e.optional, false);
+            let (real, version) = v1_identity(name, e.version.as_deref().unwrap_or(""));
+            let mut c = Component::new(Ecosystem::Npm, real, version, purl.clone());
+            c.scope = scope_of(e.dev, e.optional, false).max(parent);
             if let Some(h) = e.integrity.as_deref().and_then(Hash::sri) {
                 c.hashes.push(h);
             }
@@ -278,7 +299,7 @@ fn read_v1(
             c.sources.push(path.to_string());
             out.components.push(c);
         }
-        read_v1(path, &key, &e.dependencies, installed, out);
+        read_v1(path, &key, scope, &e.dependencies, installed, out);
     }
 }
 
@@ -319,6 +340,38 @@ mod tests {
         assert_eq!(p.components.len(), 3);
         let a = p.components.iter().find(|c| c.name == "a").unwrap();
         assert_eq!(a.dependencies, vec!["pkg:npm/b@1.1.0".to_string()]);
+    }
+
+    #[test]
+    fn v1_nested_and_aliases() {
+        let t = r#"{"name":"x","lockfileVersion":1,"requires":true,"dependencies":{
+            "zrender":{"version":"npm:zrender-nightly@5.3.0-dev.1","dev":true},
+            "@s/a":{"version":"1.0.0","requires":{"b":"^1"},"dependencies":{
+                "b":{"version":"1.1.0","optional":true,"dependencies":{"c":{"version":"3.0.0"}}}}},
+            "b":{"version":"2.0.0"}}}"#;
+        let p = read("package-lock.json", t).unwrap();
+        let mut purls: Vec<(&str, Scope)> = p
+            .components
+            .iter()
+            .map(|c| (c.purl.as_str(), c.scope))
+            .collect();
+        purls.sort();
+        assert_eq!(
+            purls,
+            vec![
+                ("pkg:npm/%40s/a@1.0.0", Scope::Required),
+                ("pkg:npm/b@1.1.0", Scope::Optional),
+                ("pkg:npm/b@2.0.0", Scope::Required),
+                ("pkg:npm/c@3.0.0", Scope::Optional),
+                ("pkg:npm/zrender-nightly@5.3.0-dev.1", Scope::Dev),
+            ]
+        );
+        let z = p
+            .components
+            .iter()
+            .find(|c| c.purl.contains("zrender"))
+            .unwrap();
+        assert_eq!(z.name, "zrender-nightly");
     }
 
     #[test]
