@@ -47,6 +47,10 @@ pub struct GenerateArgs {
     /// Fail (exit 2) when any lockfile cannot be read, instead of warning.
     #[arg(long)]
     pub strict: bool,
+    /// Write an empty SBOM for a directory without any package source (lockfile, manifest,
+    /// OS package database) instead of failing with exit 2.
+    #[arg(long)]
+    pub allow_empty: bool,
 }
 
 #[derive(Debug, Args)]
@@ -128,6 +132,9 @@ fn generate(global: &GlobalArgs, a: GenerateArgs) -> Result<u8> {
         timestamp: WriteOptions::timestamp_from_env()?,
     };
     let inv = vouch_sbom::scan_with(&a.path, &ScanOptions { strict: a.strict })?;
+    if !a.allow_empty {
+        vouch_sbom::scan::require_sources(&a.path, &inv)?;
+    }
     for w in &inv.warnings {
         output::warn(
             global,
