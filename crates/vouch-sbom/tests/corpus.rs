@@ -74,10 +74,10 @@ fn normalise(eco: &str, name: &str, version: &str) -> Key {
         "npm" | "nuget" | "composer" | "hex" | "swift" => name = name.to_lowercase(),
         _ => {}
     }
-    if matches!(eco.as_str(), "golang" | "composer") {
-        if let Some(v) = version.strip_prefix('v') {
-            version = v.to_string();
-        }
+    if matches!(eco.as_str(), "golang" | "composer")
+        && let Some(v) = version.strip_prefix('v')
+    {
+        version = v.to_string();
     }
     if eco == "gem"
         && let Some((v, plat)) = version.split_once('-')
