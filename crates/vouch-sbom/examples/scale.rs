@@ -11,7 +11,12 @@ use std::path::Path;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["generate", dir, out] => {
             let inv = vouch_sbom::scan(Path::new(dir))?;
             vouch_sbom::scan::require_sources(Path::new(dir), &inv)?;
