@@ -43,6 +43,8 @@ fn released() -> tempfile::TempDir {
             "release.key",
             "--out-dir",
             "rel",
+            // The fixture tree has artifacts but no lockfile: an intentionally empty SBOM.
+            "--allow-empty",
         ])
         .assert()
         .code(0);
@@ -303,6 +305,7 @@ fn bad_policies_exit_2() {
             "release.key",
             "--out-dir",
             "rel",
+            "--allow-empty",
         ])
         .assert()
         .code(2)
@@ -568,6 +571,12 @@ fn vulnerability_ceiling_uses_the_attested_sbom_and_the_database() {
         .success();
     let policy =
         |max: &str| format!("{POLICY}vulnerabilities:\n  max_severity: {max}\n  db: osv.db\n");
+    // The fixture database is old (2025-03-04); its age is judged further down.
+    fs::write(
+        d.path().join("vouch.toml"),
+        "[vuln]\nmax_db_age = \"1000d\"\n",
+    )
+    .unwrap();
     fs::write(d.path().join("strict.yaml"), policy("low")).unwrap();
     vouch(d.path())
         .args(["gate", "app", "--policy", "strict.yaml"])
@@ -578,11 +587,28 @@ fn vulnerability_ceiling_uses_the_attested_sbom_and_the_database() {
                 .and(predicate::str::contains("above the allowed low")),
         );
     fs::write(d.path().join("lenient.yaml"), policy("critical")).unwrap();
+    // The fixture database's newest record is from 2025-03-04, far older than the default
+    // max_db_age (7 days) at VOUCH_NOW: the condition fails whatever the findings.
+    fs::remove_file(d.path().join("vouch.toml")).unwrap();
+    vouch(d.path())
+        .args(["gate", "app", "--policy", "lenient.yaml"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("older than max_db_age 7 days"));
+    fs::write(
+        d.path().join("vouch.toml"),
+        "[vuln]\nmax_db_age = \"1000d\"\n",
+    )
+    .unwrap();
     vouch(d.path())
         .args(["gate", "app", "--policy", "lenient.yaml"])
         .assert()
         .code(0)
-        .stdout(predicate::str::contains("within critical"));
+        .stdout(
+            predicate::str::contains("within critical").and(predicate::str::contains(
+                "newest record modified 2025-03-04",
+            )),
+        );
     // Without the database the gate cannot judge, and says so.
     fs::write(
         d.path().join("nodb.yaml"),
@@ -769,6 +795,7 @@ fn transparency_log_requirement_on_release_evidence() {
             "release.key",
             "--out-dir",
             out,
+            "--allow-empty",
         ]);
         if tlog {
             c.args(["--tlog", "log"]);
@@ -859,4 +886,67 @@ fn transparency_log_requirement_on_release_evidence() {
         .stderr(predicate::str::contains(
             "trusted root `nope.json` not found",
         ));
+}
+
+#[test]
+fn release_and_gate_fail_closed_on_empty_package_sources() {
+    let d = tempfile::tempdir().unwrap();
+    vouch(d.path())
+        .args(["key", "generate", "--output-key-prefix", "release"])
+        .assert()
+        .code(0);
+    fs::create_dir(d.path().join("src")).unwrap();
+    fs::write(d.path().join("src/main.rs"), "fn main() {}\n").unwrap();
+    fs::write(d.path().join("app"), "binary\n").unwrap();
+    let release = |extra: &[&str]| {
+        let mut c = vouch(d.path());
+        c.args([
+            "release",
+            "app",
+            "--key",
+            "release.key",
+            "--out-dir",
+            "rel",
+            "--sbom-source",
+            "src",
+        ])
+        .args(extra);
+        c
+    };
+    release(&[])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "no package sources found under src",
+        ));
+    assert!(!d.path().join("rel").exists(), "no partial release is left");
+    release(&["--allow-empty"]).assert().code(0);
+    vouch(d.path())
+        .args(["db", "build"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vuln/osv"))
+        .args(["-o", "osv.db"])
+        .assert()
+        .success();
+    fs::write(
+        d.path().join("vouch.toml"),
+        "[vuln]\nmax_db_age = \"1000d\"\n",
+    )
+    .unwrap();
+    let policy = format!("{POLICY}vulnerabilities:\n  max_severity: critical\n  db: osv.db\n");
+    fs::write(d.path().join("gate.yaml"), &policy).unwrap();
+    vouch(d.path())
+        .args(["gate", "app", "--policy", "gate.yaml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no package sources found under"));
+    fs::write(
+        d.path().join("gate.yaml"),
+        format!("{policy}  allow_empty: true\n"),
+    )
+    .unwrap();
+    vouch(d.path())
+        .args(["gate", "app", "--policy", "gate.yaml"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("no known vulnerabilities"));
 }

@@ -101,6 +101,7 @@ fn repo() -> tempfile::TempDir {
             "--out-dir",
             "rel",
             "-q",
+            "--allow-empty",
         ])
         .assert()
         .code(0);

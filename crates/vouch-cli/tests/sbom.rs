@@ -376,3 +376,40 @@ fn explain_knows_the_rules() {
         .success()
         .stdout(predicate::str::contains("allow"));
 }
+
+#[test]
+fn generate_fails_closed_on_a_directory_without_package_sources() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    std::fs::write(dir.path().join("src/main.rs"), "fn main() {}\n").unwrap();
+    std::fs::write(dir.path().join("README.md"), "# app\n").unwrap();
+    vouch()
+        .current_dir(dir.path())
+        .args(["sbom", "generate", "."])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicates::str::contains(
+            "no package sources found under .",
+        ))
+        .stderr(predicates::str::contains("--allow-empty"));
+    let out = vouch()
+        .current_dir(dir.path())
+        .args(["sbom", "generate", ".", "--allow-empty"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let doc = json(&out.stdout);
+    assert!(
+        doc.get("components")
+            .is_none_or(|c| c.as_array().unwrap().is_empty())
+    );
+    // A broken lockfile is not "no sources": its own error is the message.
+    std::fs::write(dir.path().join("Cargo.lock"), "[[package]\n").unwrap();
+    vouch()
+        .current_dir(dir.path())
+        .args(["sbom", "generate", "."])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("Cargo.lock:1"));
+}

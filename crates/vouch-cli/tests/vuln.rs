@@ -22,6 +22,9 @@ fn vouch(dir: &Path) -> Command {
         .env("XDG_CACHE_HOME", dir.join("cache"))
         .env("HOME", dir)
         .env("VOUCH_TODAY", "2025-06-01")
+        // The database's age is judged at this time: the fixture records were modified
+        // 2025-03-01..04, so the fixture database is 2 days old.
+        .env("VOUCH_NOW", "2025-03-06T00:00:00Z")
         .env("SOURCE_DATE_EPOCH", "1748736000")
         .env("NO_COLOR", "1");
     c
@@ -402,12 +405,13 @@ fn project_directories_are_read_through_the_sbom_readers_and_non_sboms_are_exit_
         .assert()
         .code(1)
         .stdout(predicate::str::contains("pad-demo"));
-    std::fs::write(dir.path().join("Cargo.lock"), "version = 3\n").unwrap();
+    // A file that is neither a lockfile nor an SBOM is bad input.
+    std::fs::write(dir.path().join("notes.txt"), "version = 3\n").unwrap();
     vouch(dir.path())
-        .args(["vuln", "scan", "Cargo.lock", "--db", "osv.db"])
+        .args(["vuln", "scan", "notes.txt", "--db", "osv.db"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("Cargo.lock:1"));
+        .stderr(predicate::str::contains("notes.txt:1"));
 }
 
 #[test]
@@ -523,6 +527,12 @@ fn real_osv_snapshot() {
         tarball.display()
     );
     let dir = tempfile::tempdir().unwrap();
+    // The snapshot's age is not what this test is about.
+    std::fs::write(
+        dir.path().join("vouch.toml"),
+        "[vuln]\nmax_db_age = \"36500d\"\n",
+    )
+    .unwrap();
     vouch(dir.path())
         .args(["db", "build"])
         .arg(&tarball)
@@ -570,4 +580,253 @@ fn real_osv_snapshot() {
             .all(|f| f["properties"]["fixed_in"] == "2.11.3")
     );
     assert_eq!(out.status.code(), Some(1));
+}
+
+const PAD_LOCK: &str = r#"{"name":"app","version":"1.0.0","lockfileVersion":3,"requires":true,"packages":{"":{"name":"app","version":"1.0.0","dependencies":{"pad-demo":"^1.2.0"}},"node_modules/pad-demo":{"version":"1.2.0"}}}"#;
+
+fn rules_of(v: &Value) -> Vec<String> {
+    active(v).into_iter().map(|(r, _)| r).collect()
+}
+
+#[test]
+fn directories_with_sboms_are_scanned_and_one_package_is_one_finding() {
+    let dir = with_db();
+    let project = dir.path().join("app");
+    std::fs::create_dir_all(project.join("dist")).unwrap();
+    std::fs::write(project.join("package-lock.json"), PAD_LOCK).unwrap();
+    // The same pad-demo 1.2.0 again in a CycloneDX SBOM, plus a PyPI package only there.
+    std::fs::write(
+        project.join("dist/app.cdx.json"),
+        r#"{"bomFormat":"CycloneDX","specVersion":"1.6","components":[
+  {"type":"library","name":"pad-demo","version":"1.2.0","purl":"pkg:npm/pad-demo@1.2.0"},
+  {"type":"library","name":"Demo_Templates","version":"1.9","purl":"pkg:pypi/Demo_Templates@1.9"}]}"#,
+    )
+    .unwrap();
+    let out = vouch(dir.path())
+        .args(["vuln", "scan", "app", "--db", "osv.db", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rules = rules_of(&v);
+    let pad: Vec<&Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["properties"]["package"] == "pad-demo")
+        .collect();
+    // pad-demo 1.2.0 has two vulnerabilities: two findings, not four, both at the lockfile.
+    assert_eq!(
+        pad.len(),
+        2,
+        "one finding per vulnerability of pad-demo: {v}"
+    );
+    assert!(
+        pad.iter()
+            .all(|f| f["location"]["path"] == "package-lock.json")
+    );
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["properties"]["package"] == "demo-templates"),
+        "the SBOM-only package is scanned: {rules:?}"
+    );
+
+    // SPDX tag-value and SPDX JSON files in a directory of SBOMs only.
+    let sboms = dir.path().join("sboms");
+    std::fs::create_dir(&sboms).unwrap();
+    std::fs::write(
+        sboms.join("app.spdx"),
+        "SPDXVersion: SPDX-2.3\nDataLicense: CC0-1.0\nSPDXID: SPDXRef-DOCUMENT\n\nPackageName: pad-demo\nSPDXID: SPDXRef-pad\nExternalRef: PACKAGE-MANAGER purl pkg:npm/pad-demo@1.1.0\n",
+    )
+    .unwrap();
+    std::fs::copy(
+        fixtures().join("sbom.spdx.json"),
+        sboms.join("other.spdx.json"),
+    )
+    .unwrap();
+    std::fs::write(sboms.join("notes.json"), "{}").unwrap();
+    let out = vouch(dir.path())
+        .args([
+            "vuln", "scan", "sboms", "--db", "osv.db", "--format", "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let paths: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["location"]["path"].as_str().unwrap())
+        .collect();
+    assert!(paths.iter().any(|p| p.ends_with("app.spdx")), "{paths:?}");
+}
+
+#[test]
+fn a_single_lockfile_is_scanned() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("osv")).unwrap();
+    std::fs::write(
+        dir.path().join("osv/RUSTSEC-2099-0001.json"),
+        r#"{"id":"RUSTSEC-2099-0001","modified":"2025-03-05T00:00:00Z","summary":"demo",
+"affected":[{"package":{"ecosystem":"crates.io","name":"demo-crate"},
+"ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"1.6.1"}]}]}]}"#,
+    )
+    .unwrap();
+    vouch(dir.path())
+        .args(["db", "build", "osv", "-o", "osv.db"])
+        .assert()
+        .success();
+    std::fs::write(
+        dir.path().join("Cargo.lock"),
+        "version = 3\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\"demo-crate\"]\n\n[[package]]\nname = \"demo-crate\"\nversion = \"1.6.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n",
+    )
+    .unwrap();
+    vouch(dir.path())
+        .args([
+            "vuln",
+            "scan",
+            "Cargo.lock",
+            "--db",
+            "osv.db",
+            "--fail-on",
+            "medium",
+        ])
+        .assert()
+        .code(1)
+        .stdout(
+            predicate::str::contains("RUSTSEC-2099-0001")
+                .and(predicate::str::contains("demo-crate")),
+        );
+}
+
+#[test]
+fn database_age_is_reported_and_max_db_age_fails_an_old_database() {
+    let dir = with_db();
+    std::fs::write(
+        dir.path().join("package-lock.json"),
+        PAD_LOCK.replace("1.2.0\"}}", "9.0.0\"}}"),
+    )
+    .unwrap();
+    // 2 days old: passes, and the report says how old the newest record is.
+    let out = vouch(dir.path())
+        .args([
+            "vuln",
+            "scan",
+            "package-lock.json",
+            "--db",
+            "osv.db",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v["warnings"].as_array().unwrap().iter().any(|w| w
+            .as_str()
+            .unwrap()
+            .contains("newest record modified 2025-03-04T00:00:00Z (2 days old)")),
+        "{v}"
+    );
+    // 10 days later the default max_db_age (7 days) fails it.
+    let out = vouch(dir.path())
+        .env("VOUCH_NOW", "2025-03-15T00:00:00Z")
+        .args([
+            "vuln",
+            "scan",
+            "package-lock.json",
+            "--db",
+            "osv.db",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rules_of(&v), vec!["vuln/stale-database".to_string()], "{v}");
+    // A longer max_db_age in vouch.toml accepts it again; a bad one is exit 2.
+    std::fs::write(
+        dir.path().join("vouch.toml"),
+        "[vuln]\nmax_db_age = \"14d\"\n",
+    )
+    .unwrap();
+    vouch(dir.path())
+        .env("VOUCH_NOW", "2025-03-15T00:00:00Z")
+        .args(["vuln", "scan", "package-lock.json", "--db", "osv.db"])
+        .assert()
+        .code(0);
+    std::fs::write(
+        dir.path().join("vouch.toml"),
+        "[vuln]\nmax_db_age = \"soon\"\n",
+    )
+    .unwrap();
+    vouch(dir.path())
+        .args(["vuln", "scan", "package-lock.json", "--db", "osv.db"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("max_db_age"));
+}
+
+#[test]
+fn empty_directories_fail_closed_unless_allowed() {
+    let dir = with_db();
+    let empty = dir.path().join("empty");
+    std::fs::create_dir_all(empty.join("src")).unwrap();
+    std::fs::write(empty.join("src/main.rs"), "fn main() {}\n").unwrap();
+    vouch(dir.path())
+        .args(["vuln", "scan", "empty", "--db", "osv.db"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("error: empty").and(predicate::str::contains(
+                "no package sources found under empty",
+            )),
+        );
+    vouch(dir.path())
+        .args(["vuln", "scan", "empty", "--db", "osv.db", "--allow-empty"])
+        .assert()
+        .code(0);
+    // An SBOM without components is the same: refused unless allowed.
+    std::fs::write(
+        dir.path().join("empty.cdx.json"),
+        r#"{"bomFormat":"CycloneDX","specVersion":"1.6","components":[]}"#,
+    )
+    .unwrap();
+    vouch(dir.path())
+        .args(["vuln", "scan", "empty.cdx.json", "--db", "osv.db"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("lists no components"));
+    vouch(dir.path())
+        .args([
+            "vuln",
+            "scan",
+            "empty.cdx.json",
+            "--db",
+            "osv.db",
+            "--allow-empty",
+        ])
+        .assert()
+        .code(0);
 }

@@ -60,6 +60,11 @@ pub struct Evidence {
     /// Highest vulnerability severity in the attached SBOM: `Some(None)` = scanned, none found;
     /// `None` = no SBOM or database, so the condition cannot be judged.
     pub max_vulnerability: Option<Option<(Severity, String)>>,
+    /// How old the vulnerability database's newest record is (shown in the decision).
+    pub vulnerability_db_age: Option<String>,
+    /// Why the database cannot be trusted for this decision (older than `[vuln]
+    /// max_db_age`, no records): the condition is not met whatever the findings.
+    pub vulnerability_db_problem: Option<String>,
 }
 
 /// Inputs besides the policy and evidence.
@@ -125,6 +130,13 @@ pub fn evaluate(policy: &GatePolicy, evidence: &Evidence, ctx: &Context<'_>) -> 
     }
     if let Some(v) = &policy.vulnerabilities {
         let (outcome, detail) = match &evidence.max_vulnerability {
+            Some(_) if evidence.vulnerability_db_problem.is_some() => (
+                Outcome::NotMet,
+                evidence
+                    .vulnerability_db_problem
+                    .clone()
+                    .unwrap_or_default(),
+            ),
             None => (
                 Outcome::NotMet,
                 "cannot judge vulnerabilities: no SBOM attestation or no vulnerability database"
@@ -142,6 +154,10 @@ pub fn evaluate(policy: &GatePolicy, evidence: &Evidence, ctx: &Context<'_>) -> 
                 Outcome::Met,
                 format!("highest is {id} ({sev}), within {}", v.max_severity),
             ),
+        };
+        let detail = match &evidence.vulnerability_db_age {
+            Some(age) if evidence.vulnerability_db_problem.is_none() => format!("{detail} ({age})"),
+            _ => detail,
         };
         reqs.push(Requirement {
             id: "vulnerabilities".into(),
@@ -402,6 +418,8 @@ mod tests {
                 "refs/tags/v1.2.0",
             )],
             max_vulnerability: None,
+            vulnerability_db_age: None,
+            vulnerability_db_problem: None,
         }
     }
 
@@ -604,5 +622,17 @@ mod tests {
         assert!(!decide(&p, &e, NOW, &[], &ExceptionSet::default()).allowed);
         e.max_vulnerability = Some(Some((Severity::Low, "GHSA-2".into())));
         assert!(decide(&p, &e, NOW, &[], &ExceptionSet::default()).allowed);
+        // A stale database fails the condition whatever the findings.
+        e.max_vulnerability = Some(None);
+        e.vulnerability_db_problem = Some("the vulnerability database is 30 days old".into());
+        let d = decide(&p, &e, NOW, &[], &ExceptionSet::default());
+        assert!(!d.allowed);
+        let req = d
+            .requirements
+            .iter()
+            .find(|r| r.id == "vulnerabilities")
+            .unwrap();
+        assert_eq!(req.outcome, Outcome::NotMet);
+        assert!(req.detail.contains("30 days old"));
     }
 }

@@ -118,6 +118,11 @@ pub struct VulnerabilityPolicy {
     pub max_severity: Severity,
     /// The vulnerability database (`vouch db build`).
     pub db: Option<String>,
+    /// Accept an attested SBOM that lists no components (an intentionally empty release);
+    /// without it such an SBOM is refused: "no known vulnerabilities" in nothing is no
+    /// evidence.
+    #[serde(default)]
+    pub allow_empty: bool,
 }
 
 /// Limits on break-glass approvals.

@@ -142,8 +142,8 @@ fn component_json(c: &Component) -> Value {
     Value::Object(m)
 }
 
-/// The whole document as a JSON value.
-pub fn to_value(inv: &Inventory, opts: &WriteOptions) -> Value {
+/// Everything before `components`, and the subject's `bom-ref`.
+fn header(inv: &Inventory, opts: &WriteOptions) -> (Map<String, Value>, String) {
     let mut doc = Map::new();
     doc.insert(
         "$schema".into(),
@@ -180,23 +180,77 @@ pub fn to_value(inv: &Inventory, opts: &WriteOptions) -> Value {
     meta.insert("component".into(), Value::Object(subject));
     doc.insert("metadata".into(), Value::Object(meta));
 
+    (doc, subject_ref)
+}
+
+/// The whole document as a JSON value.
+pub fn to_value(inv: &Inventory, opts: &WriteOptions) -> Value {
+    let (mut doc, subject_ref) = header(inv, opts);
     doc.insert(
         "components".into(),
         Value::Array(inv.components.iter().map(component_json).collect()),
     );
-    let mut deps = vec![json!({ "ref": subject_ref, "dependsOn": inv.direct })];
-    for c in &inv.components {
-        deps.push(json!({ "ref": c.purl, "dependsOn": c.dependencies }));
-    }
+    let deps = dependencies(inv, &subject_ref).collect();
     doc.insert("dependencies".into(), Value::Array(deps));
     Value::Object(doc)
 }
 
+fn dependencies<'a>(inv: &'a Inventory, subject_ref: &str) -> impl Iterator<Item = Value> + 'a {
+    std::iter::once(json!({ "ref": subject_ref, "dependsOn": inv.direct })).chain(
+        inv.components
+            .iter()
+            .map(|c| json!({ "ref": c.purl, "dependsOn": c.dependencies })),
+    )
+}
+
 /// CycloneDX JSON bytes (pretty-printed, trailing newline).
 pub fn to_json(inv: &Inventory, opts: &WriteOptions) -> Vec<u8> {
-    let mut out = serde_json::to_vec_pretty(&to_value(inv, opts)).unwrap_or_default();
-    out.push(b'\n');
+    let mut out = Vec::new();
+    // Writing into a Vec cannot fail.
+    let _ = write_json(inv, opts, &mut out);
     out
+}
+
+/// Streams the CycloneDX JSON document into `w`, byte for byte what `to_value` pretty-printed
+/// gives, one component at a time: memory stays proportional to the inventory, not to a JSON
+/// tree of the whole document (a million components would need gigabytes as `Value`s).
+pub fn write_json(
+    inv: &Inventory,
+    opts: &WriteOptions,
+    w: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    let (doc, subject_ref) = header(inv, opts);
+    let head = serde_json::to_vec_pretty(&Value::Object(doc)).map_err(std::io::Error::other)?;
+    // `{ … \n}`: keep everything but the closing brace, then append the two arrays.
+    let open = head.strip_suffix(b"\n}").unwrap_or(&head);
+    w.write_all(open)?;
+    w.write_all(b",\n  \"components\": ")?;
+    write_array(w, inv.components.iter().map(component_json))?;
+    w.write_all(b",\n  \"dependencies\": ")?;
+    write_array(w, dependencies(inv, &subject_ref))?;
+    w.write_all(b"\n}\n")
+}
+
+/// A top-level array member pretty-printed as serde_json does at depth 1.
+fn write_array(
+    w: &mut dyn std::io::Write,
+    items: impl Iterator<Item = Value>,
+) -> std::io::Result<()> {
+    let mut first = true;
+    let mut buf = Vec::new();
+    for item in items {
+        w.write_all(if first { b"[\n    " } else { b",\n    " })?;
+        first = false;
+        buf.clear();
+        serde_json::to_writer_pretty(&mut buf, &item).map_err(std::io::Error::other)?;
+        for (i, line) in buf.split(|&b| b == b'\n').enumerate() {
+            if i > 0 {
+                w.write_all(b"\n    ")?;
+            }
+            w.write_all(line)?;
+        }
+    }
+    w.write_all(if first { b"[]" } else { b"\n  ]" })
 }
 
 fn esc(s: &str) -> String {
@@ -334,4 +388,33 @@ pub fn to_xml(inv: &Inventory, opts: &WriteOptions) -> Vec<u8> {
     }
     x.push_str("  </dependencies>\n</bom>\n");
     x.into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The streamed document is byte for byte the pretty-printed `to_value`.
+    #[test]
+    fn streaming_writer_matches_the_value_tree() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let mut invs = vec![Inventory::default()];
+        for p in ["express-npm", "axum", "debian-rootfs"] {
+            invs.push(crate::scan(&root.join(p)).unwrap());
+        }
+        for inv in &invs {
+            for v in [SpecVersion::V1_6, SpecVersion::V1_7] {
+                let opts = WriteOptions {
+                    cyclonedx_version: v,
+                    ..WriteOptions::default()
+                };
+                let mut want = serde_json::to_vec_pretty(&to_value(inv, &opts)).unwrap();
+                want.push(b'\n');
+                assert_eq!(
+                    String::from_utf8(to_json(inv, &opts)).unwrap(),
+                    String::from_utf8(want).unwrap()
+                );
+            }
+        }
+    }
 }

@@ -21,6 +21,98 @@ use crate::scan::ScanOptions;
 /// Largest single file kept from a layer (a package database or lockfile).
 const MAX_FILE: u64 = 256 * 1024 * 1024;
 
+/// Most bytes kept from all layers together (the wanted files only); beyond it the image is
+/// refused rather than read into memory without bound.
+const MAX_KEPT: u64 = 1024 * 1024 * 1024;
+
+/// Most bytes one compressed layer may decompress to.
+const MAX_LAYER_DECOMPRESSED: u64 = 16 * 1024 * 1024 * 1024;
+
+/// Largest decompression ratio accepted once a layer has decompressed past
+/// [`RATIO_GRACE`]: real layers compress 2–20×; a gzip bomb compresses 1000×.
+const MAX_RATIO: u64 = 200;
+const RATIO_GRACE: u64 = 64 * 1024 * 1024;
+
+/// A digest used as a path: `sha256:<64 hex>` or `sha512:<128 hex>`, lowercase, nothing
+/// else, so that `blobs/<alg>/<hex>` can never leave the layout (`sha256:../../x`).
+pub fn valid_digest(digest: &str) -> bool {
+    let Some((alg, hex)) = digest.split_once(':') else {
+        return false;
+    };
+    let len = match alg {
+        "sha256" => 64,
+        "sha512" => 128,
+        _ => return false,
+    };
+    hex.len() == len && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// An archive entry name, relative to the archive's root: `./` and leading `/` dropped;
+/// `None` when a `..` component would take it out of the root.
+fn entry_name(raw: &str) -> Option<String> {
+    let name = raw.trim_start_matches("./").trim_start_matches('/');
+    if name.split('/').any(|c| c == "..") {
+        return None;
+    }
+    Some(name.to_string())
+}
+
+/// Reads a regular file of an OCI layout. Symlinks and special files (a FIFO would block
+/// forever, a link could point outside the layout) are refused.
+fn read_regular(root: &Path, rel: &str) -> Result<Vec<u8>, InputError> {
+    let p = root.join(rel);
+    let meta = std::fs::symlink_metadata(&p).map_err(|e| err(root, format!("{rel}: {e}")))?;
+    if !meta.file_type().is_file() {
+        return Err(err(root, format!("{rel} is not a regular file")));
+    }
+    let f = File::open(&p).map_err(|e| err(root, format!("{rel}: {e}")))?;
+    let mut out = Vec::new();
+    f.take(MAX_KEPT + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| err(root, format!("{rel}: {e}")))?;
+    if out.len() as u64 > MAX_KEPT {
+        return Err(err(root, format!("{rel} is larger than {MAX_KEPT} bytes")));
+    }
+    Ok(out)
+}
+
+/// Counts the bytes read through it (the compressed side of a layer).
+struct Counting<R> {
+    inner: R,
+    count: std::rc::Rc<std::cell::Cell<u64>>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.set(self.count.get() + n as u64);
+        Ok(n)
+    }
+}
+
+/// Fails the read once the decompressed side exceeds the size or ratio limits.
+struct BombGuard<R> {
+    inner: R,
+    compressed: std::rc::Rc<std::cell::Cell<u64>>,
+    out: u64,
+}
+
+impl<R: Read> Read for BombGuard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.out += n as u64;
+        let c = self.compressed.get().max(1);
+        if self.out > MAX_LAYER_DECOMPRESSED || (self.out > RATIO_GRACE && self.out / c > MAX_RATIO)
+        {
+            return Err(std::io::Error::other(format!(
+                "layer decompresses to more than {} bytes from {c} (limit {MAX_LAYER_DECOMPRESSED} bytes, ratio {MAX_RATIO}:1): refusing a decompression bomb",
+                self.out
+            )));
+        }
+        Ok(n)
+    }
+}
+
 /// Whether `path` looks like an image: an OCI layout directory or a tar file.
 pub fn is_image(path: &Path) -> bool {
     if path.is_dir() {
@@ -45,7 +137,7 @@ fn err(path: &Path, msg: impl Into<String>) -> InputError {
 }
 
 /// What one layer changes: files it adds and paths/directories it hides in lower layers.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Delta {
     files: BTreeMap<String, Vec<u8>>,
     whiteouts: Vec<String>,
@@ -67,13 +159,21 @@ impl Delta {
 }
 
 /// Reads one layer (a tar stream, possibly gzip).
-fn read_layer(reader: impl Read, image: &Path) -> Result<Delta, InputError> {
+fn read_layer(reader: impl Read, image: &Path, kept: &mut u64) -> Result<Delta, InputError> {
     let mut delta = Delta::default();
-    let mut buf = BufReader::new(reader);
+    let compressed = std::rc::Rc::new(std::cell::Cell::new(0u64));
+    let mut buf = BufReader::new(Counting {
+        inner: reader,
+        count: compressed.clone(),
+    });
     let mut magic = [0u8; 4];
     let n = peek(&mut buf, &mut magic);
     let inner: Box<dyn Read> = if n >= 2 && magic[..2] == [0x1f, 0x8b] {
-        Box::new(flate2::read::GzDecoder::new(buf))
+        Box::new(BombGuard {
+            inner: flate2::read::GzDecoder::new(buf),
+            compressed,
+            out: 0,
+        })
     } else if n >= 4 && magic == [0x28, 0xb5, 0x2f, 0xfd] {
         return Err(err(image, "zstd-compressed layers are not supported"));
     } else {
@@ -85,14 +185,16 @@ fn read_layer(reader: impl Read, image: &Path) -> Result<Delta, InputError> {
         .map_err(|e| err(image, format!("bad layer: {e}")))?;
     for entry in entries {
         let mut entry = entry.map_err(|e| err(image, format!("bad layer entry: {e}")))?;
-        let name = entry
+        let raw = entry
             .path()
             .map(|p| p.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let name = name
-            .trim_start_matches("./")
-            .trim_start_matches('/')
-            .to_string();
+        let Some(name) = entry_name(&raw) else {
+            return Err(err(
+                image,
+                format!("layer entry `{raw}` leaves the layer's root"),
+            ));
+        };
         let (dir, base) = name
             .rsplit_once('/')
             .map(|(d, b)| (format!("{d}/"), b))
@@ -107,6 +209,13 @@ fn read_layer(reader: impl Read, image: &Path) -> Result<Delta, InputError> {
         }
         if !entry.header().entry_type().is_file() || !wanted(&name) || entry.size() > MAX_FILE {
             continue;
+        }
+        *kept += entry.size();
+        if *kept > MAX_KEPT {
+            return Err(err(
+                image,
+                format!("the image's package databases and lockfiles exceed {MAX_KEPT} bytes"),
+            ));
         }
         let mut bytes = Vec::new();
         entry
@@ -137,7 +246,15 @@ fn oci_layers(
     let index: Value = read("index.json")
         .and_then(|b| serde_json::from_slice(&b).ok())
         .ok_or_else(|| err(dir, "index.json missing or not JSON"))?;
-    let blob = |digest: &str| format!("blobs/{}", digest.replacen(':', "/", 1));
+    let blob = |digest: &str| -> Result<String, InputError> {
+        if !valid_digest(digest) {
+            return Err(err(
+                dir,
+                format!("`{digest}` is not a valid digest (sha256:<64 hex> or sha512:<128 hex>)"),
+            ));
+        }
+        Ok(format!("blobs/{}", digest.replacen(':', "/", 1)))
+    };
     let mut desc = index
         .pointer("/manifests/0")
         .cloned()
@@ -151,15 +268,19 @@ fn oci_layers(
             .get("digest")
             .and_then(Value::as_str)
             .ok_or_else(|| err(dir, "manifest descriptor without digest"))?;
-        let doc: Value = read(&blob(digest))
+        let doc: Value = read(&blob(digest)?)
             .and_then(|b| serde_json::from_slice(&b).ok())
             .ok_or_else(|| err(dir, format!("blob {digest} missing or not JSON")))?;
         if let Some(layers) = doc.get("layers").and_then(Value::as_array) {
             let paths = layers
                 .iter()
-                .filter_map(|l| l.get("digest").and_then(Value::as_str))
-                .map(blob)
-                .collect();
+                .map(|l| {
+                    l.get("digest")
+                        .and_then(Value::as_str)
+                        .ok_or_else(|| err(dir, "layer descriptor without digest"))
+                        .and_then(blob)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
             return Ok((paths, tag));
         }
         // An index (multi-platform): prefer linux/amd64, else the first.
@@ -182,11 +303,18 @@ fn oci_layers(
 pub fn scan_image(path: &Path, opts: &ScanOptions) -> Result<Inventory, InputError> {
     let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     let subject_name = if path.is_dir() {
-        let read = |rel: &str| std::fs::read(path.join(rel)).ok();
+        let read = |rel: &str| read_regular(path, rel).ok();
         let (layers, tag) = oci_layers(path, &read)?;
+        let mut kept = 0u64;
         for l in &layers {
-            let f = File::open(path.join(l)).map_err(|e| err(path, format!("layer {l}: {e}")))?;
-            read_layer(f, path)?.apply(&mut files);
+            let full = path.join(l);
+            let meta = std::fs::symlink_metadata(&full)
+                .map_err(|e| err(path, format!("layer {l}: {e}")))?;
+            if !meta.file_type().is_file() {
+                return Err(err(path, format!("layer {l} is not a regular file")));
+            }
+            let f = File::open(&full).map_err(|e| err(path, format!("layer {l}: {e}")))?;
+            read_layer(f, path, &mut kept)?.apply(&mut files);
         }
         tag
     } else {
@@ -233,7 +361,16 @@ pub fn scan_image(path: &Path, opts: &ScanOptions) -> Result<Inventory, InputErr
         } else {
             oci_layers(path, &|rel: &str| small.get(rel).cloned())?
         };
+        for l in &layers {
+            if entry_name(l).as_deref() != Some(l.trim_start_matches("./")) || l.is_empty() {
+                return Err(err(
+                    path,
+                    format!("layer name `{l}` leaves the archive's root"),
+                ));
+            }
+        }
         let mut per_layer: BTreeMap<usize, Delta> = BTreeMap::new();
+        let mut kept = 0u64;
         let mut archive = tar::Archive::new(BufReader::new(open()?));
         for entry in archive
             .entries()
@@ -245,9 +382,32 @@ pub fn scan_image(path: &Path, opts: &ScanOptions) -> Result<Inventory, InputErr
                 .map(|p| p.to_string_lossy().into_owned())
                 .unwrap_or_default();
             let name = name.trim_start_matches("./").to_string();
-            if let Some(i) = layers.iter().position(|l| l == &name) {
-                per_layer.insert(i, read_layer(entry, path)?);
+            // The same layer may be listed more than once (identical empty layers).
+            let at: Vec<usize> = layers
+                .iter()
+                .enumerate()
+                .filter(|(i, l)| l.trim_start_matches("./") == name && !per_layer.contains_key(i))
+                .map(|(i, _)| i)
+                .collect();
+            if let Some((first, rest)) = at.split_first() {
+                let delta = read_layer(entry, path, &mut kept)?;
+                for i in rest {
+                    per_layer.insert(*i, delta.clone());
+                }
+                per_layer.insert(*first, delta);
             }
+        }
+        // A layer the manifest names but the tarball lacks would silently shrink the SBOM.
+        if let Some((_, missing)) = layers
+            .iter()
+            .enumerate()
+            .find(|(i, _)| !per_layer.contains_key(i))
+        {
+            return Err(err(
+                path,
+                format!("the manifest names layer `{missing}`, which is not in the tarball"),
+            )
+            .with_hint("the image is incomplete; save it again with `docker save`"));
         }
         // Layers in manifest order, whatever their order in the tarball.
         for (_, delta) in per_layer {
@@ -395,6 +555,147 @@ mod tests {
         assert_eq!(
             inv.components[0].purl,
             "pkg:apk/alpine/musl@1.2.4-r2?arch=x86_64"
+        );
+    }
+
+    #[test]
+    fn a_layer_missing_from_the_tarball_is_an_error() {
+        let layer1 = tar_of(&[("var/lib/dpkg/status", STATUS)]);
+        let layer2 = tar_of(&[("srv/package-lock.json", LOCK)]);
+        let manifest = br#"[{"Config":"c.json","RepoTags":["example/app:1.0"],"Layers":["l1/layer.tar","l2/layer.tar","l1/layer.tar"]}]"#;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("image.tar");
+        // Complete (l1 listed twice, as identical layers are): fine.
+        std::fs::write(
+            &path,
+            tar_of(&[
+                ("manifest.json", manifest),
+                ("l1/layer.tar", &layer1),
+                ("l2/layer.tar", &layer2),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(crate::scan(&path).unwrap().components.len(), 3);
+        // Without l2: an error naming it, not an SBOM without its packages.
+        std::fs::write(
+            &path,
+            tar_of(&[("manifest.json", manifest), ("l1/layer.tar", &layer1)]),
+        )
+        .unwrap();
+        let e = crate::scan(&path).unwrap_err();
+        assert!(e.to_string().contains("`l2/layer.tar`"), "{e}");
+        // A layer name that climbs out of the archive is refused before any use.
+        let bad = br#"[{"Layers":["../l1/layer.tar"]}]"#;
+        std::fs::write(
+            &path,
+            tar_of(&[("manifest.json", bad), ("l1/layer.tar", &layer1)]),
+        )
+        .unwrap();
+        let e = crate::scan(&path).unwrap_err();
+        assert!(e.to_string().contains("leaves the archive"), "{e}");
+    }
+
+    #[test]
+    fn digests_are_validated_before_they_become_paths() {
+        assert!(valid_digest(&format!("sha256:{}", "a".repeat(64))));
+        assert!(valid_digest(&format!("sha512:{}", "0".repeat(128))));
+        for bad in [
+            "sha256:../../../outside/x.tar".to_string(),
+            format!("sha256:{}", "A".repeat(64)),
+            format!("sha256:{}", "a".repeat(63)),
+            format!("md5:{}", "a".repeat(32)),
+            format!("sha256/{}", "a".repeat(64)),
+            format!("sha256:{}/..", "a".repeat(61)),
+        ] {
+            assert!(!valid_digest(&bad), "{bad}");
+        }
+        // An OCI layout whose layer digest climbs out of the layout is an error, and the
+        // file outside is never read.
+        use sha2::{Digest, Sha256};
+        let top = tempfile::tempdir().unwrap();
+        let dir = top.path().join("layout");
+        let blobs = dir.join("blobs/sha256");
+        std::fs::create_dir_all(&blobs).unwrap();
+        std::fs::create_dir_all(top.path().join("outside")).unwrap();
+        std::fs::write(
+            top.path().join("outside/x.tar"),
+            tar_of(&[("var/lib/dpkg/status", STATUS)]),
+        )
+        .unwrap();
+        let manifest =
+            br#"{"schemaVersion":2,"layers":[{"digest":"sha256:../../../outside/x.tar"}]}"#;
+        let md = hex::encode(Sha256::digest(manifest));
+        std::fs::write(blobs.join(&md), manifest).unwrap();
+        std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+        std::fs::write(
+            dir.join("index.json"),
+            format!(r#"{{"schemaVersion":2,"manifests":[{{"digest":"sha256:{md}"}}]}}"#),
+        )
+        .unwrap();
+        let e = crate::scan(&dir).unwrap_err();
+        assert!(e.to_string().contains("not a valid digest"), "{e}");
+        // The same for the manifest digest in index.json.
+        std::fs::write(
+            dir.join("index.json"),
+            r#"{"schemaVersion":2,"manifests":[{"digest":"sha256:../../outside/x.tar"}]}"#,
+        )
+        .unwrap();
+        assert!(crate::scan(&dir).is_err());
+    }
+
+    #[test]
+    fn layer_entries_never_leave_the_root() {
+        let layer = tar_of(&[("srv/package-lock.json", LOCK)]);
+        // tar::Builder refuses `..` names, so write the header by hand.
+        let mut evil = tar::Header::new_gnu();
+        evil.set_size(LOCK.len() as u64);
+        evil.set_mode(0o644);
+        {
+            let name = b"../../etc/package-lock.json";
+            let h = evil.as_old_mut();
+            h.name[..name.len()].copy_from_slice(name);
+        }
+        evil.set_cksum();
+        let mut b = tar::Builder::new(Vec::new());
+        b.append(&evil, LOCK).unwrap();
+        let evil_layer = b.into_inner().unwrap();
+        for (l, ok) in [(&layer, true), (&evil_layer, false)] {
+            let r = read_layer(&l[..], Path::new("img"), &mut 0);
+            assert_eq!(r.is_ok(), ok);
+        }
+    }
+
+    #[test]
+    fn a_gzip_bomb_layer_is_refused() {
+        // 200 MiB of zeros in one wanted file compresses to about 200 KiB (ratio ~1000:1).
+        use std::io::Write;
+        let size: u64 = 200 * 1024 * 1024;
+        let mut h = tar::Header::new_gnu();
+        h.set_size(size);
+        h.set_mode(0o644);
+        h.set_path("var/lib/dpkg/status").unwrap();
+        h.set_cksum();
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        enc.write_all(h.as_bytes()).unwrap();
+        let zeros = vec![0u8; 1024 * 1024];
+        for _ in 0..200 {
+            enc.write_all(&zeros).unwrap();
+        }
+        enc.write_all(&[0u8; 1024]).unwrap();
+        let bomb = enc.finish().unwrap();
+        assert!(bomb.len() < 1024 * 1024);
+        let e = read_layer(&bomb[..], Path::new("img"), &mut 0)
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("decompression bomb"), "{e}");
+        // An ordinary gzip layer is fine.
+        assert!(
+            read_layer(
+                &gz(&tar_of(&[("var/lib/dpkg/status", STATUS)]))[..],
+                Path::new("img"),
+                &mut 0
+            )
+            .is_ok()
         );
     }
 

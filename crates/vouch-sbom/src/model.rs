@@ -4,8 +4,6 @@
 //! of its `SPDXID` in SPDX. The same package found in two lockfiles of a monorepo is one
 //! component with two sources.
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use serde::Serialize;
 
 /// The package ecosystem a component belongs to.
@@ -262,22 +260,23 @@ impl Component {
         }
     }
 
-    fn absorb(&mut self, other: Component) {
+    /// Merges `other` (the same purl found again) into this component, draining it.
+    fn absorb_from(&mut self, other: &mut Component) {
         self.scope = self.scope.merge(other.scope);
-        for h in other.hashes {
+        for h in std::mem::take(&mut other.hashes) {
             if !self.hashes.contains(&h) {
                 self.hashes.push(h);
             }
         }
-        for l in other.licenses {
+        for l in std::mem::take(&mut other.licenses) {
             if !self.licenses.contains(&l) {
                 self.licenses.push(l);
             }
         }
-        self.dependencies.extend(other.dependencies);
-        self.sources.extend(other.sources);
+        self.dependencies.append(&mut other.dependencies);
+        self.sources.append(&mut other.sources);
         if self.download_location.is_none() {
-            self.download_location = other.download_location;
+            self.download_location = other.download_location.take();
         }
     }
 
@@ -338,25 +337,39 @@ impl Inventory {
 
     /// Merges duplicates, sorts and prunes dangling edges; idempotent.
     pub fn finish(&mut self) {
-        let mut by_purl: BTreeMap<String, Component> = BTreeMap::new();
-        for c in std::mem::take(&mut self.components) {
-            match by_purl.get_mut(&c.purl) {
-                Some(existing) => existing.absorb(c),
-                None => {
-                    by_purl.insert(c.purl.clone(), c);
-                }
+        // Sorted in place and merged with their duplicates: no second map of every purl.
+        let mut merged = std::mem::take(&mut self.components);
+        merged.sort_by(|a, b| a.purl.cmp(&b.purl));
+        merged.dedup_by(|later, kept| {
+            let same = later.purl == kept.purl;
+            if same {
+                kept.absorb_from(later);
             }
-        }
-        let known: BTreeSet<String> = by_purl.keys().cloned().collect();
-        self.components = by_purl
-            .into_values()
-            .map(|mut c| {
-                c.dependencies.retain(|d| known.contains(d));
-                c.normalise();
-                c
-            })
+            same
+        });
+        merged.shrink_to_fit();
+        // Sorted by purl; edges are checked by binary search instead of a second set of
+        // every purl (a million components would copy a million strings).
+        self.components = merged;
+        let mut edges: Vec<Vec<String>> = self
+            .components
+            .iter_mut()
+            .map(|c| std::mem::take(&mut c.dependencies))
             .collect();
-        self.direct.retain(|d| known.contains(d));
+        let known = |components: &[Component], d: &str| {
+            components
+                .binary_search_by(|c| c.purl.as_str().cmp(d))
+                .is_ok()
+        };
+        for deps in &mut edges {
+            deps.retain(|d| known(&self.components, d));
+        }
+        for (c, deps) in self.components.iter_mut().zip(edges) {
+            c.dependencies = deps;
+            c.normalise();
+        }
+        let components = &self.components;
+        self.direct.retain(|d| known(components, d));
         self.direct.sort();
         self.direct.dedup();
         self.files.sort();

@@ -174,8 +174,59 @@ fn dir_name(path: &Path) -> String {
         .unwrap_or_else(|| "project".to_string())
 }
 
+/// The error for a directory in which no reader found a package source (lockfile, manifest,
+/// OS package database): an SBOM of it would be empty, and an empty SBOM reads as "nothing
+/// vulnerable" downstream, so commands fail closed unless asked to allow it.
+pub fn no_sources(path: &Path) -> InputError {
+    InputError::in_file(
+        path,
+        format!("no package sources found under {}", path.display()),
+    )
+    .with_hint(
+        "point at the project root (lockfiles: Cargo.lock, package-lock.json, go.mod, …), \
+         or pass --allow-empty for an intentionally empty SBOM",
+    )
+}
+
+/// Fails closed on an inventory that read nothing: `Err` when no package source was read
+/// and no component found. When sources existed but none could be read, the first
+/// reading error is returned instead (it says what is wrong).
+pub fn require_sources(path: &Path, inv: &Inventory) -> Result<(), InputError> {
+    if !inv.files.is_empty() || !inv.components.is_empty() {
+        return Ok(());
+    }
+    match inv.warnings.first() {
+        Some(e) => Err(e.clone()),
+        None => Err(no_sources(path)),
+    }
+}
+
+/// SBOM documents under `root` (`*.cdx.json`, `bom.json`, `*.spdx.json`, `*.spdx`, …), as
+/// (relative `/` path, full path), sorted, skipping the same directories as lockfiles.
+pub fn find_sbom_files(root: &Path) -> Vec<(String, PathBuf)> {
+    find_files(root, is_sbom_name)
+}
+
+/// Whether a file name is one SBOM tools conventionally write.
+pub fn is_sbom_name(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    name.ends_with(".cdx.json")
+        || name.ends_with(".spdx.json")
+        || name.ends_with(".spdx")
+        || name.ends_with(".sbom.json")
+        || name == "bom.json"
+        || name == "sbom.json"
+}
+
 /// Every file under `root` a reader knows, as (relative `/` path, full path), sorted.
 pub fn find_lockfiles(root: &Path) -> Vec<(String, PathBuf)> {
+    let mut out = find_files(root, |rel| readers::reader_for(rel).is_some());
+    out.reverse(); // popped from the end: read in sorted order
+    out
+}
+
+/// Files under `root` whose relative path satisfies `wanted`, sorted.
+fn find_files(root: &Path, wanted: impl Fn(&str) -> bool) -> Vec<(String, PathBuf)> {
     let walker = ignore::WalkBuilder::new(root)
         .hidden(false)
         .git_ignore(false)
@@ -203,12 +254,11 @@ pub fn find_lockfiles(root: &Path) -> Vec<(String, PathBuf)> {
             .map(|c| c.as_os_str().to_string_lossy())
             .collect::<Vec<_>>()
             .join("/");
-        if readers::reader_for(&rel).is_some() {
+        if wanted(&rel) {
             out.push((rel, entry.path().to_path_buf()));
         }
     }
     out.sort();
-    out.reverse(); // popped from the end: read in sorted order
     out
 }
 

@@ -9,6 +9,7 @@
 //! - [`sbom`]: the packages of a CycloneDX or SPDX JSON SBOM (by purl).
 //! - [`vex`]: OpenVEX and CycloneDX VEX statements applied to findings; OpenVEX output.
 //! - [`sla`]: first-seen state and SLA deadlines (seed register D6).
+//! - [`freshness`]: the database's age and `[vuln] max_db_age`.
 //! - [`scan`]: packages → findings, the function `vouch vuln scan` and `vouch check` share.
 //!
 //! Nothing here prints or exits.
@@ -18,6 +19,7 @@
 
 pub mod check;
 pub mod db;
+pub mod freshness;
 pub mod matcher;
 pub mod osv;
 pub mod purl;

@@ -4,7 +4,7 @@
 //! project reading belong to vouch-sbom; [`crate::scan::packages_from_project`] is the seam
 //! where they plug in.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use vouch_core::InputError;
@@ -24,8 +24,13 @@ pub struct SbomPackages {
     pub product: Option<String>,
 }
 
-/// Reads `text` (the contents of `shown`, named `rel` in findings) as an SBOM.
+/// Reads `text` (the contents of `shown`, named `rel` in findings) as an SBOM: CycloneDX or
+/// SPDX JSON, or SPDX tag-value (`*.spdx`).
 pub fn read(shown: &Path, rel: &str, text: &str) -> Result<SbomPackages, InputError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if text.trim_start().starts_with("SPDXVersion:") {
+        return Ok(read_tag_value(rel, text));
+    }
     let doc: serde_json::Value = serde_json::from_str(text).map_err(|e| {
         InputError::at(
             shown,
@@ -132,6 +137,110 @@ pub fn read(shown: &Path, rel: &str, text: &str) -> Result<SbomPackages, InputEr
     })
 }
 
+/// SPDX 2.x tag-value: every `ExternalRef: PACKAGE-MANAGER purl <purl>` of a package (the
+/// only place a tag-value document names a package by purl); packages without one are
+/// counted as unchecked. The described product is the package named by
+/// `Relationship: SPDXRef-DOCUMENT DESCRIBES <id>` (or `DocumentDescribes`).
+fn read_tag_value(rel: &str, text: &str) -> SbomPackages {
+    let mut packages = Vec::new();
+    let mut without = 0usize;
+    let mut described: Option<String> = None;
+    let mut purl_of: BTreeMap<String, String> = BTreeMap::new();
+    // (SPDXID, purl) of the package being read.
+    let mut current: Option<(Option<String>, Option<String>)> = None;
+    let finish = |cur: Option<(Option<String>, Option<String>)>,
+                  without: &mut usize,
+                  purl_of: &mut BTreeMap<String, String>| {
+        if let Some((id, purl)) = cur {
+            match purl {
+                Some(p) => {
+                    if let Some(id) = id {
+                        purl_of.insert(id, p);
+                    }
+                }
+                None => *without += 1,
+            }
+        }
+    };
+    let mut lines_of: BTreeMap<String, u32> = BTreeMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        let Some((tag, value)) = line.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        match tag {
+            "PackageName" => {
+                finish(current.take(), &mut without, &mut purl_of);
+                current = Some((None, None));
+            }
+            "SPDXID" => {
+                if let Some(cur) = current.as_mut() {
+                    cur.0 = Some(value.to_string());
+                }
+            }
+            "ExternalRef" => {
+                let mut parts = value.split_whitespace();
+                let (cat, ty, loc) = (parts.next(), parts.next(), parts.next());
+                if matches!(cat, Some("PACKAGE-MANAGER" | "PACKAGE_MANAGER"))
+                    && ty == Some("purl")
+                    && let (Some(cur), Some(loc)) = (current.as_mut(), loc)
+                    && cur.1.is_none()
+                {
+                    cur.1 = Some(loc.to_string());
+                    lines_of.entry(loc.to_string()).or_insert(i as u32 + 1);
+                }
+            }
+            "Relationship" => {
+                let mut parts = value.split_whitespace();
+                if let (Some("SPDXRef-DOCUMENT"), Some("DESCRIBES"), Some(id)) =
+                    (parts.next(), parts.next(), parts.next())
+                {
+                    described.get_or_insert_with(|| id.to_string());
+                }
+            }
+            "DocumentDescribes" => {
+                described.get_or_insert_with(|| value.to_string());
+            }
+            _ => {}
+        }
+    }
+    finish(current.take(), &mut without, &mut purl_of);
+    let product = described.and_then(|id| purl_of.get(&id).cloned());
+    for p in purl_of.values().cloned().collect::<BTreeSet<String>>() {
+        match to_package(&p, rel, lines_of.get(&p).copied()) {
+            Some(pkg) => packages.push(pkg),
+            None => without += 1,
+        }
+    }
+    packages.sort();
+    packages.dedup();
+    SbomPackages {
+        format: "SPDX",
+        packages,
+        without_purl: without,
+        product,
+    }
+}
+
+/// A purl as a package to check; `None` without a version.
+fn to_package(p: &str, rel: &str, line: Option<u32>) -> Option<PackageRef> {
+    let parsed = purl::parse(p)?;
+    let version = parsed.version.clone()?;
+    let ecosystem = match &parsed.ecosystem {
+        Ok(e) => e.as_str().to_string(),
+        Err(ty) => ty.clone(),
+    };
+    Some(PackageRef {
+        ecosystem,
+        name: parsed.name,
+        version,
+        purl: Some(p.to_string()),
+        source: rel.to_string(),
+        line,
+    })
+}
+
 /// purl string → the first line it appears on (as a JSON string value).
 fn line_index(text: &str) -> BTreeMap<&str, u32> {
     let mut out = BTreeMap::new();
@@ -152,6 +261,7 @@ pub fn looks_like_sbom(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
     name.ends_with(".cdx.json")
         || name.ends_with(".spdx.json")
+        || name.ends_with(".spdx")
         || name.ends_with(".sbom.json")
         || name == "bom.json"
         || name == "sbom.json"
@@ -176,6 +286,29 @@ mod tests {
         assert_eq!(s.packages[0].ecosystem, "npm");
         assert!(read(Path::new("x"), "x", "[1,").is_err());
         assert!(read(Path::new("x"), "x", "{}").is_err());
+    }
+
+    #[test]
+    fn reads_spdx_tag_value() {
+        let t = "SPDXVersion: SPDX-2.3\nDataLicense: CC0-1.0\nSPDXID: SPDXRef-DOCUMENT\n\
+                 Relationship: SPDXRef-DOCUMENT DESCRIBES SPDXRef-app\n\n\
+                 PackageName: app\nSPDXID: SPDXRef-app\n\
+                 ExternalRef: PACKAGE-MANAGER purl pkg:npm/app@1.0.0\n\n\
+                 PackageName: lodash\nSPDXID: SPDXRef-lodash\n\
+                 ExternalRef: SECURITY cpe23Type cpe:2.3:a:lodash:lodash:4.17.20:*:*:*:*:*:*:*\n\
+                 ExternalRef: PACKAGE-MANAGER purl pkg:npm/lodash@4.17.20\n\n\
+                 PackageName: nopurl\nSPDXID: SPDXRef-x\n";
+        let s = read(Path::new("a.spdx"), "a.spdx", t).unwrap();
+        let purls: Vec<&str> = s
+            .packages
+            .iter()
+            .map(|p| p.purl.as_deref().unwrap())
+            .collect();
+        assert_eq!(purls, vec!["pkg:npm/app@1.0.0", "pkg:npm/lodash@4.17.20"]);
+        assert_eq!(s.packages[1].line, Some(13));
+        assert_eq!(s.without_purl, 1);
+        assert_eq!(s.product.as_deref(), Some("pkg:npm/app@1.0.0"));
+        assert!(looks_like_sbom("dist/app.spdx"));
     }
 
     proptest::proptest! {

@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use vouch_core::{Finding, Location, Region, Rule, Severity};
+use vouch_core::{Finding, InputError, Location, Region, Rule, Severity};
 
 use crate::db::{Database, DbError};
 use crate::matcher::{self, PackageRef};
@@ -37,6 +37,93 @@ pub struct ScanResult {
     pub packages: usize,
     /// Ecosystem (as given) → packages that could not be checked.
     pub unknown_ecosystems: BTreeMap<String, usize>,
+}
+
+/// Everything a path gives the vulnerability scan.
+#[derive(Debug, Default)]
+pub struct Collected {
+    pub packages: Vec<PackageRef>,
+    /// Components without a versioned purl (SBOMs): not checkable.
+    pub without_purl: usize,
+    /// Products the SBOMs describe (VEX statements may name them).
+    pub products: Vec<String>,
+    /// Files read (lockfiles, manifests, SBOMs), relative to the path.
+    pub files: Vec<String>,
+    /// Sources that could not be read (the scan goes on without them).
+    pub warnings: Vec<String>,
+}
+
+/// The packages under `path`, as osv-scanner finds them: a directory's lockfiles and
+/// manifests (vouch-sbom's readers, recursively) and its SBOM documents (`*.cdx.json`,
+/// `bom.json`, `*.spdx.json`, `*.spdx`); or a single lockfile; or a single SBOM.
+///
+/// Fails closed: a directory without any package source is an error (`no package sources
+/// found under PATH`) unless `allow_empty`, and so is a path whose every source is
+/// unreadable.
+pub fn collect(path: &std::path::Path, allow_empty: bool) -> Result<Collected, InputError> {
+    let mut out = Collected::default();
+    let meta = std::fs::metadata(path)
+        .map_err(|e| InputError::in_file(path, format!("cannot read: {e}")))?;
+    let shown = path.display().to_string();
+    if meta.is_file() {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if vouch_sbom::readers::reader_for(&name).is_some() {
+            let inv = vouch_sbom::scan(path)?;
+            out.packages = packages_from_inventory(&inv);
+            for p in &mut out.packages {
+                p.source = shown.clone();
+            }
+            out.files.push(shown);
+        } else {
+            read_sbom_into(path, &shown, &mut out)?;
+            if out.packages.is_empty() && out.without_purl == 0 && !allow_empty {
+                return Err(InputError::in_file(path, "the SBOM lists no components")
+                    .with_hint("pass --allow-empty when an empty SBOM is intended"));
+            }
+        }
+        return Ok(out);
+    }
+    let inv = vouch_sbom::scan(path)?;
+    out.packages = packages_from_inventory(&inv);
+    out.files.extend(inv.files.iter().cloned());
+    out.warnings
+        .extend(inv.warnings.iter().map(|e| format!("not checked: {e}")));
+    let mut first_error: Option<InputError> = inv.warnings.first().cloned();
+    for (rel, full) in vouch_sbom::scan::find_sbom_files(path) {
+        match read_sbom_into(&full, &rel, &mut out) {
+            Ok(()) => out.files.push(rel),
+            Err(e) => {
+                out.warnings.push(format!("not checked: {e}"));
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    if out.files.is_empty() && out.packages.is_empty() {
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+        if !allow_empty {
+            return Err(vouch_sbom::scan::no_sources(path));
+        }
+    }
+    Ok(out)
+}
+
+fn read_sbom_into(
+    full: &std::path::Path,
+    rel: &str,
+    out: &mut Collected,
+) -> Result<(), InputError> {
+    let text = std::fs::read_to_string(full)
+        .map_err(|e| InputError::in_file(full, format!("cannot read: {e}")))?;
+    let s = crate::sbom::read(full, rel, &text)?;
+    out.packages.extend(s.packages);
+    out.without_purl += s.without_purl;
+    out.products.extend(s.product);
+    Ok(())
 }
 
 /// The packages of a project directory or lockfile, read by vouch-sbom's readers. `None` when
@@ -102,6 +189,9 @@ pub fn scan(db: &mut Database, packages: &[PackageRef]) -> Result<ScanResult, Db
         ..Default::default()
     };
     let mut empty_ecosystems: BTreeMap<Ecosystem, bool> = BTreeMap::new();
+    // The same package read from a lockfile and from an SBOM (or two SBOMs) is checked once:
+    // one finding per vulnerability per package, at its first source.
+    let mut seen: BTreeSet<(Ecosystem, String, String)> = BTreeSet::new();
     for pkg in packages {
         let Some(eco) = Ecosystem::from_osv(&pkg.ecosystem) else {
             *out.unknown_ecosystems
@@ -109,6 +199,9 @@ pub fn scan(db: &mut Database, packages: &[PackageRef]) -> Result<ScanResult, Db
                 .or_default() += 1;
             continue;
         };
+        if !seen.insert((eco, eco.normalize_name(&pkg.name), pkg.version.clone())) {
+            continue;
+        }
         if let std::collections::btree_map::Entry::Vacant(e) = empty_ecosystems.entry(eco) {
             let n = db.ecosystem_records(eco)?;
             e.insert(n == 0);

@@ -34,6 +34,10 @@ pub struct VulnConfig {
     pub update_url: Option<String>,
     /// Ecosystems `vouch db update` fetches.
     pub ecosystems: Option<Vec<String>>,
+    /// How old the newest record may be before the database is a failing finding
+    /// (`vuln/stale-database`); days, or `"36h"`, `"7d"`, `"2w"`. Default 7 days.
+    #[serde(default)]
+    pub max_db_age: crate::freshness::MaxAge,
 }
 
 /// `[vuln.sla]`: days allowed per severity.

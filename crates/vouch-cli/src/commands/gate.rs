@@ -105,6 +105,10 @@ pub struct ReleaseArgs {
     /// Source tree to describe in the SBOM.
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub sbom_source: PathBuf,
+    /// Release with an empty SBOM when the source tree has no package source, instead of
+    /// failing with exit 2.
+    #[arg(long)]
+    pub allow_empty: bool,
     /// Log every bundle of the release (artifact signatures, attestations, checksums) in this
     /// vouch transparency log and put the entries in the bundles (see `sign-blob --tlog`).
     #[arg(long, value_name = "DIR")]
@@ -263,7 +267,7 @@ fn release_cmd(global: &GlobalArgs, a: ReleaseArgs) -> Result<u8> {
     }
     let signer = load_signer(&a.key)?;
     let predicate = provenance::predicate(&env_var, &a.builder.overrides(), source_date_epoch()?);
-    let sbom = release_sbom(&a.sbom_source)?;
+    let sbom = release_sbom(&a.sbom_source, a.allow_empty)?;
     let public = signer.public_key().clone();
     let logger = |bundle: &mut vouch_attest::Bundle| -> Result<(), InputError> {
         let Some(dir) = &a.tlog else {
@@ -305,8 +309,11 @@ fn release_cmd(global: &GlobalArgs, a: ReleaseArgs) -> Result<u8> {
 
 /// The CycloneDX SBOM of the source tree for a release (the project's lockfiles and
 /// manifests, as `vouch sbom generate` reads them).
-pub(crate) fn release_sbom(source: &Path) -> Result<Option<Vec<u8>>> {
+pub(crate) fn release_sbom(source: &Path, allow_empty: bool) -> Result<Option<Vec<u8>>> {
     let inventory = vouch_sbom::scan(source)?;
+    if !allow_empty {
+        vouch_sbom::scan::require_sources(source, &inventory)?;
+    }
     let opts = vouch_sbom::WriteOptions {
         timestamp: vouch_sbom::WriteOptions::timestamp_from_env()?,
         ..Default::default()
@@ -400,7 +407,7 @@ fn gate(global: &GlobalArgs, a: GateArgs) -> Result<u8> {
     };
     let mut evidence = evidence::verify(&subject, &found, &trust);
     if let Some(v) = &policy.vulnerabilities {
-        evidence.max_vulnerability = attested_sbom_vulnerabilities(&policy, v, &evidence)?;
+        attested_sbom_vulnerabilities(global, &policy, v, &mut evidence)?;
     }
 
     let now = output::now()?;
@@ -561,42 +568,63 @@ fn trust(policy: &GatePolicy, policy_path: &Path) -> Result<std::result::Result<
 }
 
 /// The highest-severity vulnerability in the SBOM attested for the subject (a verified CycloneDX
-/// or SPDX attestation about it), checked against the policy's database. `None` when there is
-/// no such SBOM or no database, so the requirement says it cannot judge.
+/// or SPDX attestation about it), checked against the policy's database, with the database's
+/// age judged against `[vuln] max_db_age`. `max_vulnerability` stays `None` when there is no
+/// such SBOM or no database, so the requirement says it cannot judge. An attested SBOM that
+/// lists no components is refused (exit 2) unless the policy says `allow_empty: true`.
 fn attested_sbom_vulnerabilities(
+    global: &GlobalArgs,
     policy: &GatePolicy,
     v: &vouch_gate::policy::VulnerabilityPolicy,
-    evidence: &vouch_gate::Evidence,
-) -> Result<Option<Option<(vouch_core::Severity, String)>>> {
+    evidence: &mut vouch_gate::Evidence,
+) -> Result<()> {
     let sbom = evidence.attestations.iter().find(|a| {
         a.result.is_ok()
             && a.subject_matches
             && (a.predicate_type == "https://cyclonedx.org/bom"
                 || a.predicate_type.starts_with("https://spdx.dev/Document"))
     });
-    let Some(sbom) = sbom else { return Ok(None) };
+    let Some(sbom) = sbom else { return Ok(()) };
     let db_path = match &v.db {
         Some(p) => policy.resolve(p),
         None => PathBuf::from(".vouch/osv.db"),
     };
     if !db_path.is_file() {
-        return Ok(None);
+        return Ok(());
     }
     let mut db = vouch_vuln::db::Database::open(&db_path).map_err(|e| {
         InputError::in_file(&db_path, e.to_string()).with_hint("rebuild with vouch db build")
     })?;
     let text = serde_json::to_string(&sbom.predicate)?;
     let packages = vouch_vuln::sbom::read(Path::new(&sbom.source), &sbom.source, &text)?;
+    if packages.packages.is_empty() && packages.without_purl == 0 && !v.allow_empty {
+        return Err(InputError::in_file(
+            &sbom.source,
+            format!(
+                "no package sources found under {}: the attested SBOM lists no components",
+                sbom.source
+            ),
+        )
+        .with_hint("release from the project root, or set `allow_empty: true` under `vulnerabilities:` for an intentionally empty SBOM")
+        .into());
+    }
     let result = vouch_vuln::scan::scan(&mut db, &packages.packages)
         .map_err(|e| InputError::in_file(&db_path, e.to_string()))?;
-    Ok(Some(
+    let max_age = crate::commands::db::vuln_config(global)?.max_db_age;
+    let age = vouch_vuln::freshness::age(&db, crate::commands::vuln::age_now()?)
+        .map_err(|e| InputError::in_file(&db_path, e.to_string()))?;
+    let shown = db_path.display().to_string();
+    evidence.vulnerability_db_age = Some(age.describe(&shown));
+    evidence.vulnerability_db_problem = age.judge(&shown, max_age).map(|f| f.message);
+    evidence.max_vulnerability = Some(
         result
             .findings
             .iter()
             .filter(|f| f.is_active())
             .max_by_key(|f| f.severity)
             .map(|f| (f.severity, f.rule.trim_start_matches("vuln/").to_string())),
-    ))
+    );
+    Ok(())
 }
 
 fn log_verify(global: &GlobalArgs, file: &Path, head: Option<&str>) -> Result<u8> {

@@ -47,6 +47,10 @@ pub struct GenerateArgs {
     /// Fail (exit 2) when any lockfile cannot be read, instead of warning.
     #[arg(long)]
     pub strict: bool,
+    /// Write an empty SBOM for a directory without any package source (lockfile, manifest,
+    /// OS package database) instead of failing with exit 2.
+    #[arg(long)]
+    pub allow_empty: bool,
 }
 
 #[derive(Debug, Args)]
@@ -128,15 +132,57 @@ fn generate(global: &GlobalArgs, a: GenerateArgs) -> Result<u8> {
         timestamp: WriteOptions::timestamp_from_env()?,
     };
     let inv = vouch_sbom::scan_with(&a.path, &ScanOptions { strict: a.strict })?;
+    if !a.allow_empty {
+        vouch_sbom::scan::require_sources(&a.path, &inv)?;
+    }
     for w in &inv.warnings {
         output::warn(
             global,
             &format!("{w} (skipped; --strict makes this an error)"),
         );
     }
-    let bytes = vouch_sbom::write(&inv, format, &opts);
-    output::emit(global, &bytes)?;
+    if matches!(format, SbomFormat::CycloneDxJson) {
+        // Streamed: a million-component SBOM is never held in memory as one buffer.
+        stream(global, |w| {
+            vouch_sbom::cyclonedx::write_json(&inv, &opts, w)
+        })?;
+    } else {
+        let bytes = vouch_sbom::write(&inv, format, &opts);
+        output::emit(global, &bytes)?;
+    }
     Ok(0)
+}
+
+/// Writes through `f` to `-o FILE` (atomically: a temporary file in the same directory,
+/// renamed into place) or to stdout.
+fn stream(
+    global: &GlobalArgs,
+    f: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> Result<()> {
+    match &global.output {
+        Some(path) => {
+            let dir = match path.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => std::path::Path::new("."),
+            };
+            let cannot =
+                |e: std::io::Error| InputError::in_file(path, format!("cannot write: {e}"));
+            let tmp = tempfile::NamedTempFile::new_in(dir).map_err(cannot)?;
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, tmp);
+            f(&mut w).and_then(|_| w.flush()).map_err(cannot)?;
+            let tmp = w.into_inner().map_err(|e| cannot(e.into_error()))?;
+            tmp.as_file().sync_all().map_err(cannot)?;
+            tmp.persist(path)
+                .map_err(|e| InputError::in_file(path, format!("cannot write: {}", e.error)))?;
+            Ok(())
+        }
+        None => {
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+            f(&mut w)
+                .and_then(|_| w.flush())
+                .map_err(|e| anyhow::anyhow!("writing to stdout: {e}"))
+        }
+    }
 }
 
 fn validate(global: &GlobalArgs, a: ValidateArgs) -> Result<u8> {

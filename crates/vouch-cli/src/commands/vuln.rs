@@ -8,9 +8,10 @@ use vouch_core::exceptions::ExceptionSet;
 use vouch_core::{InputError, Report};
 use vouch_report::RenderOptions;
 use vouch_vuln::db::Database;
+use vouch_vuln::freshness::{self, STALE_DATABASE};
 use vouch_vuln::scan::VULNERABLE_DEPENDENCY;
 use vouch_vuln::sla::{self, SLA_OVERDUE, State, VulnConfig};
-use vouch_vuln::{register, sbom, scan, vex};
+use vouch_vuln::{register, scan, vex};
 
 use crate::cli::GlobalArgs;
 use crate::commands::db::{find_db, vuln_config};
@@ -35,9 +36,13 @@ pub enum VulnCommand {
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// A CycloneDX or SPDX JSON SBOM. (Project directories and lockfiles are read once the
-    /// SBOM readers are wired in; until then generate an SBOM first.)
+    /// A project directory (its lockfiles and manifests, and SBOM files: *.cdx.json,
+    /// bom.json, *.spdx.json, *.spdx), a single lockfile, or a CycloneDX / SPDX SBOM.
     pub path: PathBuf,
+    /// Accept a directory without any package source (or an SBOM without components)
+    /// instead of failing with exit 2.
+    #[arg(long)]
+    pub allow_empty: bool,
     /// The OSV database [default: [vuln] db in vouch.toml, .vouch/osv.db, $VOUCH_DB,
     /// ~/.cache/vouch/osv.db].
     #[arg(long, value_name = "FILE")]
@@ -91,35 +96,24 @@ struct Scanned {
 fn scan_sbom(global: &GlobalArgs, args: &ScanArgs) -> Result<Scanned> {
     let config = vuln_config(global)?;
     let rel = args.path.display().to_string();
-    let (packages, without_purl, product) = if args.path.is_dir() {
-        // The seam for vouch-sbom's project and lockfile readers.
-        match scan::packages_from_project(&args.path) {
-            Some(packages) => (packages, 0, None),
-            None => {
-                return Err(InputError::in_file(
-                    &args.path,
-                    "cannot be read as a project (no lockfile or manifest vouch understands)",
-                )
-                .with_hint(
-                    "generate one with vouch sbom generate DIR -o sbom.cdx.json and scan that",
-                )
-                .into());
-            }
-        }
-    } else {
-        let text = std::fs::read_to_string(&args.path).map_err(|e| {
-            InputError::in_file(&args.path, format!("cannot read: {e}"))
-                .with_hint("give a CycloneDX or SPDX JSON SBOM")
-        })?;
-        let s = sbom::read(&args.path, &rel, &text)?;
-        (s.packages, s.without_purl, s.product)
-    };
+    let collected = scan::collect(&args.path, args.allow_empty)?;
+    let (packages, without_purl, products) = (
+        collected.packages,
+        collected.without_purl,
+        collected.products,
+    );
     let db_path = find_db(global, args.db.as_deref())?;
     let mut db = Database::open(&db_path).map_err(InputError::from)?;
     let result = scan::scan(&mut db, &packages).map_err(InputError::from)?;
     let mut findings = result.findings;
     let mut report = Report::new(rel);
-    report.warnings = result.warnings;
+    report.warnings = collected.warnings;
+    report.warnings.extend(result.warnings);
+    // How old the data is, and whether that is too old ([vuln] max_db_age).
+    let age = freshness::age(&db, age_now()?).map_err(InputError::from)?;
+    let shown_db = db_path.display().to_string();
+    report.warnings.push(age.describe(&shown_db));
+    findings.extend(age.judge(&shown_db, config.max_db_age));
     if without_purl > 0 {
         report.warnings.push(format!(
             "{}: {} component(s) without a versioned purl were not checked",
@@ -130,7 +124,11 @@ fn scan_sbom(global: &GlobalArgs, args: &ScanArgs) -> Result<Scanned> {
     for v in &args.vex {
         let text = std::fs::read_to_string(v)
             .map_err(|e| InputError::in_file(v, format!("cannot read: {e}")))?;
-        vex::apply(&vex::parse(v, &text)?, &mut findings, product.as_deref());
+        let statements = vex::parse(v, &text)?;
+        vex::apply(&statements, &mut findings, None);
+        for product in &products {
+            vex::apply(&statements, &mut findings, Some(product));
+        }
     }
     let today = output::today()?;
     let state_path = args
@@ -149,20 +147,21 @@ fn scan_sbom(global: &GlobalArgs, args: &ScanArgs) -> Result<Scanned> {
     let meta =
         vouch_core::engine::settle_scoped(&meta_config, &mut findings, &exceptions, today, |e| {
             e.vuln.is_some()
-                || [&VULNERABLE_DEPENDENCY, &SLA_OVERDUE]
+                || [&VULNERABLE_DEPENDENCY, &SLA_OVERDUE, &STALE_DATABASE]
                     .iter()
                     .any(|r| e.names_rule(r.id))
         });
     findings.extend(meta);
     report.findings = findings;
-    report.files_scanned = 1;
+    report.files_scanned = collected.files.len().max(1);
     report.checks.push("vuln".into());
     let fail_on = vouch_core::engine::fail_on(global.fail_on.map(Into::into), &meta_config);
-    let known: Vec<vouch_core::rule::RuleInfo> = [&VULNERABLE_DEPENDENCY, &SLA_OVERDUE]
-        .into_iter()
-        .chain(vouch_core::exceptions::RULES.iter().copied())
-        .map(Into::into)
-        .collect();
+    let known: Vec<vouch_core::rule::RuleInfo> =
+        [&VULNERABLE_DEPENDENCY, &SLA_OVERDUE, &STALE_DATABASE]
+            .into_iter()
+            .chain(vouch_core::exceptions::RULES.iter().copied())
+            .map(Into::into)
+            .collect();
     report.finalize(fail_on, &known);
     Ok(Scanned {
         report,
@@ -170,6 +169,18 @@ fn scan_sbom(global: &GlobalArgs, args: &ScanArgs) -> Result<Scanned> {
         state_path,
         config,
     })
+}
+
+/// "Now" for the database's age: `VOUCH_NOW`, else midnight (UTC) of `VOUCH_TODAY`, else the
+/// clock, so that a run pinned to a past day judges the database as on that day.
+pub(crate) fn age_now() -> Result<jiff::Timestamp> {
+    if std::env::var_os("VOUCH_NOW").is_none() && std::env::var_os("VOUCH_TODAY").is_some() {
+        let day = output::today()?;
+        if let Ok(t) = format!("{day}T00:00:00Z").parse() {
+            return Ok(t);
+        }
+    }
+    output::now()
 }
 
 fn run_scan(global: &GlobalArgs, args: ScanArgs) -> Result<u8> {

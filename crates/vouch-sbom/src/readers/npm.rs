@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Deserialize;
+use serde::de::IgnoredAny;
 use serde_json::Value;
 use vouch_core::InputError;
 
@@ -23,7 +24,9 @@ struct Lock {
     version: Option<String>,
     #[serde(rename = "lockfileVersion")]
     lockfile_version: Option<u32>,
-    packages: Option<BTreeMap<String, Entry>>,
+    /// In file order; a Vec rather than a map: a million entries stay compact.
+    #[serde(default, deserialize_with = "pairs")]
+    packages: Option<Vec<(String, Entry)>>,
     dependencies: Option<BTreeMap<String, V1Entry>>,
 }
 
@@ -42,15 +45,16 @@ struct Entry {
     dev_optional: bool,
     #[serde(default)]
     link: bool,
-    license: Option<Value>,
-    #[serde(default)]
-    dependencies: BTreeMap<String, Value>,
-    #[serde(default)]
-    optional_dependencies: BTreeMap<String, Value>,
-    #[serde(default)]
-    dev_dependencies: BTreeMap<String, Value>,
-    #[serde(default)]
-    peer_dependencies: BTreeMap<String, Value>,
+    license: Option<Box<Value>>,
+    // Only the names are used: the ranges are skipped without being stored.
+    #[serde(default, deserialize_with = "keys")]
+    dependencies: Vec<String>,
+    #[serde(default, deserialize_with = "keys")]
+    optional_dependencies: Vec<String>,
+    #[serde(default, deserialize_with = "keys")]
+    dev_dependencies: Vec<String>,
+    #[serde(default, deserialize_with = "keys")]
+    peer_dependencies: Vec<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -63,9 +67,44 @@ struct V1Entry {
     #[serde(default)]
     optional: bool,
     #[serde(default)]
-    requires: BTreeMap<String, Value>,
+    requires: BTreeMap<String, IgnoredAny>,
     #[serde(default)]
     dependencies: BTreeMap<String, V1Entry>,
+}
+
+/// A JSON object as (key, value) pairs in file order.
+fn pairs<'de, D, V>(d: D) -> Result<Option<Vec<(String, V)>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    V: Deserialize<'de>,
+{
+    struct Pairs<V>(std::marker::PhantomData<V>);
+    impl<'de, V: Deserialize<'de>> serde::de::Visitor<'de> for Pairs<V> {
+        type Value = Vec<(String, V)>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(
+            self,
+            mut m: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut out = Vec::with_capacity(m.size_hint().unwrap_or(0));
+            while let Some(kv) = m.next_entry()? {
+                out.push(kv);
+            }
+            Ok(out)
+        }
+    }
+    d.deserialize_map(Pairs(std::marker::PhantomData)).map(Some)
+}
+
+/// The keys of a JSON object (dependency names; their ranges are skipped, not stored).
+fn keys<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    Ok(pairs::<D, IgnoredAny>(d)?
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect())
 }
 
 pub(crate) fn npm_purl(name: &str, version: &str) -> String {
@@ -73,7 +112,7 @@ pub(crate) fn npm_purl(name: &str, version: &str) -> String {
     Purl::new("npm", ns, n, Some(version)).to_string()
 }
 
-fn licence_of(v: &Option<Value>) -> Option<String> {
+fn licence_of(v: Option<&Value>) -> Option<String> {
     match v {
         Some(Value::String(s)) if !s.is_empty() => Some(canonical(s)),
         Some(Value::Object(o)) => o.get("type").and_then(Value::as_str).map(canonical),
@@ -106,10 +145,10 @@ fn name_from_path(path: &str) -> Option<&str> {
 }
 
 /// Node's lookup: `from/node_modules/name`, then each parent's.
-fn resolve<'a>(
+fn resolve<'a, K: std::borrow::Borrow<str> + std::hash::Hash + Eq>(
     from: &str,
     name: &str,
-    installed: &'a HashMap<String, String>,
+    installed: &'a HashMap<K, String>,
 ) -> Option<&'a String> {
     let mut base = from.to_string();
     loop {
@@ -118,7 +157,7 @@ fn resolve<'a>(
         } else {
             format!("{base}/node_modules/{name}")
         };
-        if let Some(p) = installed.get(&candidate) {
+        if let Some(p) = installed.get(candidate.as_str()) {
             return Some(p);
         }
         if base.is_empty() {
@@ -148,7 +187,7 @@ pub fn read(path: &str, text: &str) -> Result<Parsed, InputError> {
     } else if let Some(deps) = &lock.dependencies {
         let mut installed = HashMap::new();
         collect_v1_paths("", deps, &mut installed);
-        read_v1(path, "", deps, &installed, &mut out);
+        read_v1(path, "", Scope::Required, deps, &installed, &mut out);
         for name in deps.keys() {
             if let Some(p) = installed.get(&format!("node_modules/{name}")) {
                 out.direct.push(p.clone());
@@ -164,8 +203,8 @@ pub fn read(path: &str, text: &str) -> Result<Parsed, InputError> {
     Ok(out)
 }
 
-fn read_v2(path: &str, packages: &BTreeMap<String, Entry>, out: &mut Parsed) {
-    let mut installed: HashMap<String, String> = HashMap::new();
+fn read_v2(path: &str, packages: &[(String, Entry)], out: &mut Parsed) {
+    let mut installed: HashMap<&str, String> = HashMap::with_capacity(packages.len());
     for (key, e) in packages {
         if e.link || !key.contains("node_modules/") {
             continue;
@@ -176,18 +215,18 @@ fn read_v2(path: &str, packages: &BTreeMap<String, Entry>, out: &mut Parsed) {
         let Some(version) = e.version.as_deref() else {
             continue;
         };
-        installed.insert(key.clone(), npm_purl(name, version));
+        installed.insert(key.as_str(), npm_purl(name, version));
     }
     for (key, e) in packages {
         let deps = e
             .dependencies
-            .keys()
-            .chain(e.optional_dependencies.keys())
-            .chain(e.peer_dependencies.keys());
+            .iter()
+            .chain(&e.optional_dependencies)
+            .chain(&e.peer_dependencies);
         let is_member = !key.contains("node_modules/");
         if is_member || e.link {
             if is_member {
-                let all = deps.chain(e.dev_dependencies.keys());
+                let all = deps.chain(&e.dev_dependencies);
                 for d in all {
                     if let Some(p) = resolve(key, d, &installed) {
                         out.direct.push(p.clone());
@@ -196,7 +235,7 @@ fn read_v2(path: &str, packages: &BTreeMap<String, Entry>, out: &mut Parsed) {
             }
             continue;
         }
-        let Some(purl) = installed.get(key) else {
+        let Some(purl) = installed.get(key.as_str()) else {
             continue;
         };
         let name = e
@@ -210,7 +249,7 @@ fn read_v2(path: &str, packages: &BTreeMap<String, Entry>, out: &mut Parsed) {
         if let Some(h) = e.integrity.as_deref().and_then(Hash::sri) {
             c.hashes.push(h);
         }
-        if let Some(l) = licence_of(&e.license) {
+        if let Some(l) = licence_of(e.license.as_deref()) {
             c.licenses.push(l);
         }
         if let Some(r) = &e.resolved
@@ -227,6 +266,22 @@ fn read_v2(path: &str, packages: &BTreeMap<String, Entry>, out: &mut Parsed) {
     }
 }
 
+/// The real package of a v1 entry: an alias (`"zrender": {"version":
+/// "npm:zrender-nightly@5.3.0"}`) installs `zrender-nightly` 5.3.0 under the name `zrender`.
+fn v1_identity<'a>(name: &'a str, version: &'a str) -> (&'a str, &'a str) {
+    if let Some(alias) = version.strip_prefix("npm:") {
+        let start = usize::from(alias.starts_with('@'));
+        if let Some(at) = alias[start..].find('@').map(|i| i + start)
+            && at > 0
+            && at + 1 < alias.len()
+        {
+            return (&alias[..at], &alias[at + 1..]);
+        }
+        // Never a range without a name: a v1 entry's version is exact.
+    }
+    (name, version)
+}
+
 fn collect_v1_paths(
     base: &str,
     deps: &BTreeMap<String, V1Entry>,
@@ -239,15 +294,19 @@ fn collect_v1_paths(
             format!("{base}/node_modules/{name}")
         };
         if let Some(v) = &e.version {
-            installed.insert(key.clone(), npm_purl(name, v));
+            let (real, v) = v1_identity(name, v);
+            installed.insert(key.clone(), npm_purl(real, v));
         }
         collect_v1_paths(&key, &e.dependencies, installed);
     }
 }
 
+/// Nested entries inherit `dev`/`optional` from the entry they sit under (npm installs them
+/// only for it).
 fn read_v1(
     path: &str,
     base: &str,
+    parent: Scope,
     deps: &BTreeMap<String, V1Entry>,
     installed: &HashMap<String, String>,
     out: &mut Parsed,
@@ -258,10 +317,11 @@ fn read_v1(
         } else {
             format!("{base}/node_modules/{name}")
         };
+        let scope = scope_of(e.dev, e.optional, false).max(parent);
         if let Some(purl) = installed.get(&key) {
-            let version = e.version.as_deref().unwrap_or("");
-            let mut c = Component::new(Ecosystem::Npm, name, version, purl.clone());
-            c.scope = scope_of(e.dev, e.optional, false);
+            let (real, version) = v1_identity(name, e.version.as_deref().unwrap_or(""));
+            let mut c = Component::new(Ecosystem::Npm, real, version, purl.clone());
+            c.scope = scope_of(e.dev, e.optional, false).max(parent);
             if let Some(h) = e.integrity.as_deref().and_then(Hash::sri) {
                 c.hashes.push(h);
             }
@@ -278,7 +338,7 @@ fn read_v1(
             c.sources.push(path.to_string());
             out.components.push(c);
         }
-        read_v1(path, &key, &e.dependencies, installed, out);
+        read_v1(path, &key, scope, &e.dependencies, installed, out);
     }
 }
 
@@ -319,6 +379,38 @@ mod tests {
         assert_eq!(p.components.len(), 3);
         let a = p.components.iter().find(|c| c.name == "a").unwrap();
         assert_eq!(a.dependencies, vec!["pkg:npm/b@1.1.0".to_string()]);
+    }
+
+    #[test]
+    fn v1_nested_and_aliases() {
+        let t = r#"{"name":"x","lockfileVersion":1,"requires":true,"dependencies":{
+            "zrender":{"version":"npm:zrender-nightly@5.3.0-dev.1","dev":true},
+            "@s/a":{"version":"1.0.0","requires":{"b":"^1"},"dependencies":{
+                "b":{"version":"1.1.0","optional":true,"dependencies":{"c":{"version":"3.0.0"}}}}},
+            "b":{"version":"2.0.0"}}}"#;
+        let p = read("package-lock.json", t).unwrap();
+        let mut purls: Vec<(&str, Scope)> = p
+            .components
+            .iter()
+            .map(|c| (c.purl.as_str(), c.scope))
+            .collect();
+        purls.sort();
+        assert_eq!(
+            purls,
+            vec![
+                ("pkg:npm/%40s/a@1.0.0", Scope::Required),
+                ("pkg:npm/b@1.1.0", Scope::Optional),
+                ("pkg:npm/b@2.0.0", Scope::Required),
+                ("pkg:npm/c@3.0.0", Scope::Optional),
+                ("pkg:npm/zrender-nightly@5.3.0-dev.1", Scope::Dev),
+            ]
+        );
+        let z = p
+            .components
+            .iter()
+            .find(|c| c.purl.contains("zrender"))
+            .unwrap();
+        assert_eq!(z.name, "zrender-nightly");
     }
 
     #[test]

@@ -51,9 +51,22 @@ fn clean_version(v: &str) -> &str {
     v.split('_').next().unwrap_or(v)
 }
 
-/// (name, version) of a package key in any lockfile version.
-fn parse_key(key: &str) -> Option<(String, String)> {
+/// (name, version) of a package key. `v5` selects the lockfile 5.x key syntax
+/// (`/name/version_peer@x+…`, where package names may contain `_` but versions cannot);
+/// later versions write `/name@version(peer@x)` (v6) or `name@version(peer@x)` (v9).
+fn parse_key(key: &str, v5: bool) -> Option<(String, String)> {
     let k = key.trim_start_matches('/');
+    if v5 {
+        let segments = usize::from(k.starts_with('@')) + 1;
+        let mut cut = 0usize;
+        for _ in 0..segments {
+            cut += k[cut..].find('/')? + 1;
+        }
+        let (n, v) = (&k[..cut - 1], &k[cut..]);
+        let v = clean_version(v);
+        return (!n.is_empty() && !v.is_empty() && !v.contains('/'))
+            .then(|| (n.to_string(), v.to_string()));
+    }
     let k = k.split('(').next().unwrap_or(k);
     let start = usize::from(k.starts_with('@'));
     if let Some(at) = k[start..].find('@').map(|i| i + start) {
@@ -62,19 +75,25 @@ fn parse_key(key: &str) -> Option<(String, String)> {
             return Some((n.to_string(), clean_version(v).to_string()));
         }
     }
-    // v5: /name/version or /@scope/name/version
+    // A v5-style key in a later lockfile (hand-edited or converted): /name/version.
     let (n, v) = k.rsplit_once('/')?;
     (!n.is_empty() && !v.is_empty()).then(|| (n.to_string(), clean_version(v).to_string()))
 }
 
-/// A dependency reference (`1.2.3(peer)`, `link:../x`, `/other/1.0.0`, `name@1.0.0` alias).
-fn dep_purl(name: &str, value: &str) -> Option<String> {
+/// A dependency reference (`1.2.3(peer)`, `1.2.3_peer` (v5), `link:../x`, `/other/1.0.0`,
+/// `name@1.0.0` alias).
+fn dep_purl(name: &str, value: &str, v5: bool) -> Option<String> {
     if value.starts_with("link:") || value.starts_with("file:") {
         return None;
     }
     let base = value.split('(').next().unwrap_or(value);
+    let base = if v5 {
+        base.split('_').next().unwrap_or(base)
+    } else {
+        base
+    };
     if base.starts_with('/') || base.get(1..).is_some_and(|r| r.contains('@')) {
-        let (n, v) = parse_key(value)?;
+        let (n, v) = parse_key(value, v5 && base.starts_with('/'))?;
         return Some(npm_purl(&n, &v));
     }
     Some(npm_purl(name, clean_version(value)))
@@ -105,6 +124,11 @@ pub fn read(path: &str, text: &str) -> Result<Parsed, InputError> {
         return Err(InputError::at(path, 1, None, "no `lockfileVersion`")
             .with_hint("this does not look like a pnpm lockfile"));
     }
+    let v5 = doc
+        .get_scalar("lockfileVersion")
+        .map(|s| s.as_str().trim_matches(['\'', '"']))
+        .and_then(|v| v.split('.').next()?.parse::<u32>().ok())
+        .is_some_and(|major| major < 6);
     let packages = doc.get_mapping("packages");
     let snapshots = doc.get_mapping("snapshots");
     let mut out = Parsed::default();
@@ -120,7 +144,7 @@ pub fn read(path: &str, text: &str) -> Result<Parsed, InputError> {
     for imp in importer_maps {
         for kind in ["dependencies", "optionalDependencies", "devDependencies"] {
             for (n, v) in str_map(imp.get_mapping(kind)) {
-                if let Some(p) = dep_purl(&n, &v) {
+                if let Some(p) = dep_purl(&n, &v, v5) {
                     if kind == "devDependencies" {
                         dev_direct.push(p);
                     } else {
@@ -135,7 +159,28 @@ pub fn read(path: &str, text: &str) -> Result<Parsed, InputError> {
     let mut has_dev_flags = false;
     if let Some(pkgs) = packages {
         for (key, node) in pkgs.iter() {
-            let Some((name, version)) = parse_key(key.as_str()) else {
+            let Some(entry) = node.as_mapping() else {
+                return Err(InputError::at(
+                    path,
+                    line_of(node),
+                    None,
+                    "package entry is not a mapping",
+                ));
+            };
+            // `file:` directory packages are first-party code inside the repository, like
+            // workspace packages: the project, not a component.
+            if key.as_str().starts_with("file:")
+                && entry
+                    .get_mapping("resolution")
+                    .is_some_and(|r| r.get_node("directory").is_some())
+            {
+                continue;
+            }
+            let from_key = parse_key(key.as_str(), v5);
+            let field = |f: &str| entry.get_scalar(f).map(|s| s.as_str().to_string());
+            let name = field("name").or_else(|| from_key.as_ref().map(|k| k.0.clone()));
+            let version = field("version").or_else(|| from_key.as_ref().map(|k| k.1.clone()));
+            let (Some(name), Some(version)) = (name, version) else {
                 let line = key.span().start().map(|m| m.line()).unwrap_or(1);
                 return Err(InputError::at(
                     path,
@@ -145,26 +190,32 @@ pub fn read(path: &str, text: &str) -> Result<Parsed, InputError> {
                 )
                 .with_hint("regenerate the lockfile with `pnpm install`"));
             };
-            let Some(entry) = node.as_mapping() else {
-                return Err(InputError::at(
-                    path,
-                    line_of(node),
-                    None,
-                    "package entry is not a mapping",
-                ));
-            };
-            let name = entry
-                .get_scalar("name")
-                .map(|s| s.as_str().to_string())
-                .unwrap_or(name);
-            let version = entry
-                .get_scalar("version")
-                .map(|s| s.as_str().to_string())
-                .unwrap_or(version);
             let purl = npm_purl(&name, &version);
-            let c = comps
-                .entry(purl.clone())
-                .or_insert_with(|| Component::new(Ecosystem::Npm, &name, &version, purl));
+            let mut scope = Scope::Required;
+            if let Some(dev) = entry.get_scalar("dev").and_then(|s| s.as_bool()) {
+                has_dev_flags = true;
+                if dev {
+                    scope = Scope::Dev;
+                }
+            }
+            if entry.get_scalar("optional").and_then(|s| s.as_bool()) == Some(true)
+                && scope == Scope::Required
+            {
+                scope = Scope::Optional;
+            }
+            // One package installed with several peer sets: the strongest need wins.
+            let c = match comps.entry(purl.clone()) {
+                std::collections::btree_map::Entry::Occupied(o) => {
+                    let c = o.into_mut();
+                    c.scope = c.scope.merge(scope);
+                    c
+                }
+                std::collections::btree_map::Entry::Vacant(v) => {
+                    let mut c = Component::new(Ecosystem::Npm, &name, &version, purl);
+                    c.scope = scope;
+                    v.insert(c)
+                }
+            };
             if let Some(integrity) = entry
                 .get_mapping("resolution")
                 .and_then(|r| r.get_scalar("integrity"))
@@ -172,20 +223,9 @@ pub fn read(path: &str, text: &str) -> Result<Parsed, InputError> {
             {
                 c.hashes = vec![h];
             }
-            if let Some(dev) = entry.get_scalar("dev").and_then(|s| s.as_bool()) {
-                has_dev_flags = true;
-                if dev {
-                    c.scope = Scope::Dev;
-                }
-            }
-            if entry.get_scalar("optional").and_then(|s| s.as_bool()) == Some(true)
-                && c.scope == Scope::Required
-            {
-                c.scope = Scope::Optional;
-            }
             for kind in ["dependencies", "optionalDependencies"] {
                 for (n, v) in str_map(entry.get_mapping(kind)) {
-                    c.dependencies.extend(dep_purl(&n, &v));
+                    c.dependencies.extend(dep_purl(&n, &v, v5));
                 }
             }
             c.sources = vec![path.to_string()];
@@ -193,7 +233,7 @@ pub fn read(path: &str, text: &str) -> Result<Parsed, InputError> {
     }
     if let Some(snaps) = snapshots {
         for (key, node) in snaps.iter() {
-            let Some((name, version)) = parse_key(key.as_str()) else {
+            let Some((name, version)) = parse_key(key.as_str(), false) else {
                 continue;
             };
             let purl = npm_purl(&name, &version);
@@ -203,7 +243,7 @@ pub fn read(path: &str, text: &str) -> Result<Parsed, InputError> {
             if let Some(entry) = node.as_mapping() {
                 for kind in ["dependencies", "optionalDependencies"] {
                     for (n, v) in str_map(entry.get_mapping(kind)) {
-                        c.dependencies.extend(dep_purl(&n, &v));
+                        c.dependencies.extend(dep_purl(&n, &v, v5));
                     }
                 }
                 if entry.get_scalar("optional").and_then(|s| s.as_bool()) == Some(true) {
@@ -308,6 +348,93 @@ packages:
             vec!["pkg:npm/b@2.0.0".to_string()]
         );
         assert_eq!(p.components[1].scope, Scope::Dev);
+    }
+
+    const V5: &str = "lockfileVersion: 5.4
+
+importers:
+  .:
+    specifiers:
+      '@babel/plugin-x': ^7.12.0
+      string_decoder: ^1.3.0
+      local-pkg: file:./pkg
+    dependencies:
+      '@babel/plugin-x': 7.12.13_@babel+core@7.20.12
+      string_decoder: 1.3.0
+      local-pkg: file:packages/pkg
+
+packages:
+  /@babel/plugin-x/7.12.13_@babel+core@7.20.12:
+    resolution: {integrity: sha512-z4PhNX7vuL3xVChQ1m2AB9Yg5AULVxXcg/SpIdNs6c5H0NE8XYXysP+DGNKHfuwvY7kxvUdBeoGlODJ6+SfaPg==}
+    dependencies:
+      '@babel/core': 7.20.12
+    dev: false
+  /@babel/plugin-x/7.12.13_@babel+core@7.21.0:
+    resolution: {integrity: sha512-z4PhNX7vuL3xVChQ1m2AB9Yg5AULVxXcg/SpIdNs6c5H0NE8XYXysP+DGNKHfuwvY7kxvUdBeoGlODJ6+SfaPg==}
+    dev: true
+  /@babel/core/7.20.12:
+    resolution: {integrity: sha512-z4PhNX7vuL3xVChQ1m2AB9Yg5AULVxXcg/SpIdNs6c5H0NE8XYXysP+DGNKHfuwvY7kxvUdBeoGlODJ6+SfaPg==}
+    dev: false
+  /string_decoder/1.3.0:
+    resolution: {integrity: sha512-z4PhNX7vuL3xVChQ1m2AB9Yg5AULVxXcg/SpIdNs6c5H0NE8XYXysP+DGNKHfuwvY7kxvUdBeoGlODJ6+SfaPg==}
+    dev: false
+  /lodash._reinterpolate/3.0.0_react@18.2.0:
+    resolution: {integrity: sha512-z4PhNX7vuL3xVChQ1m2AB9Yg5AULVxXcg/SpIdNs6c5H0NE8XYXysP+DGNKHfuwvY7kxvUdBeoGlODJ6+SfaPg==}
+    dev: true
+  file:packages/pkg:
+    resolution: {directory: packages/pkg, type: directory}
+    name: local-pkg
+    dev: false
+";
+
+    #[test]
+    fn v5_keys_with_peer_suffixes_and_underscored_names() {
+        let p = read("pnpm-lock.yaml", V5).unwrap();
+        let got: Vec<(&str, Scope)> = p
+            .components
+            .iter()
+            .map(|c| (c.purl.as_str(), c.scope))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("pkg:npm/%40babel/core@7.20.12", Scope::Required),
+                ("pkg:npm/%40babel/plugin-x@7.12.13", Scope::Required),
+                ("pkg:npm/lodash._reinterpolate@3.0.0", Scope::Dev),
+                ("pkg:npm/string_decoder@1.3.0", Scope::Required),
+            ]
+        );
+        assert_eq!(
+            p.components[1].dependencies,
+            vec!["pkg:npm/%40babel/core@7.20.12".to_string()]
+        );
+        let mut direct = p.direct.clone();
+        direct.sort();
+        assert_eq!(
+            direct,
+            vec![
+                "pkg:npm/%40babel/plugin-x@7.12.13".to_string(),
+                "pkg:npm/string_decoder@1.3.0".to_string()
+            ]
+        );
+    }
+
+    #[test]
+    fn v6_peer_variants_are_one_component() {
+        let t = "lockfileVersion: '6.0'\n\npackages:\n  /react-dom@18.2.0(react@18.2.0):\n    resolution: {integrity: sha512-z4PhNX7vuL3xVChQ1m2AB9Yg5AULVxXcg/SpIdNs6c5H0NE8XYXysP+DGNKHfuwvY7kxvUdBeoGlODJ6+SfaPg==}\n    dev: true\n  /react-dom@18.2.0(react@18.3.0):\n    resolution: {integrity: sha512-z4PhNX7vuL3xVChQ1m2AB9Yg5AULVxXcg/SpIdNs6c5H0NE8XYXysP+DGNKHfuwvY7kxvUdBeoGlODJ6+SfaPg==}\n    dev: false\n  /@types/babel__core@7.20.5:\n    resolution: {integrity: sha512-z4PhNX7vuL3xVChQ1m2AB9Yg5AULVxXcg/SpIdNs6c5H0NE8XYXysP+DGNKHfuwvY7kxvUdBeoGlODJ6+SfaPg==}\n    dev: true\n";
+        let p = read("pnpm-lock.yaml", t).unwrap();
+        let got: Vec<(&str, Scope)> = p
+            .components
+            .iter()
+            .map(|c| (c.purl.as_str(), c.scope))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("pkg:npm/%40types/babel__core@7.20.5", Scope::Dev),
+                ("pkg:npm/react-dom@18.2.0", Scope::Required),
+            ]
+        );
     }
 
     #[test]

@@ -24,6 +24,8 @@ struct Entry {
     resolved: Option<String>,
     deps: Vec<(String, String)>,
     optional_deps: Vec<(String, String)>,
+    /// Berry `conditions:` (`os=darwin & cpu=arm64`): installed only on some platforms.
+    conditions: bool,
     line: usize,
 }
 
@@ -39,6 +41,40 @@ fn split_descriptor(d: &str) -> Option<(&str, &str)> {
     let start = usize::from(d.starts_with('@'));
     let at = d[start..].find('@')? + start;
     Some((&d[..at], &d[at + 1..]))
+}
+
+/// The package an entry installs, and whether it is local (first-party) code rather than a
+/// component: `(name, local)`.
+///
+/// Berry's `resolution` names the real package (`"string-width@npm:4.2.3"` for the alias
+/// descriptor `string-width-cjs@npm:string-width@^4`; `typescript@patch:typescript@npm%3A…`
+/// is the patched `typescript`); `workspace:`, `link:`, `portal:` and `file:` resolutions
+/// and `0.0.0-use.local` versions are the project's own packages. v1 has no resolution: an
+/// alias descriptor's range (`npm:string-width@^4`) names the real package.
+fn package_of(e: &Entry) -> Option<(String, bool)> {
+    const LOCAL: [&str; 4] = ["workspace:", "link:", "portal:", "file:"];
+    let local_range = |range: &str| LOCAL.iter().any(|p| range.starts_with(p));
+    if let Some(res) = e.resolution.as_deref() {
+        let (name, range) = split_descriptor(res)?;
+        let local = local_range(range) || e.version.as_deref() == Some("0.0.0-use.local");
+        return Some((name.to_string(), local));
+    }
+    let (name, range) = split_descriptor(e.descriptors.first()?)?;
+    let local = e
+        .descriptors
+        .iter()
+        .any(|d| split_descriptor(d).is_some_and(|(_, r)| local_range(r)));
+    if let Some(alias) = range.strip_prefix("npm:") {
+        match split_descriptor(alias) {
+            Some((real, _)) if !real.is_empty() => return Some((real.to_string(), local)),
+            // `npm:@hot-loader/react-dom`: an alias without a range.
+            None if alias.starts_with(|c: char| c == '@' || c.is_ascii_alphabetic()) => {
+                return Some((alias.to_string(), local));
+            }
+            _ => {}
+        }
+    }
+    Some((name.to_string(), local))
 }
 
 /// Splits `key value` (v1) or `key: value` (Berry).
@@ -102,9 +138,11 @@ pub fn read_with_manifest(
                 });
                 continue;
             }
+            // v1 quotes each descriptor (`"a@^1", "a@^1.2"`), Berry the whole list
+            // (`"a@npm:^1, a@npm:^1.2"`); descriptors themselves never hold `,` or `"`.
             let descriptors = head
                 .split(',')
-                .map(|d| unquote(d).to_string())
+                .map(|d| d.trim().trim_matches('"').trim().to_string())
                 .filter(|d| !d.is_empty())
                 .collect();
             entries.push(Entry {
@@ -130,6 +168,7 @@ pub fn read_with_manifest(
                 "resolution" => entry.resolution = Some(v.to_string()),
                 "integrity" => entry.integrity = Some(v.to_string()),
                 "resolved" => entry.resolved = Some(v.to_string()),
+                "conditions" => entry.conditions = !v.is_empty(),
                 "dependencies" if v.is_empty() => block = Some("dependencies"),
                 "optionalDependencies" if v.is_empty() => block = Some("optional"),
                 _ => {}
@@ -162,28 +201,20 @@ pub fn read_with_manifest(
                     .with_hint("the lockfile looks truncated or hand-edited; run `yarn install`"),
             );
         };
-        let Some((name, _)) = split_descriptor(&e.descriptors[0]) else {
+        let Some((name, local)) = package_of(e) else {
             continue;
         };
-        let workspace = e.descriptors.iter().any(|d| d.contains("@workspace:"))
-            || e.resolution
-                .as_deref()
-                .is_some_and(|r| r.contains("@workspace:"));
-        let purl = npm_purl(name, version);
+        let purl = npm_purl(&name, version);
         for d in &e.descriptors {
-            by_desc.insert(
-                d.clone(),
-                if workspace {
-                    String::new()
-                } else {
-                    purl.clone()
-                },
-            );
+            by_desc.insert(d.clone(), if local { String::new() } else { purl.clone() });
         }
-        if workspace {
+        if local {
             continue;
         }
-        let mut c = Component::new(Ecosystem::Npm, name, version, purl);
+        let mut c = Component::new(Ecosystem::Npm, &name, version, purl);
+        if e.conditions {
+            c.scope = Scope::Optional;
+        }
         if let Some(h) = e.integrity.as_deref().and_then(Hash::sri) {
             c.hashes.push(h);
         }
@@ -197,7 +228,7 @@ pub fn read_with_manifest(
             .filter(|p| !p.is_empty())
             .cloned()
     };
-    let mut optional_targets = Vec::new();
+    let mut optional_targets: std::collections::HashSet<String> = Default::default();
     let mut out = Parsed::default();
     for (i, mut c) in comps {
         let e = &entries[i];
@@ -307,6 +338,94 @@ mod tests {
         assert_eq!(p.components.len(), 1);
         assert_eq!(p.components[0].purl, "pkg:npm/lodash@4.17.21");
         assert_eq!(p.direct, vec!["pkg:npm/lodash@4.17.21".to_string()]);
+    }
+
+    const BERRY_HARD: &str = r#"__metadata:
+  version: 8
+  cacheKey: 10
+
+"@s/app@workspace:.":
+  version: 0.0.0-use.local
+  resolution: "@s/app@workspace:."
+  dependencies:
+    string-width-cjs: "npm:string-width@^4.2.0"
+    typescript: "patch:typescript@npm%3A^5.4.5#optional!builtin<compat/typescript>"
+    local-tool: "link:./tools/x"
+  languageName: unknown
+  linkType: soft
+
+"local-tool@link:./tools/x::locator=%40s%2Fapp%40workspace%3A.":
+  version: 0.0.0-use.local
+  resolution: "local-tool@link:./tools/x::locator=%40s%2Fapp%40workspace%3A."
+  languageName: node
+  linkType: soft
+
+"portal-pkg@portal:../p::locator=%40s%2Fapp%40workspace%3A.":
+  version: 0.0.0-use.local
+  resolution: "portal-pkg@portal:../p::locator=%40s%2Fapp%40workspace%3A."
+  languageName: node
+  linkType: soft
+
+"string-width-cjs@npm:string-width@^4.2.0, string-width@npm:^4.1.0, string-width@npm:^4.2.0":
+  version: 4.2.3
+  resolution: "string-width@npm:4.2.3"
+  checksum: 10/e52c10dc3fbfcd6c3a15f159f54a90024241d0f149cf8aed2982a2d801d2e64df0bf1dc351cf8e95c3319323f9f220c16e740b06faecd53e2462df1d2b5443fb
+  languageName: node
+  linkType: hard
+
+"typescript@patch:typescript@npm%3A^5.4.5#optional!builtin<compat/typescript>":
+  version: 5.4.5
+  resolution: "typescript@patch:typescript@npm%3A5.4.5#optional!builtin<compat/typescript>::version=5.4.5&hash=5adc0c"
+  languageName: node
+  linkType: hard
+
+"@esbuild/darwin-arm64@npm:0.21.5":
+  version: 0.21.5
+  resolution: "@esbuild/darwin-arm64@npm:0.21.5"
+  conditions: os=darwin & cpu=arm64
+  languageName: node
+  linkType: hard
+"#;
+
+    #[test]
+    fn berry_descriptors_protocols_and_conditions() {
+        let p = read("yarn.lock", BERRY_HARD).unwrap();
+        let purls: Vec<&str> = p.components.iter().map(|c| c.purl.as_str()).collect();
+        assert_eq!(
+            purls,
+            vec![
+                "pkg:npm/string-width@4.2.3",
+                "pkg:npm/typescript@5.4.5",
+                "pkg:npm/%40esbuild/darwin-arm64@0.21.5",
+            ]
+        );
+        let esbuild = &p.components[2];
+        assert_eq!(esbuild.scope, Scope::Optional);
+        assert_eq!(p.components[0].scope, Scope::Required);
+        // The workspace's dependencies, through the alias and the patch, are direct.
+        let mut direct = p.direct.clone();
+        direct.sort();
+        assert_eq!(
+            direct,
+            vec![
+                "pkg:npm/string-width@4.2.3".to_string(),
+                "pkg:npm/typescript@5.4.5".to_string()
+            ]
+        );
+    }
+
+    #[test]
+    fn v1_aliases_name_the_real_package() {
+        let t = "\"react-dom@npm:@hot-loader/react-dom\":\n  version \"16.11.0\"\n\n\"wrap-ansi-cjs@npm:wrap-ansi@^7.0.0\", wrap-ansi@^7.0.0:\n  version \"7.0.0\"\n";
+        let p = read("yarn.lock", t).unwrap();
+        let purls: Vec<&str> = p.components.iter().map(|c| c.purl.as_str()).collect();
+        assert_eq!(
+            purls,
+            vec![
+                "pkg:npm/%40hot-loader/react-dom@16.11.0",
+                "pkg:npm/wrap-ansi@7.0.0"
+            ]
+        );
     }
 
     #[test]
