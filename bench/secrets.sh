@@ -29,7 +29,7 @@ fi
 KF="$CACHE/venv/bin/kingfisher"
 DS="$CACHE/venv/bin/detect-secrets"
 cargo build --release -q -p vouch-cli
-VOUCH="${CARGO_TARGET_DIR:-$ROOT/target}/release/vouch"
+VOUCH="$(bash .ci/target-dir)/release/vouch"
 echo "== versions: $($VOUCH --version) | $($KF --version 2>/dev/null | head -1) | detect-secrets $($DS --version)"
 
 # --- quality on the labelled corpus ----------------------------------------------------------
