@@ -24,7 +24,9 @@ const FAIL_ON: [&str; 8] = [
 ];
 
 /// Commands that write no report and take no `--format`.
-const NO_FORMAT: [&str; 9] = [
+const NO_FORMAT: [&str; 11] = [
+    "secrets baseline",
+    "vuln vex",
     "key generate",
     "key import-cosign",
     "key public-key",
@@ -43,6 +45,26 @@ const NO_OUTPUT: [&str; 2] = ["key generate", "key import-cosign"];
 const CONFIG_FAMILIES: [&str; 8] = [
     "check", "ci", "db", "iam", "register", "seal", "secrets", "vuln",
 ];
+
+/// The `--format` values of the commands that take one, for their help.
+fn formats(path: &str) -> Option<&'static str> {
+    const REPORT: &str = "text (default), json, sarif, markdown, html";
+    Some(match path {
+        "check" | "ci audit" | "secrets scan" | "iam lint" | "vuln scan" | "register lint" => {
+            REPORT
+        }
+        "iam diff" => "text (default), json, policy",
+        "vuln report" => "csv, markdown",
+        "register report" => "html, markdown",
+        "sbom generate" => "cyclonedx-json (default), cyclonedx-xml, spdx-json",
+        "sbom diff" => "markdown (default), json",
+        "exceptions list" | "seal status" => "text (default), json",
+        "gate" => "text (default), json, markdown",
+        "policy test" => "text (default, conftest's layout), conftest, json, sarif, markdown, html",
+        "attest" => "bundle (default), dsse",
+        _ => return None,
+    })
+}
 
 /// Whether the command at `path` takes the global option `id`.
 fn takes(path: &str, id: &str) -> bool {
@@ -117,6 +139,11 @@ fn hide_ignored(cmd: &mut Command, path: &str) {
                 let hide = !takes(path, a.get_id().as_str());
                 if hide {
                     return a.hide(true);
+                }
+                if a.get_id() == "format"
+                    && let Some(list) = formats(path)
+                {
+                    return a.help(format!("Output format: {list}"));
                 }
             }
             a
@@ -242,9 +269,9 @@ pub fn format_alias(name: &str) -> Option<&'static str> {
         "sarif" | "sarif-json" => "sarif",
         "markdown" | "md" | "github" => "markdown",
         "html" | "htm" => "html",
-        "cyclonedx-json" | "cyclonedx" | "cdx" | "cdx-json" | "cyclonedx-xml" => "cyclonedx-json",
+        "cyclonedx-json" | "cyclonedx" | "cdx" | "cdx-json" => "cyclonedx-json",
+        "cyclonedx-xml" | "cdx-xml" => "cyclonedx-xml",
         "spdx-json" | "spdx" | "spdx-tag-value" => "spdx-json",
-        "yaml" | "junit" | "csv" | "template" | "tap" => return None,
         _ => return None,
     })
 }

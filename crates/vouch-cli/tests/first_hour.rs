@@ -113,9 +113,14 @@ fn log_init_and_db_build_ignore_their_key_and_database() {
 
     // `vouch check` walks none of it: no size warnings about vouch's own state.
     let out = vouch(t.path())
-        .args(["check", ".", "--format", "json", "--config", "/dev/null"])
+        .args(["check", ".", "--format", "json"])
         .output()
         .unwrap();
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let warnings = report["warnings"].as_array().cloned().unwrap_or_default();
     assert!(
@@ -343,6 +348,15 @@ fn help_lists_only_what_a_command_takes() {
     for shown in ["--fail-on", "--format", "--output <FILE>", "--config"] {
         assert!(check.contains(shown), "check help lacks {shown}:\n{check}");
     }
+    let sbom = help(&["sbom", "generate"]);
+    assert!(
+        sbom.contains("Output format: cyclonedx-json (default), cyclonedx-xml, spdx-json"),
+        "{sbom}"
+    );
+    assert!(
+        !sbom.contains("sarif"),
+        "sbom generate writes no SARIF:\n{sbom}"
+    );
     let sign = help(&["sign-blob"]);
     assert!(
         !sign.contains("--fail-on") && !sign.contains("--format"),
@@ -458,5 +472,35 @@ fn cosign_aliases_flags_and_kms_keys() {
             .code(2)
             .stderr(predicate::str::contains("not supported yet"))
             .stderr(predicate::str::contains("pkcs11:"));
+    }
+}
+
+#[test]
+fn control_characters_in_names_and_lines_never_reach_the_terminal() {
+    let t = tempfile::tempdir().unwrap();
+    vouch(t.path())
+        .args(["key", "generate", "--output-key-prefix", "k"])
+        .assert()
+        .success();
+    let key = std::fs::read(t.path().join("k.key")).unwrap();
+    std::fs::remove_file(t.path().join("k.key")).unwrap();
+    std::fs::write(t.path().join("a\u{1b}]0;owned\u{7}\u{202e}.pem"), key).unwrap();
+    for format in ["text", "markdown", "html"] {
+        let out = vouch(t.path())
+            .args([
+                "secrets", "scan", ".", "--format", format, "--color", "always",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{format}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            text.contains("a\\x1b]0;owned\\x07\\u{202e}.pem"),
+            "{format}: {text}"
+        );
+        assert!(
+            !text.contains("\u{1b}]0") && !text.contains('\u{7}') && !text.contains('\u{202e}'),
+            "{format}"
+        );
     }
 }
