@@ -69,8 +69,20 @@ pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
-/// Writes a file atomically: temporary file in the same directory, fsync, rename.
+/// Writes a file atomically: temporary file in the same directory, fsync, rename. A path that
+/// exists and is not a regular file (`-o /dev/null`, `-o /dev/stdout`, a FIFO) is written to
+/// directly: renaming over it would replace the device with a file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Ok(meta) = std::fs::metadata(path)
+        && !meta.is_file()
+        && !meta.is_dir()
+    {
+        return std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .and_then(|mut f| f.write_all(bytes))
+            .map_err(|e| InputError::in_file(path, format!("cannot write: {e}")).into());
+    }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),

@@ -504,3 +504,31 @@ fn control_characters_in_names_and_lines_never_reach_the_terminal() {
         );
     }
 }
+
+#[test]
+fn output_to_a_fifo_or_device_writes_to_it_and_never_replaces_it() {
+    // `-o /dev/null` used to rename a temporary file over the device. A FIFO shows the same
+    // without putting the machine's /dev/null at risk.
+    use std::os::unix::fs::FileTypeExt;
+    let t = tempfile::tempdir().unwrap();
+    let fifo = t.path().join("out.fifo");
+    assert!(Std::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    vouch(t.path())
+        .args(["check", ".", "--format", "json", "-o"])
+        .arg(&fifo)
+        .assert()
+        .code(0);
+    // Checked before joining: had vouch replaced the FIFO, the reader would wait forever.
+    let meta = std::fs::symlink_metadata(&fifo).unwrap();
+    assert!(
+        meta.file_type().is_fifo(),
+        "-o FIFO replaced the FIFO with a file"
+    );
+    let got = reader.join().unwrap();
+    let report: Value = serde_json::from_slice(&got).unwrap();
+    assert_eq!(report["schema_version"], 1);
+}
