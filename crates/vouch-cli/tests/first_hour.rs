@@ -101,7 +101,7 @@ fn log_init_and_db_build_ignore_their_key_and_database() {
     std::fs::create_dir(&osv).unwrap();
     std::fs::write(
         osv.join("GHSA-1.json"),
-        r#"{"id":"GHSA-1","modified":"2025-01-01T00:00:00Z","affected":[{"package":{"ecosystem":"crates.io","name":"x"},"ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"1.0.0"}]}]}]}"#,
+        r#"{"id":"GHSA-1","modified":"2025-01-01T00:00:00Z","affected":[{"package":{"ecosystem":"npm","name":"x"},"ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"1.0.0"}]}]}]}"#,
     )
     .unwrap();
     vouch(t.path())
