@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-20}
 cargo build --release -q -p vouch-cli
-VOUCH="${CARGO_TARGET_DIR:-$PWD/target}/release/vouch"
+VOUCH="$(bash .ci/target-dir)/release/vouch"
 JUDGE="$(cd ../shared/interop && pwd)/verify-bundle-key"
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 cd "$T"

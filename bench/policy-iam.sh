@@ -9,7 +9,7 @@
 # runs RUNS times (default 3), alternating; the median wall time is reported.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-VOUCH="${1:-target/release/vouch}"
+VOUCH="${1:-$(bash .ci/target-dir)/release/vouch}"
 COPIES="${2:-10}"
 RUNS="${3:-3}"
 bash .ci/setup.d/40-policy.sh

@@ -28,7 +28,7 @@ ZIZMOR="$CACHE/venv/bin/zizmor"
 
 if [ -z "${VOUCH_BIN:-}" ]; then
   cargo build --release --locked -p vouch-cli >&2
-  VOUCH_BIN=${CARGO_TARGET_DIR:-target}/release/vouch
+  VOUCH_BIN=$(bash .ci/target-dir)/release/vouch
 fi
 VOUCH=$(realpath "$VOUCH_BIN")
 

@@ -27,7 +27,7 @@ if [ -n "${VOUCH_BIN:-}" ]; then
   VOUCH=$VOUCH_BIN
 else
   cargo build --release --locked -p vouch-cli >/dev/null 2>&1 || cargo build --release -p vouch-cli
-  VOUCH=${CARGO_TARGET_DIR:-target}/release/vouch
+  VOUCH=$(bash .ci/target-dir)/release/vouch
 fi
 export SOURCE_DATE_EPOCH=1700000000 CDXGEN_NO_BANNER=true FETCH_LICENSE=false CDXGEN_DEBUG_MODE=
 now() { date +%s.%N; }

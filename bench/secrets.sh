@@ -29,7 +29,7 @@ KF="$CACHE/venv/bin/kingfisher"
 DS="$CACHE/venv/bin/detect-secrets"
 cargo build --release -q -p vouch-cli
 # A private copy: a shared CARGO_TARGET_DIR may be rebuilt from another checkout meanwhile.
-cp "$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/vouch" "$CACHE/vouch"
+cp "$(bash .ci/target-dir)/release/vouch" "$CACHE/vouch"
 VOUCH="$CACHE/vouch"
 echo "== versions: $($VOUCH --version) | $($KF --version 2>/dev/null | head -1) | detect-secrets $($DS --version)"
 

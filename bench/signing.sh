@@ -16,7 +16,7 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 # --- peers: the @sigstore/verify judge installs itself into its cache outside the repo ---
 VOUCH_INTEROP_QUIET=1 "$INTEROP/setup.sh" >&2
 cargo build --release -q -p vouch-cli
-V="${CARGO_TARGET_DIR:-$PWD/target}/release/vouch"
+V="$(bash .ci/target-dir)/release/vouch"
 
 # --- 1. in-process ---
 crit=$(mktemp)

@@ -16,7 +16,7 @@ work=${BENCH_TLOG_DIR:-${TMPDIR:-/tmp}/vouch-bench-tlog}
 mkdir -p "$work"
 
 cargo build --release -q -p vouch-tlog --example tlog_bench
-bench=${CARGO_TARGET_DIR:-target}/release/examples/tlog_bench
+bench=$(bash .ci/target-dir)/release/examples/tlog_bench
 # CPU seconds (user+sys) of each step, beside wall time: on a shared, loaded machine the
 # wall-clock rates mostly measure the neighbours.
 TIMEFORMAT='   cpu: %U user + %S sys, wall %R s'

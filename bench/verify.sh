@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-20}
 cargo build --release -q -p vouch-cli
-target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+target_dir=$(bash .ci/target-dir)
 VOUCH="$target_dir/release/vouch"
 INTEROP="$(cd ../shared/interop && pwd)"
 CASES="$(cd ../shared/vectors/sigstore-bundles && pwd)"

@@ -29,7 +29,7 @@ trap cleanup EXIT
 export CARGO_INCREMENTAL=0
 cargo build --release -q -p vouch-cli
 cargo build --release -q -p vouch-vuln --example scan_timing
-TARGET=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+TARGET=$(bash .ci/target-dir)
 VOUCH=$TARGET/release/vouch
 SCAN_TIMING=$TARGET/release/examples/scan_timing
 

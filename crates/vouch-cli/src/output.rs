@@ -31,6 +31,13 @@ pub fn warn(global: &GlobalArgs, message: &str) {
     }
 }
 
+/// Prints a note on stderr unless `--quiet`.
+pub fn warn_note(global: &GlobalArgs, message: &str) {
+    if !global.quiet {
+        eprintln!("note: {message}");
+    }
+}
+
 /// Writes `bytes` to `-o FILE` (via a temporary file renamed into place, so a failure never
 /// leaves half a file) or to stdout.
 pub fn emit(global: &GlobalArgs, bytes: &[u8]) -> Result<()> {
@@ -38,14 +45,44 @@ pub fn emit(global: &GlobalArgs, bytes: &[u8]) -> Result<()> {
         Some(path) => write_atomic(path, bytes),
         None => {
             let mut out = std::io::stdout().lock();
-            out.write_all(bytes).context("writing to stdout")?;
-            out.flush().context("writing to stdout")
+            match out.write_all(bytes).and_then(|()| out.flush()) {
+                // `vouch … | head`: the reader has what it wanted; the command still ends
+                // with its own status (1 for findings), quietly.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                other => other.context("writing to stdout"),
+            }
         }
     }
 }
 
-/// Writes a file atomically: temporary file in the same directory, fsync, rename.
+/// Prints a status line on stdout; a closed pipe or full disk is not worth failing over.
+pub fn stdout_text(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+/// Whether `e` is a write to a closed pipe (the reader of stdout went away).
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Writes a file atomically: temporary file in the same directory, fsync, rename. A path that
+/// exists and is not a regular file (`-o /dev/null`, `-o /dev/stdout`, a FIFO) is written to
+/// directly: renaming over it would replace the device with a file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Ok(meta) = std::fs::metadata(path)
+        && !meta.is_file()
+        && !meta.is_dir()
+    {
+        return std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .and_then(|mut f| f.write_all(bytes))
+            .map_err(|e| InputError::in_file(path, format!("cannot write: {e}")).into());
+    }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -83,10 +120,14 @@ pub fn report_format(global: &GlobalArgs) -> Result<Format> {
         .copied()
         .find(|f| f.as_str().eq_ignore_ascii_case(name))
         .ok_or_else(|| {
-            anyhow!(
-                InputError::new(format!("unknown --format `{name}`"))
-                    .with_hint("reports are text, json, sarif, markdown or html")
-            )
+            let names = Format::ALL.map(Format::as_str);
+            let hint = match crate::compat::did_you_mean(name, &names) {
+                Some(m) => format!(
+                    "did you mean --format {m}? Reports are text, json, sarif, markdown or html"
+                ),
+                None => "reports are text, json, sarif, markdown or html".to_string(),
+            };
+            anyhow!(InputError::new(format!("unknown --format `{name}`")).with_hint(hint))
         })
 }
 
@@ -100,10 +141,15 @@ pub fn format_as<T: ValueEnum + Clone>(global: &GlobalArgs, default: T) -> Resul
             .iter()
             .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_string()))
             .collect();
-        anyhow!(
-            InputError::new(format!("unknown --format `{name}`"))
-                .with_hint(format!("this command writes {}", allowed.join(", ")))
-        )
+        let names: Vec<&str> = allowed.iter().map(String::as_str).collect();
+        let hint = match crate::compat::did_you_mean(name, &names) {
+            Some(m) => format!(
+                "did you mean --format {m}? This command writes {}",
+                allowed.join(", ")
+            ),
+            None => format!("this command writes {}", allowed.join(", ")),
+        };
+        anyhow!(InputError::new(format!("unknown --format `{name}`")).with_hint(hint))
     })
 }
 

@@ -152,6 +152,7 @@ pub fn run(
 
     // `vouch:allow` comments, for every rule family, before exceptions are judged.
     crate::inline::apply_under(root, &mut findings);
+    merge_derived(&mut findings);
     let meta = settle(config, &mut findings, &exceptions, options.today);
     findings.extend(meta);
 
@@ -160,6 +161,60 @@ pub fn run(
     let fail_on = options.fail_on.or(config.fail_on).unwrap_or(Severity::High);
     report.finalize(fail_on, &known_rules);
     Ok(report)
+}
+
+/// The property a finding derived from another finding carries (a register row that
+/// `vouch register sync` wrote from a scanner finding): `{"rule", "path", "line"}` of the source.
+pub const DERIVED_FROM: &str = "derived_from";
+
+/// One problem, one finding: a derived finding whose source finding is in the same run is
+/// dropped, and the source says where the problem is also recorded (`; recorded in
+/// security/secrets.csv:2`, and the `recorded_in` property). A derived finding whose source is
+/// not in the run (the secret was removed but its register row still says plaintext) stays.
+pub fn merge_derived(findings: &mut Vec<Finding>) {
+    let source_of = |f: &Finding| -> Option<(String, String, u32)> {
+        let d = f.properties.get(DERIVED_FROM)?;
+        Some((
+            d.get("rule")?.as_str()?.to_string(),
+            d.get("path")?.as_str()?.to_string(),
+            u32::try_from(d.get("line")?.as_u64()?).ok()?,
+        ))
+    };
+    let mut notes: Vec<(usize, String)> = Vec::new();
+    let mut drop = vec![false; findings.len()];
+    for (i, f) in findings.iter().enumerate() {
+        let Some((rule, path, line)) = source_of(f) else {
+            continue;
+        };
+        let source = findings.iter().position(|s| {
+            s.rule == rule && s.location.path == path && s.location.line() == Some(line)
+        });
+        if let Some(s) = source {
+            drop[i] = true;
+            let at = match f.location.line() {
+                Some(l) => format!("{}:{l}", f.location.path),
+                None => f.location.path.clone(),
+            };
+            notes.push((s, at));
+        }
+    }
+    for (s, at) in notes {
+        let f = &mut findings[s];
+        f.message = format!("{}; recorded in {at}", f.message);
+        let list = f
+            .properties
+            .entry("recorded_in")
+            .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+        if let serde_json::Value::Array(a) = list {
+            a.push(serde_json::Value::String(at));
+        }
+    }
+    let mut i = 0;
+    findings.retain(|_| {
+        let keep = !drop[i];
+        i += 1;
+        keep
+    });
 }
 
 /// What every command that reports findings does before rendering: `[rules]` overrides, sorted
@@ -280,6 +335,52 @@ mod tests {
             .collect();
         assert_eq!(by, [("a.yml", Some("vouch:allow")), ("b.yml", None)]);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn derived_findings_merge_into_their_source() {
+        let secret = Finding::dynamic(
+            "secrets/private-key",
+            Severity::High,
+            Location::at("release.key", crate::Region::line(1)),
+            "a private key",
+            "k",
+        );
+        let mut row = Finding::dynamic(
+            "register/secret-plaintext",
+            Severity::High,
+            Location::at("security/secrets.csv", crate::Region::line(2)),
+            "stored as plaintext",
+            "r",
+        );
+        row.properties.insert(
+            DERIVED_FROM.into(),
+            serde_json::json!({"rule": "secrets/private-key", "path": "release.key", "line": 1}),
+        );
+        let mut orphan = row.clone();
+        orphan.properties.insert(
+            DERIVED_FROM.into(),
+            serde_json::json!({"rule": "secrets/private-key", "path": "gone.key", "line": 1}),
+        );
+        orphan.location = Location::at("security/secrets.csv", crate::Region::line(3));
+
+        let mut findings = vec![row, secret, orphan];
+        merge_derived(&mut findings);
+        assert_eq!(findings.len(), 2, "{findings:#?}");
+        assert_eq!(findings[0].rule, "secrets/private-key");
+        assert_eq!(
+            findings[0].message,
+            "a private key; recorded in security/secrets.csv:2"
+        );
+        assert_eq!(
+            findings[0].properties["recorded_in"],
+            serde_json::json!(["security/secrets.csv:2"])
+        );
+        assert_eq!(
+            findings[1].location.line(),
+            Some(3),
+            "no source: the row stays"
+        );
     }
 
     #[test]

@@ -54,6 +54,16 @@ impl Default for WalkOptions {
     }
 }
 
+/// vouch's own state under `.vouch/`, never walked: SQLite databases (the OSV database, log
+/// indexes) are rebuilt rather than reviewed, and transparency-log tiles are published data;
+/// both are large, so walking them only produced a size warning on every run.
+pub const STATE_GLOBS: [&str; 4] = [
+    "!.vouch/**/*.db",
+    "!.vouch/**/*.db-*",
+    "!.vouch/**/tile/",
+    "!.vouch/**/.state/",
+];
+
 /// Lists the files under `root` (or `root` itself when it is a file).
 pub fn walk(root: &Path, options: &WalkOptions) -> Result<Walk, InputError> {
     let meta = std::fs::metadata(root)
@@ -78,9 +88,11 @@ pub fn walk(root: &Path, options: &WalkOptions) -> Result<Walk, InputError> {
             .add(&format!("!{glob}"))
             .map_err(|e| InputError::new(format!("bad ignore glob `{glob}`: {e}")))?;
     }
-    overrides
-        .add("!.git/")
-        .map_err(|e| InputError::new(e.to_string()))?;
+    for glob in std::iter::once("!.git/").chain(STATE_GLOBS) {
+        overrides
+            .add(glob)
+            .map_err(|e| InputError::new(e.to_string()))?;
+    }
     let overrides = overrides
         .build()
         .map_err(|e| InputError::new(format!("bad ignore globs: {e}")))?;
@@ -188,6 +200,36 @@ mod tests {
     }
 
     #[cfg(unix)]
+    #[test]
+    fn skips_vouch_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join(".vouch/log/tile/0")).unwrap();
+        std::fs::create_dir_all(root.join(".vouch/log/.state")).unwrap();
+        std::fs::write(root.join(".vouch/log/tile/0/000"), vec![b'x'; 100]).unwrap();
+        std::fs::write(root.join(".vouch/log/.state/index.db"), vec![b'x'; 100]).unwrap();
+        std::fs::write(root.join(".vouch/log/checkpoint"), "origin\n").unwrap();
+        std::fs::write(root.join(".vouch/osv.db"), vec![b'x'; 100]).unwrap();
+        std::fs::write(root.join(".vouch/osv.db-wal"), vec![b'x'; 100]).unwrap();
+        std::fs::write(root.join(".vouch/exceptions.yaml"), "exceptions: []\n").unwrap();
+        std::fs::write(root.join("app.db"), vec![b'x'; 100]).unwrap();
+        let w = walk(
+            root,
+            &WalkOptions {
+                max_file_size: 50,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let files: Vec<_> = w.files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(
+            files,
+            vec![".vouch/exceptions.yaml", ".vouch/log/checkpoint"]
+        );
+        // Outside .vouch/ a large file is still reported, not silently skipped.
+        assert_eq!(w.too_large, vec![("app.db".to_string(), 100)]);
+    }
+
     #[test]
     fn symlink_loops_do_not_hang() {
         let d = tempfile::tempdir().unwrap();

@@ -62,6 +62,10 @@ pub enum KeyRef {
     Pkcs11(Pkcs11Uri),
 }
 
+/// cosign's KMS key-reference schemes: recognised, so that a cosign user gets a clear "not
+/// supported yet" rather than "unknown key scheme".
+const KMS_SCHEMES: [&str; 4] = ["awskms", "gcpkms", "azurekms", "hashivault"];
+
 impl KeyRef {
     /// Parses a key reference.
     pub fn parse(s: &str) -> Result<Self, KeyError> {
@@ -75,6 +79,13 @@ impl KeyRef {
         }
         if s.starts_with("pkcs11:") {
             return Pkcs11Uri::parse(s).map(KeyRef::Pkcs11);
+        }
+        if let Some((scheme, _)) = s.split_once("://")
+            && KMS_SCHEMES.contains(&scheme)
+        {
+            return Err(KeyError::BadReference(format!(
+                "`{s}`: {scheme}:// (cosign's KMS keys) is not supported yet; use a pkcs11: URI for a key held in an HSM or a KMS with a PKCS#11 interface, or a key file"
+            )));
         }
         if let Some((scheme, _)) = s.split_once("://")
             && !scheme.is_empty()
@@ -190,6 +201,22 @@ mod tests {
         );
         assert!(KeyRef::parse("env://").is_err());
         assert!(KeyRef::parse("awskms://x").is_err());
+        for kms in [
+            "awskms:///arn:aws:kms:us-east-1:1:key/k",
+            "gcpkms://projects/p/locations/l/keyRings/r/cryptoKeys/k",
+            "azurekms://vault.example/key",
+            "hashivault://transit-key",
+        ] {
+            let e = KeyRef::parse(kms).unwrap_err().to_string();
+            assert!(e.contains("not supported yet"), "{e}");
+            assert!(e.contains("pkcs11:"), "{e}");
+        }
+        assert!(
+            KeyRef::parse("foo://x")
+                .unwrap_err()
+                .to_string()
+                .contains("unknown key scheme")
+        );
         assert!(matches!(
             KeyRef::parse("pkcs11:token=t;object=k").unwrap(),
             KeyRef::Pkcs11(_)

@@ -20,6 +20,7 @@ pub mod oci;
 pub mod policy;
 pub mod provenance;
 pub mod release;
+pub mod starter;
 
 pub use decision::{Decision, Outcome, Requirement};
 pub use evaluate::{AttestationEvidence, Evidence, SignatureEvidence, SignatureProblem, evaluate};

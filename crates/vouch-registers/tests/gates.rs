@@ -142,11 +142,42 @@ fn d5_rotation_and_storage() {
             RegisterKind::D5,
             "API_KEY,prod,plaintext in repo,,,2026-10-01,\n"
         ),
-        vec![
-            "register/secret-incomplete",
-            "register/secret-incomplete",
-            "register/secret-plaintext"
-        ]
+        vec!["register/secret-plaintext"],
+        "one problem, one finding: the plaintext finding names the empty fields"
+    );
+    assert_eq!(
+        rules(RegisterKind::D5, "API_KEY,prod,vault,,,2026-10-01,\n"),
+        vec!["register/secret-incomplete", "register/secret-incomplete"],
+        "a stored secret with empty fields is still incomplete"
+    );
+}
+
+#[test]
+fn d5_row_written_by_sync_names_its_scanner_finding() {
+    let kind = RegisterKind::D5;
+    let text = format!(
+        "{}\nsecrets/private-key at release.key:1,,plaintext in repository,,,,\nAPI_KEY,prod,plaintext in repo,,,2026-10-01,\n",
+        kind.starter_header()
+    );
+    let r = Register::parse(kind, Path::new("r.csv"), "security/secrets.csv", &text).unwrap();
+    let found = gates::check(&r, &ctx());
+    assert_eq!(found.len(), 2, "{found:#?}");
+    let synced = &found[0];
+    assert_eq!(synced.rule, "register/secret-plaintext");
+    assert!(
+        synced
+            .message
+            .contains("no rotation policy, last rotated, access roles"),
+        "{}",
+        synced.message
+    );
+    assert_eq!(
+        synced.properties["derived_from"],
+        serde_json::json!({"rule": "secrets/private-key", "path": "release.key", "line": 1})
+    );
+    assert!(
+        !found[1].properties.contains_key("derived_from"),
+        "a row a person wrote is its own finding"
     );
 }
 

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use vouch_core::{Finding, Report, Severity};
 
-use crate::{RenderOptions, source_line};
+use crate::{RenderOptions, clean, position, snippet};
 
 struct Paint {
     on: bool,
@@ -46,7 +46,7 @@ pub fn render(report: &Report, options: &RenderOptions<'_>) -> String {
             if current.is_some() {
                 out.push('\n');
             }
-            let _ = writeln!(out, "{}", p.bold(&f.location.path));
+            let _ = writeln!(out, "{}", p.bold(&clean(&f.location.path)));
             current = Some(&f.location.path);
         }
         let rule_help = report
@@ -60,10 +60,10 @@ pub fn render(report: &Report, options: &RenderOptions<'_>) -> String {
         out.push('\n');
     }
     for w in &report.warnings {
-        let _ = writeln!(out, "{}: {w}", p.wrap("1;33", "warning"));
+        let _ = writeln!(out, "{}: {}", p.wrap("1;33", "warning"), clean(w));
     }
     for s in &report.skipped_checks {
-        let _ = writeln!(out, "{} {}: {}", p.dim("skipped"), s.name, s.reason);
+        let _ = writeln!(out, "{} {}: {}", p.dim("skipped"), s.name, clean(&s.reason));
     }
     summary(&mut out, &p, report);
     out
@@ -80,33 +80,16 @@ fn finding(
         out,
         "  {} {} {}",
         p.severity(f.severity),
-        p.bold(&f.rule),
-        f.message
+        p.bold(&clean(&f.rule)),
+        clean(&f.message)
     );
-    let pos = match f.location.region {
-        Some(r) if r.is_whole_line() => format!("{}:{}", f.location.path, r.line),
-        Some(r) => format!("{}:{}:{}", f.location.path, r.line, r.column),
-        None => f.location.path.clone(),
-    };
-    let _ = writeln!(out, "   {} {pos}", p.dim("-->"));
+    let _ = writeln!(out, "   {} {}", p.dim("-->"), position(f));
     if let Some(r) = f.location.region {
-        if let Some(line) = source_line(options.root, &f.location.path, r.line) {
+        if let Some((_, shown)) = snippet(options.root, f) {
             let num = r.line.to_string();
             let pad = " ".repeat(num.len());
-            let shown: String = line.chars().take(200).collect();
-            let shown = if f.properties.get("redact").and_then(|v| v.as_bool()) == Some(true) {
-                mask(&shown, r)
-            } else {
-                shown
-            };
             let _ = writeln!(out, "   {pad} {}", p.dim("|"));
-            let _ = writeln!(
-                out,
-                "   {} {} {}",
-                p.dim(&num),
-                p.dim("|"),
-                shown.replace('\t', " ")
-            );
+            let _ = writeln!(out, "   {} {} {shown}", p.dim(&num), p.dim("|"));
             let (start, end) = if r.is_whole_line() {
                 let indent = shown.chars().take_while(|c| c.is_whitespace()).count();
                 (indent + 1, shown.chars().count().max(indent + 1))
@@ -124,27 +107,27 @@ fn finding(
             let start = start.clamp(1, 201);
             let end = end.clamp(start, 201);
             let carets = "^".repeat(end - start + 1);
-            let label = f.annotation.as_deref().unwrap_or("");
+            let label = clean(f.annotation.as_deref().unwrap_or(""));
             let _ = writeln!(
                 out,
                 "   {pad} {} {}{} {}",
                 p.dim("|"),
                 " ".repeat(start - 1),
                 p.wrap("1;31", &carets),
-                p.wrap("1;31", label)
+                p.wrap("1;31", &label)
             );
         } else if let Some(a) = &f.annotation {
-            let _ = writeln!(out, "   {} {a}", p.dim("="));
+            let _ = writeln!(out, "   {} {}", p.dim("="), clean(a));
         }
     } else if let Some(a) = &f.annotation {
-        let _ = writeln!(out, "   {} {a}", p.dim("="));
+        let _ = writeln!(out, "   {} {}", p.dim("="), clean(a));
     }
     if let Some(e) = &f.evidence {
-        let _ = writeln!(out, "   {} evidence: {e}", p.dim("="));
+        let _ = writeln!(out, "   {} evidence: {}", p.dim("="), clean(e));
     }
     if let Some(h) = f.help.as_deref().or(rule_help).filter(|h| !h.is_empty()) {
         let first = first_sentence(h);
-        let _ = writeln!(out, "   {} help: {first}", p.dim("="));
+        let _ = writeln!(out, "   {} help: {}", p.dim("="), clean(first));
     }
 }
 
@@ -191,20 +174,4 @@ fn first_sentence(help: &str) -> &str {
         Some(i) => &line[..=i],
         None => line,
     }
-}
-
-/// Hides a secret in the shown source line: the region's characters after its first four
-/// become `*` (to the end of the line when the region spans lines), so the caret still points
-/// at the right place and the secret never reaches the terminal.
-fn mask(line: &str, r: vouch_core::Region) -> String {
-    let start = r.column as usize + 4;
-    let end = if r.end_line > r.line || r.end_column == 0 {
-        usize::MAX
-    } else {
-        r.end_column as usize
-    };
-    line.chars()
-        .enumerate()
-        .map(|(i, c)| if i + 1 >= start && i < end { '*' } else { c })
-        .collect()
 }

@@ -1,10 +1,10 @@
 //! `vouch completions SHELL`.
 
 use anyhow::Result;
-use clap::{Args, CommandFactory};
+use clap::Args;
 use clap_complete::Shell;
 
-use crate::cli::{Cli, GlobalArgs};
+use crate::cli::GlobalArgs;
 use crate::output;
 
 #[derive(Debug, Args)]
@@ -15,7 +15,7 @@ pub struct CompletionsArgs {
 
 pub fn run(global: &GlobalArgs, args: CompletionsArgs) -> Result<u8> {
     let mut buf = Vec::new();
-    clap_complete::generate(args.shell, &mut Cli::command(), "vouch", &mut buf);
+    clap_complete::generate(args.shell, &mut crate::compat::command(), "vouch", &mut buf);
     output::emit(global, &buf)?;
     Ok(0)
 }

@@ -155,8 +155,9 @@ fn build(global: &GlobalArgs, args: BuildArgs) -> Result<u8> {
     }
     let stats = Database::build(&out, &args.sources).map_err(InputError::from)?;
     report_stats(global, &stats);
+    crate::gitignore::protect(global, &out, "the OSV database is rebuilt, not committed")?;
     if !global.quiet {
-        print!("{}", summary(&stats, &out));
+        output::stdout_text(&summary(&stats, &out));
     }
     Ok(0)
 }
@@ -286,7 +287,7 @@ fn update(global: &GlobalArgs, args: UpdateArgs) -> Result<u8> {
     let stats = Database::build(&db, &sources).map_err(InputError::from)?;
     report_stats(global, &stats);
     if !global.quiet {
-        print!("{}", summary(&stats, &db));
+        output::stdout_text(&summary(&stats, &db));
     }
     Ok(0)
 }

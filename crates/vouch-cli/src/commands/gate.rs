@@ -150,6 +150,23 @@ pub enum GateSubcommand {
     /// The break-glass log.
     #[command(subcommand)]
     Log(LogCommand),
+    /// Write a commented starter policy (gate.yaml, or -o FILE): signatures by --key, logged
+    /// in the log of --trusted-root when given, SLSA provenance and SBOM attestations.
+    Init(GateInitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GateInitArgs {
+    /// A public key (PEM) whose signatures the gate trusts; repeatable.
+    #[arg(long = "key", value_name = "FILE", required = true)]
+    pub keys: Vec<PathBuf>,
+    /// The transparency log's trusted root (`vouch log trusted-root`): every signature must be
+    /// logged there.
+    #[arg(long, value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
+    /// Overwrite an existing policy file.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -180,6 +197,7 @@ pub fn run(global: &GlobalArgs, cmd: GateCommand) -> Result<u8> {
             Some(GateSubcommand::Log(LogCommand::Verify { file, head })) => {
                 log_verify(global, &file, head.as_deref())
             }
+            Some(GateSubcommand::Init(a)) => gate_init(global, a),
             None => gate(global, a),
         },
     }
@@ -625,6 +643,75 @@ fn attested_sbom_vulnerabilities(
             .map(|f| (f.severity, f.rule.trim_start_matches("vuln/").to_string())),
     );
     Ok(())
+}
+
+/// `vouch gate init`: writes the starter policy, refusing to replace one without --force.
+fn gate_init(global: &GlobalArgs, a: GateInitArgs) -> Result<u8> {
+    if global.format.is_some() {
+        return Err(InputError::new("`vouch gate init` has no --format: it writes YAML").into());
+    }
+    let out = global
+        .output
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("gate.yaml"));
+    if out.exists() && !a.force {
+        return Err(InputError::in_file(&out, "already exists")
+            .with_hint("pass --force to replace it, or -o FILE to write elsewhere")
+            .into());
+    }
+    let base = match out.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let relative = |p: &Path| -> Result<String> {
+        if !p.is_file() {
+            return Err(InputError::in_file(p, "no such file")
+                .with_hint("give the public key and trusted root the policy should name")
+                .into());
+        }
+        Ok(relative_to(&base, p).to_string_lossy().into_owned())
+    };
+    let keys = a
+        .keys
+        .iter()
+        .map(|k| relative(k))
+        .collect::<Result<Vec<_>>>()?;
+    let root = a.trusted_root.as_deref().map(relative).transpose()?;
+    let text = vouch_gate::starter::policy(&keys, root.as_deref());
+    // What the gate will read must parse: checked before anything is written.
+    GatePolicy::parse(&out, &text)?;
+    output::write_atomic(&out, text.as_bytes())?;
+    if !global.quiet {
+        eprintln!(
+            "wrote {} (run `vouch gate ARTIFACT --policy {}`)",
+            out.display(),
+            out.display()
+        );
+    }
+    Ok(0)
+}
+
+/// `path` relative to the directory `base` (both resolved), or `path` as given when they share
+/// no root; so that a policy names its keys relative to itself, never by a machine path when
+/// avoidable.
+fn relative_to(base: &Path, path: &Path) -> PathBuf {
+    let (Ok(base), Ok(target)) = (base.canonicalize(), path.canonicalize()) else {
+        return path.to_path_buf();
+    };
+    let b: Vec<_> = base.components().collect();
+    let t: Vec<_> = target.components().collect();
+    let common = b.iter().zip(&t).take_while(|(x, y)| x == y).count();
+    if common == 0 {
+        return path.to_path_buf();
+    }
+    let mut rel = PathBuf::new();
+    for _ in common..b.len() {
+        rel.push("..");
+    }
+    for c in &t[common..] {
+        rel.push(c.as_os_str());
+    }
+    rel
 }
 
 fn log_verify(global: &GlobalArgs, file: &Path, head: Option<&str>) -> Result<u8> {

@@ -289,6 +289,8 @@ fn default_vkey(dir: &Path) -> Result<Verifier> {
 
 fn init(global: &GlobalArgs, a: InitArgs) -> Result<u8> {
     let dir = &a.dir.dir;
+    let key_path = a.key.clone().unwrap_or_else(|| log::default_key_path(dir));
+    crate::gitignore::protect(global, &key_path, "the log's private signing key")?;
     let vkey = log::init_with_index(dir, &a.origin, a.key.as_deref(), a.index.open()?)
         .map_err(|e| log_err(dir, e))?;
     output::emit(global, format!("{vkey}\n").as_bytes())?;

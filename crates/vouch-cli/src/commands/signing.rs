@@ -674,6 +674,8 @@ fn generate(global: &GlobalArgs, a: GenerateArgs) -> Result<u8> {
         );
     }
     let key = PrivateKey::generate(alg).map_err(|e| anyhow!("{e}"))?;
+    let key_path = PathBuf::from(format!("{}.key", a.output_key_prefix));
+    crate::gitignore::protect(global, &key_path, "a private signing key")?;
     write_key_pair(&key, &a.output_key_prefix, a.force, &pass)?;
     if !global.quiet {
         eprintln!(
@@ -694,6 +696,8 @@ fn import_cosign(global: &GlobalArgs, a: ImportCosignArgs) -> Result<u8> {
     let key = PrivateKey::from_pem(&text, Some(old.as_bytes()))
         .map_err(|e| key_error(&a.key.display().to_string(), e))?;
     let new = passphrase("VOUCH_PASSWORD", true)?;
+    let key_path = PathBuf::from(format!("{}.key", a.output_key_prefix));
+    crate::gitignore::protect(global, &key_path, "a private signing key")?;
     write_key_pair(&key, &a.output_key_prefix, a.force, &new)?;
     if !global.quiet {
         eprintln!(

@@ -32,29 +32,32 @@ pub const SECRET_PLAINTEXT: Rule = Rule {
 
 pub const RULES: &[&Rule] = &[&ROTATION_OVERDUE, &SECRET_INCOMPLETE, &SECRET_PLAINTEXT];
 
+/// `(rule, path, line)` of a Secret cell that `vouch register sync` wrote for a scanner finding
+/// (`secrets/private-key at release.key:1`).
+fn scanner_source(secret: &str) -> Option<(&str, &str, u32)> {
+    let (rule, place) = secret.split_once(" at ")?;
+    let (path, line) = place.rsplit_once(':')?;
+    if !rule.starts_with("secrets/") || path.is_empty() {
+        return None;
+    }
+    Some((rule, path, line.parse().ok()?))
+}
+
 pub(super) fn check(r: &Register, ctx: &GateContext, out: &mut Vec<Finding>) {
     for row in &r.rows {
         let name = row.get(D5, "Secret").unwrap_or("(unnamed secret)");
-        for field in [
+        let missing: Vec<&str> = [
             "Storage Method",
             "Rotation Policy",
             "Last Rotated",
             "Access Roles",
-        ] {
-            if row.get(D5, field).is_none() {
-                out.push(finding(
-                    &SECRET_INCOMPLETE,
-                    r,
-                    row,
-                    field,
-                    format!("secret {name} has no {}", field.to_lowercase()),
-                    "empty",
-                ));
-            }
-        }
-        if let Some(storage) = row.get(D5, "Storage Method") {
+        ]
+        .into_iter()
+        .filter(|field| row.get(D5, field).is_none())
+        .collect();
+        let plaintext = row.get(D5, "Storage Method").filter(|storage| {
             let s = storage.to_ascii_lowercase();
-            if [
+            [
                 "plaintext",
                 "plain text",
                 "repo",
@@ -66,14 +69,39 @@ pub(super) fn check(r: &Register, ctx: &GateContext, out: &mut Vec<Finding>) {
             ]
             .iter()
             .any(|w| s.contains(w))
-            {
+        });
+        if let Some(storage) = plaintext {
+            // One problem, one finding: a secret in plaintext is leaked, and the fix (move it
+            // to a store, rotate it) fills the row; its empty fields are named, not reported.
+            let mut message = format!("secret {name} is stored as `{storage}`");
+            if !missing.is_empty() {
+                let names: Vec<String> = missing.iter().map(|m| m.to_lowercase()).collect();
+                message.push_str(&format!(" (its row has no {} yet)", names.join(", ")));
+            }
+            let mut f = finding(
+                &SECRET_PLAINTEXT,
+                r,
+                row,
+                "Storage Method",
+                message,
+                "plaintext storage",
+            );
+            if let Some((rule, path, line)) = scanner_source(name) {
+                f.properties.insert(
+                    vouch_core::engine::DERIVED_FROM.to_string(),
+                    serde_json::json!({"rule": rule, "path": path, "line": line}),
+                );
+            }
+            out.push(f);
+        } else {
+            for field in &missing {
                 out.push(finding(
-                    &SECRET_PLAINTEXT,
+                    &SECRET_INCOMPLETE,
                     r,
                     row,
-                    "Storage Method",
-                    format!("secret {name} is stored as `{storage}`"),
-                    "plaintext storage",
+                    field,
+                    format!("secret {name} has no {}", field.to_lowercase()),
+                    "empty",
                 ));
             }
         }
