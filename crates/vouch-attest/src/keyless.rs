@@ -3,8 +3,9 @@
 //!
 //! These are the checks Sigstore clients (sigstore-go, sigstore-python, cosign) make:
 //! 1. the leaf is the bundle's `certificate`, or the first certificate of its
-//!    `x509CertificateChain` (further certificates in the bundle are ignored: the chain is
-//!    built from the trusted root only, as sigstore-go does);
+//!    `x509CertificateChain` (further certificates in the bundle are not used: the chain is
+//!    built from the trusted root only, as sigstore-go does; from v0.2 on a chain that
+//!    includes a root CA is refused, per the protobuf-specs client policy);
 //! 2. at each verified time (a SET-verified `integratedTime`, an RFC 3161 `genTime`), the
 //!    leaf is within its validity, and it chains to a `certificateAuthorities[].certChain`
 //!    (issuing certificate first, root last) whose `validFor` window contains that time and
@@ -55,10 +56,24 @@ pub(crate) fn leaf_of(
     let vm = &bundle.verification_material;
     let leaf_der = match (&vm.certificate, &vm.x509_certificate_chain) {
         (Some(c), _) => &c.raw_bytes.0,
-        (None, Some(chain)) => match chain.certificates.first() {
-            Some(c) => &c.raw_bytes.0,
-            None => return Err(untrusted("the certificate chain in the bundle is empty")),
-        },
+        (None, Some(chain)) => {
+            // The protobuf-specs client policy: the chain MUST NOT include a root CA (a
+            // bundle carrying its own anchor invites misuse). v0.1 bundles from before the
+            // rule are accepted, as sigstore-go and sigstore-js accept them.
+            if bundle.version() >= Some(crate::bundle::BundleVersion::V02) {
+                for c in chain.certificates.iter().skip(1) {
+                    if Cert::from_der(&c.raw_bytes.0).is_ok_and(|c| c.issued_by(&c).is_ok()) {
+                        return Err(untrusted(
+                            "the bundle's certificate chain includes a root CA; only the trusted root may anchor it",
+                        ));
+                    }
+                }
+            }
+            match chain.certificates.first() {
+                Some(c) => &c.raw_bytes.0,
+                None => return Err(untrusted("the certificate chain in the bundle is empty")),
+            }
+        }
         (None, None) => return Err(untrusted("the bundle carries no certificate")),
     };
     let leaf = Cert::from_der(leaf_der).map_err(untrusted)?;

@@ -322,3 +322,34 @@ fn the_sigstore_python_judge_agrees_on_timestamped_bundles_and_their_tampering()
     }
     assert!(runs >= 16, "{runs} judged");
 }
+
+/// From bundle v0.2 on, a certificate chain that carries a root CA is refused (v0.1 bundles,
+/// which predate the rule and often carry one, are still read).
+#[test]
+fn a_v02_chain_that_includes_the_root_is_refused() {
+    let case = load("sigstore-java-v02");
+    assert!(verdict(&case, &case.bundle));
+    let root: Value = serde_json::from_slice(
+        &std::fs::read(corpus().join("sigstore-java-v02/trusted_root.json")).unwrap(),
+    )
+    .unwrap();
+    // The trusted root's self-signed Fulcio root, appended to the bundle's chain.
+    let anchor = root["certificateAuthorities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|ca| ca["certChain"]["certificates"].as_array().unwrap().iter())
+        .map(|c| c["rawBytes"].as_str().unwrap().to_string())
+        .find(|der| {
+            let c = vouch_attest::x509::Cert::from_der(&B64.decode(der).unwrap()).unwrap();
+            c.issued_by(&c).is_ok()
+        })
+        .unwrap();
+    let mut v: Value = serde_json::from_slice(&case.bundle).unwrap();
+    v["verificationMaterial"]["x509CertificateChain"]["certificates"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({ "rawBytes": anchor }));
+    let with_root = serde_json::to_vec(&v).unwrap();
+    assert!(!verdict(&case, &with_root));
+}

@@ -24,8 +24,12 @@ const FAIL_ON: [&str; 8] = [
 ];
 
 /// Commands that write no report and take no `--format`.
-const NO_FORMAT: [&str; 11] = [
+const NO_FORMAT: [&str; 15] = [
     "secrets baseline",
+    "trust show",
+    "trust export",
+    "trust import",
+    "trust update",
     "vuln vex",
     "key generate",
     "key import-cosign",
@@ -39,7 +43,13 @@ const NO_FORMAT: [&str; 11] = [
 ];
 
 /// Commands that write nothing to stdout / -o (their files are named by their own flags).
-const NO_OUTPUT: [&str; 2] = ["key generate", "key import-cosign"];
+const NO_OUTPUT: [&str; 5] = [
+    "key generate",
+    "key import-cosign",
+    "trust export",
+    "trust import",
+    "trust update",
+];
 
 /// Command families that read vouch.toml (`--config`).
 const CONFIG_FAMILIES: [&str; 8] = [
