@@ -361,6 +361,20 @@ pub fn secret_key(f: &SecretFact) -> String {
 /// plaintext storage).
 pub const PLAINTEXT_IN_REPOSITORY: &str = "plaintext in repository";
 
+/// The Storage Method recorded for a passphrase-encrypted private key found in the repository
+/// (the scanner's `secrets/encrypted-private-key`): in the tree, but never called plaintext.
+pub const ENCRYPTED_IN_REPOSITORY: &str =
+    "encrypted key in repository (passphrase-protected, not plaintext)";
+
+/// The Storage Method sync records for a secret found by `rule`.
+pub fn storage_for(rule: &str) -> &'static str {
+    if rule == "secrets/encrypted-private-key" {
+        ENCRYPTED_IN_REPOSITORY
+    } else {
+        PLAINTEXT_IN_REPOSITORY
+    }
+}
+
 /// `rule at path:` of a Secret cell sync wrote, for following a secret whose line moved.
 fn secret_place(secret: &str) -> Option<&str> {
     let (place, line) = secret.rsplit_once(':')?;
@@ -382,7 +396,12 @@ pub fn sync_secrets(reg: &mut Register, facts: &[SecretFact], prune: bool) -> Su
     facts.sort();
     facts.dedup();
     let keys: Vec<String> = facts.iter().map(|f| secret_key(f)).collect();
-    let owned = |r: &Row| r.get(D5, "Storage Method") == Some(PLAINTEXT_IN_REPOSITORY);
+    let owned = |r: &Row| {
+        matches!(
+            r.get(D5, "Storage Method"),
+            Some(PLAINTEXT_IN_REPOSITORY | ENCRYPTED_IN_REPOSITORY)
+        )
+    };
 
     let mut taken = vec![false; reg.rows.len()];
     let mut at: Vec<Option<usize>> = vec![None; facts.len()];
@@ -419,10 +438,10 @@ pub fn sync_secrets(reg: &mut Register, facts: &[SecretFact], prune: bool) -> Su
     }
 
     let mut seen = taken;
-    for (key, at) in keys.iter().zip(at) {
+    for ((key, at), fact) in keys.iter().zip(at).zip(&facts) {
         let values = [
             ("Secret", key.clone()),
-            ("Storage Method", PLAINTEXT_IN_REPOSITORY.to_string()),
+            ("Storage Method", storage_for(&fact.rule).to_string()),
         ];
         upsert(reg, at, key, &values, &mut summary);
         if at.is_none() {
@@ -456,6 +475,53 @@ pub fn empty(kind: RegisterKind, rel: &str) -> Register {
         header_line: 1,
         rows: Vec::new(),
     })
+}
+
+#[cfg(test)]
+mod storage_tests {
+    use super::*;
+
+    /// An encrypted key found in the tree is recorded, and never as plaintext.
+    #[test]
+    fn encrypted_keys_are_never_recorded_as_plaintext() {
+        let mut reg = empty(RegisterKind::D5, "security/secrets.csv");
+        let facts = [
+            SecretFact {
+                rule: "secrets/encrypted-private-key".into(),
+                path: "release.key".into(),
+                line: 1,
+            },
+            SecretFact {
+                rule: "secrets/private-key".into(),
+                path: "leaked.key".into(),
+                line: 1,
+            },
+        ];
+        sync_secrets(&mut reg, &facts, false);
+        let storage: Vec<(String, String)> = reg
+            .rows
+            .iter()
+            .map(|r| {
+                (
+                    r.get(RegisterKind::D5, "Secret").unwrap_or("").to_string(),
+                    r.get(RegisterKind::D5, "Storage Method")
+                        .unwrap_or("")
+                        .to_string(),
+                )
+            })
+            .collect();
+        assert!(storage.contains(&(
+            "secrets/encrypted-private-key at release.key:1".into(),
+            ENCRYPTED_IN_REPOSITORY.into()
+        )));
+        assert!(storage.contains(&(
+            "secrets/private-key at leaked.key:1".into(),
+            PLAINTEXT_IN_REPOSITORY.into()
+        )));
+        // A second sync keeps both rows (both are sync's own).
+        let again = sync_secrets(&mut reg, &facts, true);
+        assert_eq!(reg.rows.len(), 2, "{again:?}");
+    }
 }
 
 #[cfg(test)]
