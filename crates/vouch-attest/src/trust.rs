@@ -118,6 +118,16 @@ fn window(v: Option<&TimeRange>) -> String {
     }
 }
 
+/// The subject of an authority's first (issuing or signing) certificate.
+fn first_subject(ca: &crate::trusted_root::CertificateAuthority) -> String {
+    ca.cert_chain
+        .certificates
+        .first()
+        .and_then(|c| crate::x509::Cert::from_der(&c.raw_bytes.0).ok())
+        .map(|c| c.subject())
+        .unwrap_or_else(|| "(unreadable)".into())
+}
+
 /// What a trusted root contains, one line per anchor with its validity window (inclusive at
 /// both ends), for `vouch trust show`.
 pub fn describe(root: &TrustedRoot) -> Vec<String> {
@@ -128,15 +138,9 @@ pub fn describe(root: &TrustedRoot) -> Vec<String> {
         root.certificate_authorities.len()
     ));
     for ca in &root.certificate_authorities {
-        let subject = ca
-            .cert_chain
-            .certificates
-            .first()
-            .and_then(|c| crate::x509::Cert::from_der(&c.raw_bytes.0).ok())
-            .map(|c| c.subject())
-            .unwrap_or_else(|| "(unreadable)".into());
         out.push(format!(
-            "  {subject}  {}  chain of {}  valid {}",
+            "  {}  {}  chain of {}  valid {}",
+            first_subject(ca),
             ca.uri,
             ca.cert_chain.certificates.len(),
             window(ca.valid_for.as_ref())
@@ -166,15 +170,9 @@ pub fn describe(root: &TrustedRoot) -> Vec<String> {
         root.timestamp_authorities.len()
     ));
     for t in &root.timestamp_authorities {
-        let subject = t
-            .cert_chain
-            .certificates
-            .first()
-            .and_then(|c| crate::x509::Cert::from_der(&c.raw_bytes.0).ok())
-            .map(|c| c.subject())
-            .unwrap_or_else(|| "(unreadable)".into());
         out.push(format!(
-            "  {subject}  {}  valid {}",
+            "  {}  {}  valid {}",
+            first_subject(t),
             t.uri,
             window(t.valid_for.as_ref())
         ));

@@ -59,6 +59,32 @@ pub struct Ctx<'a> {
     pub settings: &'a Settings,
 }
 
+/// For audits about one kind of `${{ … }}` expression: every expression in the document's
+/// scalars whose inner text `pick` selects becomes one finding, made by `finding` from its
+/// precise location, the expression's text and its inner text.
+pub(crate) fn expression_findings(
+    ctx: &Ctx<'_>,
+    out: &mut Vec<Finding>,
+    pick: fn(&str) -> bool,
+    finding: impl Fn(vouch_core::Location, &str, &str) -> Finding,
+) {
+    for node in ctx.doc.root.scalars() {
+        let Some(text) = node.as_str() else { continue };
+        if !text.contains("${{") {
+            continue;
+        }
+        let mut seen: Vec<&str> = Vec::new();
+        for e in crate::model::expressions(text) {
+            if !pick(e.inner) {
+                continue;
+            }
+            let nth = seen.iter().filter(|t| **t == e.text).count();
+            seen.push(e.text);
+            out.push(finding(ctx.doc.at_text(node, e.text, nth), e.text, e.inner));
+        }
+    }
+}
+
 /// Runs every audit over `doc`.
 pub fn run_all(doc: &Document, settings: &Settings, out: &mut Vec<Finding>) {
     let ctx = Ctx { doc, settings };

@@ -3,7 +3,6 @@
 use vouch_core::{Finding, Rule, Severity};
 
 use super::Ctx;
-use crate::model::expressions;
 
 pub const RULE: Rule = Rule {
     id: "workflow/overprovisioned-secrets",
@@ -55,29 +54,15 @@ pub(crate) fn whole_secrets(inner: &str) -> bool {
 }
 
 pub fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-    for node in ctx.doc.root.scalars() {
-        let Some(text) = node.as_str() else { continue };
-        if !text.contains("${{") {
-            continue;
-        }
-        let mut seen: Vec<&str> = Vec::new();
-        for e in expressions(text) {
-            if !whole_secrets(e.inner) {
-                continue;
-            }
-            let nth = seen.iter().filter(|t| **t == e.text).count();
-            seen.push(e.text);
-            out.push(
-                Finding::new(
-                    &RULE,
-                    ctx.doc.at_text(node, e.text, nth),
-                    format!("`{}` sends every secret to the runner", e.text),
-                    e.inner,
-                )
-                .with_annotation("injects the entire secrets context"),
-            );
-        }
-    }
+    super::expression_findings(ctx, out, whole_secrets, |at, text, inner| {
+        Finding::new(
+            &RULE,
+            at,
+            format!("`{text}` sends every secret to the runner"),
+            inner,
+        )
+        .with_annotation("injects the entire secrets context")
+    });
 }
 
 #[cfg(test)]

@@ -3,7 +3,6 @@
 use vouch_core::{Finding, Rule, Severity};
 
 use super::Ctx;
-use crate::model::expressions;
 
 pub const RULE: Rule = Rule {
     id: "workflow/unredacted-secrets",
@@ -56,29 +55,17 @@ pub(crate) fn unredacted(inner: &str) -> bool {
 }
 
 pub fn run(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
-    for node in ctx.doc.root.scalars() {
-        let Some(text) = node.as_str() else { continue };
-        if !text.contains("${{") {
-            continue;
-        }
-        let mut seen: Vec<&str> = Vec::new();
-        for e in expressions(text) {
-            if !unredacted(e.inner) {
-                continue;
-            }
-            let nth = seen.iter().filter(|t| **t == e.text).count();
-            seen.push(e.text);
-            out.push(
-                Finding::new(
-                    &RULE,
-                    ctx.doc.at_text(node, e.text, nth),
-                    format!("`{}` is not masked in logs: GitHub redacts whole secrets, not fields of them", e.text),
-                    e.inner,
-                )
-                .with_annotation("bypasses secret redaction"),
-            );
-        }
-    }
+    super::expression_findings(ctx, out, unredacted, |at, text, inner| {
+        Finding::new(
+            &RULE,
+            at,
+            format!(
+                "`{text}` is not masked in logs: GitHub redacts whole secrets, not fields of them"
+            ),
+            inner,
+        )
+        .with_annotation("bypasses secret redaction")
+    });
 }
 
 #[cfg(test)]
