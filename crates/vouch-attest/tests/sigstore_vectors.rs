@@ -250,9 +250,9 @@ proptest! {
 }
 
 /// The sigstore-python judge (`../shared/interop/verify-bundle-keyless`) and vouch agree on
-/// real timestamped bundles and on tampered copies of them: Rekor v1 + RFC 3161 and Rekor v2
-/// + RFC 3161 (where the timestamp is the only verified time, so a damaged one fails in
-/// both). Where the bundle also has a SET, a damaged *extra* timestamp is rejected by vouch
+/// real timestamped bundles and on tampered copies of them: Rekor v1 with RFC 3161, and
+/// Rekor v2 with RFC 3161 (where the timestamp is the only verified time, so a damaged one
+/// fails in both). Where the bundle also has a SET, a damaged *extra* timestamp is rejected by vouch
 /// and skipped by sigstore-python (a documented strictness choice), so that variant is not
 /// judged here.
 #[test]
