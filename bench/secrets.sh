@@ -24,7 +24,7 @@ mkdir -p "$CACHE"
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 
 # --- tools -----------------------------------------------------------------------------------
-VOUCH_BENCH_CACHE="$CACHE" .ci/setup.d/61-secrets-bench.sh
+VOUCH_BENCH_CACHE="$CACHE" bash bench/secrets-peers.sh
 KF="$CACHE/venv/bin/kingfisher"
 DS="$CACHE/venv/bin/detect-secrets"
 cargo build --release -q -p vouch-cli

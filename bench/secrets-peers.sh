@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The secret scanner's peers for bench/secrets.sh: kingfisher-bin and detect-secrets from PyPI,
-# in a virtual environment under the user's cache (never in the repository). Idempotent: does
+# in a virtual environment under the user's cache (never in the repository); bench only, not the tests. Idempotent: does
 # nothing when both are already installed. VOUCH_BENCH_CACHE moves the cache.
 set -euo pipefail
 CACHE=${VOUCH_BENCH_CACHE:-$HOME/.cache/vouch-bench}
