@@ -62,6 +62,15 @@ impl InputError {
         self
     }
 
+    /// Adds a hint unless the error already has a more specific one.
+    pub fn or_hint(self, hint: impl Into<String>) -> Self {
+        if self.hint.is_some() {
+            self
+        } else {
+            self.with_hint(hint)
+        }
+    }
+
     /// Sets the file when the producer did not know it (a parser given only text).
     pub fn or_file(mut self, file: impl AsRef<Path>) -> Self {
         if self.file.is_none() {
