@@ -160,6 +160,32 @@ impl Config {
         }
     }
 
+    /// An error about `key` (in `[section]`), at the line and column where the key is set
+    /// in the configuration file, for values that parse but are out of range.
+    pub fn error_at_key(&self, section: &str, key: &str, message: impl Into<String>) -> InputError {
+        let file = self
+            .path()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from(CONFIG_FILE));
+        let mut e = InputError::in_file(file, message);
+        if let Some(text) = self.source.as_ref().map(|s| s.text.as_str()) {
+            let header = format!("[{section}]");
+            let after = text.find(&header).map_or(0, |i| i + header.len());
+            let mut offset = after;
+            for line in text[after..].split_inclusive('\n') {
+                let trimmed = line.trim_start();
+                if trimmed.starts_with(key) && trimmed[key.len()..].trim_start().starts_with('=') {
+                    let (l, c) = line_col(text, offset + (line.len() - trimmed.len()));
+                    e.line = Some(l);
+                    e.column = Some(c);
+                    break;
+                }
+                offset += line.len();
+            }
+        }
+        e
+    }
+
     /// Refuses a `[rules."<id>"]` table whose id no check reports, so a misspelt id never
     /// silently leaves a rule at its default severity. Ids in [`DYNAMIC_RULE_FAMILIES`] are
     /// made at run time and cannot be listed, so any id in those families is accepted.
@@ -417,6 +443,30 @@ mod tests {
                 let _ = c.section::<toml::Table>("vuln");
             }
         }
+    }
+
+    #[test]
+    fn errors_point_at_the_key() {
+        let c = Config::parse(
+            Path::new("vouch.toml"),
+            "fail_on = \"high\"\n[seal]\nkeyring = \"k\"\n  max_encryptions = 9\n",
+        )
+        .unwrap();
+        let e = c.error_at_key("seal", "max_encryptions", "too many");
+        assert_eq!((e.line, e.column), (Some(4), Some(3)), "{e}");
+    }
+
+    #[test]
+    fn unknown_rule_ids_are_refused_with_position() {
+        let c = Config::parse(
+            Path::new("vouch.toml"),
+            "[rules.\"secrets/aws\"]\nseverity = \"low\"\n[rules.\"secrets/awz\"]\nenabled = false\n[rules.\"vuln/GHSA-1\"]\nenabled = false\n",
+        )
+        .unwrap();
+        let e = c.check_rule_ids(["secrets/aws"]).unwrap_err();
+        assert!(e.message.contains("secrets/awz"), "{e}");
+        assert_eq!((e.line, e.column), (Some(3), Some(8)), "{e}");
+        c.check_rule_ids(["secrets/aws", "secrets/awz"]).unwrap();
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod exceptions;
 pub mod finding;
 pub mod fingerprint;
 pub mod fs;
+pub mod redact;
 pub mod repo_rules;
 pub mod report;
 pub mod rule;
