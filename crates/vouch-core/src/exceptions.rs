@@ -55,9 +55,9 @@ pub const RULES: &[&Rule] = &[&EXPIRED, &STALE, &TOO_LONG];
 pub struct Exception {
     pub id: String,
     pub rule: Option<String>,
-    rule_glob: Option<GlobMatcher>,
+    rule_glob: Option<Pattern>,
     pub path: Option<String>,
-    path_glob: Option<GlobMatcher>,
+    path_glob: Option<Pattern>,
     pub fingerprint: Option<String>,
     pub vuln: Option<String>,
     pub owner: String,
@@ -98,6 +98,32 @@ impl Exception {
     /// Days from `today` until expiry (negative once expired).
     pub fn days_left(&self, today: Date) -> i64 {
         (self.expires - today).get_days() as i64
+    }
+}
+
+/// A rule or path matcher. Most entries name one file or one rule exactly: those compare
+/// strings instead of holding a compiled regular expression each (tens of kilobytes apiece,
+/// a gigabyte for 40,000 entries).
+#[derive(Debug, Clone)]
+enum Pattern {
+    Literal(String),
+    Glob(GlobMatcher),
+}
+
+impl Pattern {
+    fn new(text: &str, glob: Glob) -> Pattern {
+        if text.contains(['*', '?', '[', ']', '{', '}', '\\']) {
+            Pattern::Glob(glob.compile_matcher())
+        } else {
+            Pattern::Literal(text.to_string())
+        }
+    }
+
+    fn is_match(&self, s: &str) -> bool {
+        match self {
+            Pattern::Literal(l) => l == s,
+            Pattern::Glob(g) => g.is_match(s),
+        }
     }
 }
 
@@ -243,7 +269,7 @@ impl ExceptionSet {
             }
             let glob = |pattern: &Spanned<String>, what: &str| {
                 Glob::new(pattern.trim())
-                    .map(|g| g.compile_matcher())
+                    .map(|g| Pattern::new(pattern.trim(), g))
                     .map_err(|err| {
                         InputError::at(
                             shown,
