@@ -34,7 +34,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     let meta = set.apply(&mut findings, today, 90);
     let applied = started.elapsed();
-    let suppressed = findings.iter().filter(|f| f.suppressed_by.is_some()).count();
+    let suppressed = findings
+        .iter()
+        .filter(|f| f.suppressed_by.is_some())
+        .count();
     println!(
         "{n} exceptions x {n} findings: parse {:.2} s, apply {:.2} s, {suppressed} suppressed, {} meta",
         parsed.as_secs_f64(),
