@@ -4,7 +4,9 @@ use libfuzzer_sys::fuzz_target;
 use std::path::Path;
 use vouch_registers::{Register, RegisterKind};
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let _ = vouch_registers::csv::parse(text);
     for kind in RegisterKind::ALL {
         let _ = Register::parse(kind, Path::new("r.csv"), "security/r.csv", text);
