@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs cargo-fuzz from crates.io into $HOME/.cargo/bin unless it is already there.
+# Installs cargo-fuzz (cargo install, from the Rust package registry) into $HOME/.cargo/bin unless it is already there.
 # Idempotent: a second run does nothing. The fuzz workspace builds on the stable toolchain
 # with RUSTC_BOOTSTRAP=1 (set only by fuzz/run.sh and fuzz/smoke.sh), because cargo-fuzz
 # passes -Zsanitizer and nightly is not installed.
