@@ -18,9 +18,10 @@ pub fn print_error(e: &anyhow::Error) {
         let _ = writeln!(stderr, "error: {input}");
         return;
     }
-    let _ = writeln!(stderr, "error: {e}");
+    let redact = |s: String| vouch_core::redact::credentials(&s).into_owned();
+    let _ = writeln!(stderr, "error: {}", redact(e.to_string()));
     for cause in e.chain().skip(1) {
-        let _ = writeln!(stderr, "  caused by: {cause}");
+        let _ = writeln!(stderr, "  caused by: {}", redact(cause.to_string()));
     }
 }
 

@@ -16,6 +16,10 @@ use serde::{Deserialize, Deserializer};
 use crate::error::line_col;
 use crate::{InputError, Severity};
 
+/// Rule families whose ids are made at run time: a vulnerability id (`vuln/GHSA-…`), a Rego
+/// query (`rego/main.deny`), a gate requirement (`gate/…`).
+pub const DYNAMIC_RULE_FAMILIES: &[&str] = &["vuln", "rego", "gate"];
+
 /// The file name looked for at the root of the scanned directory.
 pub const CONFIG_FILE: &str = "vouch.toml";
 
@@ -140,21 +144,82 @@ impl Config {
 
     /// Reads a configuration file; a missing file is an error.
     pub fn load(path: &Path) -> Result<Config, InputError> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            InputError::in_file(path, format!("cannot read configuration: {e}"))
-                .with_hint("check the --config path")
-        })?;
+        let text = crate::fs::read_regular_to_string(path, crate::fs::MAX_INPUT_LEN)
+            .map_err(|e| e.or_hint("check the --config path"))?;
         Config::parse(path, &text)
     }
 
-    /// Reads `<dir>/vouch.toml` if it exists, else returns the defaults.
+    /// Reads `<dir>/vouch.toml` if it exists, else returns the defaults. A directory, FIFO or
+    /// device in its place is an error, never "no configuration".
     pub fn discover(dir: &Path) -> Result<Config, InputError> {
         let path = dir.join(CONFIG_FILE);
-        if path.is_file() {
+        if std::fs::symlink_metadata(&path).is_ok() {
             Config::load(&path)
         } else {
             Ok(Config::default())
         }
+    }
+
+    /// An error about `key` (in `[section]`), at the line and column where the key is set
+    /// in the configuration file, for values that parse but are out of range.
+    pub fn error_at_key(&self, section: &str, key: &str, message: impl Into<String>) -> InputError {
+        let file = self
+            .path()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from(CONFIG_FILE));
+        let mut e = InputError::in_file(file, message);
+        if let Some(text) = self.source.as_ref().map(|s| s.text.as_str()) {
+            let header = format!("[{section}]");
+            let after = text.find(&header).map_or(0, |i| i + header.len());
+            let mut offset = after;
+            for line in text[after..].split_inclusive('\n') {
+                let trimmed = line.trim_start();
+                if trimmed.starts_with(key) && trimmed[key.len()..].trim_start().starts_with('=') {
+                    let (l, c) = line_col(text, offset + (line.len() - trimmed.len()));
+                    e.line = Some(l);
+                    e.column = Some(c);
+                    break;
+                }
+                offset += line.len();
+            }
+        }
+        e
+    }
+
+    /// Refuses a `[rules."<id>"]` table whose id no check reports, so a misspelt id never
+    /// silently leaves a rule at its default severity. Ids in [`DYNAMIC_RULE_FAMILIES`] are
+    /// made at run time and cannot be listed, so any id in those families is accepted.
+    pub fn check_rule_ids<'a>(
+        &self,
+        known: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), InputError> {
+        let known: std::collections::BTreeSet<&str> = known.into_iter().collect();
+        for id in self.rules.keys() {
+            let family = id.split('/').next().unwrap_or("");
+            if known.contains(id.as_str())
+                || (id.contains('/') && DYNAMIC_RULE_FAMILIES.contains(&family))
+            {
+                continue;
+            }
+            let file = self
+                .path()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| PathBuf::from(CONFIG_FILE));
+            let text = self.source.as_ref().map(|s| s.text.as_str()).unwrap_or("");
+            let at = text.find(&format!("\"{id}\"")).or_else(|| {
+                text.find(&format!("rules.{id}"))
+                    .map(|i| i + "rules.".len())
+            });
+            let mut e = InputError::in_file(&file, format!("unknown rule id `{id}` in [rules]"))
+                .with_hint("`vouch explain` lists the rule ids");
+            if let Some(offset) = at {
+                let (line, column) = line_col(text, offset);
+                e.line = Some(line);
+                e.column = Some(column);
+            }
+            return Err(e);
+        }
+        Ok(())
     }
 
     /// Deserializes the capability section `name` (`vuln`, `secrets`, …) into `T`, or
@@ -378,6 +443,30 @@ mod tests {
                 let _ = c.section::<toml::Table>("vuln");
             }
         }
+    }
+
+    #[test]
+    fn errors_point_at_the_key() {
+        let c = Config::parse(
+            Path::new("vouch.toml"),
+            "fail_on = \"high\"\n[seal]\nkeyring = \"k\"\n  max_encryptions = 9\n",
+        )
+        .unwrap();
+        let e = c.error_at_key("seal", "max_encryptions", "too many");
+        assert_eq!((e.line, e.column), (Some(4), Some(3)), "{e}");
+    }
+
+    #[test]
+    fn unknown_rule_ids_are_refused_with_position() {
+        let c = Config::parse(
+            Path::new("vouch.toml"),
+            "[rules.\"secrets/aws\"]\nseverity = \"low\"\n[rules.\"secrets/awz\"]\nenabled = false\n[rules.\"vuln/GHSA-1\"]\nenabled = false\n",
+        )
+        .unwrap();
+        let e = c.check_rule_ids(["secrets/aws"]).unwrap_err();
+        assert!(e.message.contains("secrets/awz"), "{e}");
+        assert_eq!((e.line, e.column), (Some(3), Some(8)), "{e}");
+        c.check_rule_ids(["secrets/aws", "secrets/awz"]).unwrap();
     }
 
     #[test]

@@ -48,6 +48,7 @@ pub fn run(
     options: &RunOptions<'_>,
 ) -> Result<Report, InputError> {
     let known_rules = all_rules(&checks);
+    config.check_rule_ids(known_rules.iter().map(|r| r.id.as_str()))?;
     let mut report = Report::new(root.display().to_string());
 
     // Checks outside an explicit `enable` list are simply not part of this run; checks named in
@@ -98,7 +99,11 @@ pub fn run(
             let interested: Vec<&Box<dyn Check>> =
                 checks.iter().filter(|c| c.wants(&wf.path)).collect();
             if !interested.is_empty() {
-                match std::fs::read(&wf.full_path) {
+                // Never a FIFO or device swapped in after the walk: regular files only.
+                match crate::fs::read_regular(
+                    &wf.full_path,
+                    config.max_file_size.unwrap_or(walk::DEFAULT_MAX_FILE_SIZE),
+                ) {
                     Ok(bytes) => {
                         let binary = looks_binary(&bytes);
                         let file = SourceFile {

@@ -62,6 +62,15 @@ impl InputError {
         self
     }
 
+    /// Adds a hint unless the error already has a more specific one.
+    pub fn or_hint(self, hint: impl Into<String>) -> Self {
+        if self.hint.is_some() {
+            self
+        } else {
+            self.with_hint(hint)
+        }
+    }
+
     /// Sets the file when the producer did not know it (a parser given only text).
     pub fn or_file(mut self, file: impl AsRef<Path>) -> Self {
         if self.file.is_none() {
@@ -72,9 +81,12 @@ impl InputError {
 }
 
 impl fmt::Display for InputError {
+    /// Credentials (a PKCS#11 `pin-value`, a URL's `user:password@`) never reach the output,
+    /// whichever part of the error carries them.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::redact::credentials;
         if let Some(file) = &self.file {
-            write!(f, "{}", file.display())?;
+            write!(f, "{}", credentials(&file.display().to_string()))?;
             if let Some(line) = self.line {
                 write!(f, ":{line}")?;
                 if let Some(col) = self.column {
@@ -83,9 +95,9 @@ impl fmt::Display for InputError {
             }
             f.write_str(": ")?;
         }
-        f.write_str(&self.message)?;
+        f.write_str(&credentials(&self.message))?;
         if let Some(hint) = &self.hint {
-            write!(f, " ({hint})")?;
+            write!(f, " ({})", credentials(hint))?;
         }
         Ok(())
     }
@@ -188,6 +200,21 @@ mod tests {
             "a.yaml:3:7: missing `owner` (every exception needs an owner)"
         );
         assert_eq!(InputError::in_file("x", "empty").to_string(), "x: empty");
+    }
+
+    #[test]
+    fn credentials_never_displayed() {
+        let e = InputError::in_file(
+            "pkcs11:object=k?pin-value=1234",
+            "cannot fetch https://u:hunter2@example.org/x",
+        )
+        .with_hint("pin-value=1234");
+        let shown = e.to_string();
+        assert!(
+            !shown.contains("1234") && !shown.contains("hunter2"),
+            "{shown}"
+        );
+        assert!(shown.contains("pin-value=REDACTED"), "{shown}");
     }
 
     #[test]

@@ -19,12 +19,15 @@ pub mod error;
 pub mod exceptions;
 pub mod finding;
 pub mod fingerprint;
+pub mod fs;
 pub mod inline;
+pub mod redact;
 pub mod repo_rules;
 pub mod report;
 pub mod rule;
 pub mod severity;
 pub mod walk;
+pub mod yaml;
 
 pub use check::{Check, CheckContext, Sink, SourceFile};
 pub use config::Config;

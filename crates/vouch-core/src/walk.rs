@@ -81,6 +81,12 @@ pub fn walk(root: &Path, options: &WalkOptions) -> Result<Walk, InputError> {
         });
         return Ok(out);
     }
+    if !meta.is_dir() {
+        // `/dev/zero`, a FIFO or a socket: nothing to check, and reading it would never end.
+        return Err(crate::fs::read_regular(root, 0)
+            .err()
+            .unwrap_or_else(|| InputError::in_file(root, "not a regular file or directory")));
+    }
 
     let mut overrides = OverrideBuilder::new(root);
     for glob in &options.ignore {

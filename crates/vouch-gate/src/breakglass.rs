@@ -120,9 +120,13 @@ pub fn parse_ttl(s: &str) -> Result<u64, String> {
             num.push(c);
             continue;
         }
-        let n: u64 = num
-            .parse()
-            .map_err(|_| format!("`{s}` is not a duration like 2h, 90m or 1d"))?;
+        let n: u64 = num.parse().map_err(|_| {
+            if num.is_empty() {
+                format!("`{s}` is not a duration like 2h, 90m or 1d")
+            } else {
+                format!("`{s}` is longer than the longest duration accepted")
+            }
+        })?;
         num.clear();
         let unit = match c {
             's' => 1,
@@ -141,8 +145,19 @@ pub fn parse_ttl(s: &str) -> Result<u64, String> {
     if total == 0 {
         return Err("duration must be positive".into());
     }
+    if total > MAX_DURATION_SECS {
+        return Err(format!(
+            "`{s}` is longer than the longest duration accepted, {}d",
+            MAX_DURATION_SECS / 86_400
+        ));
+    }
     Ok(total)
 }
+
+/// The longest duration [`parse_ttl`] accepts: ten years. Durations are added to timestamps
+/// and walked back day by day (weekly freezes); a bound keeps both far from the limits of the
+/// date types (10^10 hours overflowed them and panicked).
+pub const MAX_DURATION_SECS: u64 = 3650 * 86_400;
 
 /// Reads and verifies the whole log; a missing file is an empty log.
 pub fn read(path: &Path) -> Result<Vec<Entry>, LogError> {
@@ -339,5 +354,16 @@ mod tests {
         assert_eq!(parse_ttl("2h"), Ok(7200));
         assert_eq!(parse_ttl("1h30m"), Ok(5400));
         assert!(parse_ttl("2").is_err() && parse_ttl("2x").is_err() && parse_ttl("0h").is_err());
+        // Past the bound, and past u64 itself: errors, never a panic downstream.
+        assert_eq!(parse_ttl("3650d"), Ok(MAX_DURATION_SECS));
+        for huge in [
+            "3651d",
+            "10000000000h",
+            "99999999999999999999h",
+            "18446744073709551615s",
+        ] {
+            let e = parse_ttl(huge).unwrap_err();
+            assert!(e.contains("long"), "{huge}: {e}");
+        }
     }
 }

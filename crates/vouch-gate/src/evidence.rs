@@ -188,8 +188,8 @@ fn trusted_by_hint<'a>(keys: &'a [TrustedKey], hint: Option<&str>) -> Option<&'a
 }
 
 fn read_signed(path: &Path) -> Result<Signed, SignatureProblem> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| SignatureProblem::Malformed(format!("cannot read: {e}")))?;
+    let bytes = vouch_core::fs::read_regular(path, vouch_core::fs::MAX_INPUT_LEN)
+        .map_err(|e| SignatureProblem::Malformed(e.to_string()))?;
     // `.intoto.jsonl` files hold one JSON document per line; take the first.
     let first = if path.to_string_lossy().ends_with(".jsonl") {
         bytes
@@ -238,11 +238,9 @@ pub fn verify(subject: &Subject, found: &Found, trust: &Trust) -> Evidence {
                 ));
             };
             let open = || {
-                std::fs::File::open(file)
-                    .map(std::io::BufReader::new)
-                    .map_err(|e| {
-                        SignatureProblem::Malformed(format!("cannot read {}: {e}", file.display()))
-                    })
+                vouch_core::fs::open_regular(file)
+                    .map(|(f, _)| std::io::BufReader::new(f))
+                    .map_err(|e| SignatureProblem::Malformed(e.to_string()))
             };
             if is_certificate_signed(bundle) {
                 let Some(k) = &trust.keyless else {

@@ -36,8 +36,7 @@ fn blob_path(dir: &Path, digest: &str) -> Option<PathBuf> {
 }
 
 fn read_json(path: &Path) -> Result<Value, InputError> {
-    let bytes =
-        std::fs::read(path).map_err(|e| InputError::in_file(path, format!("cannot read: {e}")))?;
+    let bytes = vouch_core::fs::read_regular(path, vouch_core::fs::MAX_INPUT_LEN)?;
     serde_json::from_slice(&bytes).map_err(|e| {
         InputError::at(
             path,
@@ -132,7 +131,8 @@ pub fn load(dir: &Path, reference: Option<&str>) -> Result<(Subject, Found), Inp
             else {
                 continue;
             };
-            let bytes = std::fs::read(&p).unwrap_or_default();
+            let bytes =
+                vouch_core::fs::read_regular(&p, vouch_core::fs::MAX_INPUT_LEN).unwrap_or_default();
             let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
             if v.get("dsseEnvelope").is_some() {
                 found.attestations.push(p);
@@ -144,4 +144,30 @@ pub fn load(dir: &Path, reference: Option<&str>) -> Result<(Subject, Found), Inp
     found.signatures.sort();
     found.attestations.sort();
     Ok((subject, found))
+}
+
+#[cfg(test)]
+mod digest_tests {
+    use super::*;
+
+    #[test]
+    fn digests_are_validated_before_they_become_paths() {
+        let dir = Path::new("layout");
+        let good = format!("sha256:{}", "ab".repeat(32));
+        assert_eq!(
+            blob_path(dir, &good),
+            Some(dir.join("blobs/sha256").join("ab".repeat(32)))
+        );
+        for bad in [
+            "sha256:../../../outside/x.tar".to_string(),
+            format!("sha256:../{}", "a".repeat(61)),
+            format!("sha256:{}", "AB".repeat(32)),
+            format!("sha256:{}", "ab".repeat(33)),
+            format!("sha512:{}", "ab".repeat(64)),
+            format!("sha256:{}/", "ab".repeat(32)),
+            "sha256:".to_string(),
+        ] {
+            assert_eq!(blob_path(dir, &bad), None, "{bad}");
+        }
+    }
 }

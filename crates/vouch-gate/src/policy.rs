@@ -159,10 +159,8 @@ impl GatePolicy {
                 InputError::in_file(path, "empty gate policy").with_hint("see docs/deploy-gate.md")
             );
         }
-        let mut policy: GatePolicy = marked_yaml::from_yaml(0, text).map_err(|e| {
-            vouch_core::error::yaml_error(path, text, &e)
-                .with_hint("see docs/deploy-gate.md for the policy keys")
-        })?;
+        let mut policy: GatePolicy = vouch_core::yaml::from_yaml(path, text)
+            .map_err(|e| e.or_hint("see docs/deploy-gate.md for the policy keys"))?;
         policy.base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         policy.validate(path)?;
         Ok(policy)
@@ -170,8 +168,7 @@ impl GatePolicy {
 
     /// Reads a policy file.
     pub fn load(path: &Path) -> Result<GatePolicy, InputError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| InputError::in_file(path, format!("cannot read policy: {e}")))?;
+        let text = vouch_core::fs::read_regular_to_string(path, vouch_core::fs::MAX_INPUT_LEN)?;
         GatePolicy::parse(path, &text)
     }
 

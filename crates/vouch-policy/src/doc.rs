@@ -464,6 +464,7 @@ impl JsonParser<'_> {
 /// Parses every document of a YAML stream into span-carrying trees. Tags are ignored (the
 /// tagged value is kept); aliases are expanded.
 pub fn parse_yaml(text: &str) -> Result<Vec<Node>, InputError> {
+    vouch_core::yaml::check(text)?; // NUL truncation and alias bombs: refused before parsing
     let mut builder = YamlBuilder::default();
     let mut parser = Parser::new_from_str(text);
     parser.load(&mut builder, true).map_err(|e| {

@@ -87,8 +87,7 @@ impl Register {
 
     /// Reads and parses a register file.
     pub fn load(kind: RegisterKind, full: &Path, rel: &str) -> Result<Register, InputError> {
-        let text = std::fs::read_to_string(full)
-            .map_err(|e| InputError::in_file(full, format!("cannot read: {e}")))?;
+        let text = vouch_core::fs::read_regular_to_string(full, vouch_core::fs::MAX_INPUT_LEN)?;
         Register::parse(kind, full, rel, &text)
     }
 
@@ -148,6 +147,7 @@ fn csv_rows(shown: &Path, text: &str) -> Result<RawTable, InputError> {
 }
 
 fn yaml_rows(shown: &Path, text: &str) -> Result<RawTable, InputError> {
+    vouch_core::yaml::check(text).map_err(|e| e.or_file(shown))?;
     let node = marked_yaml::parse_yaml(0, text).map_err(|e| {
         InputError::in_file(shown, format!("invalid YAML: {e}"))
             .with_hint("a YAML register is a mapping with a `rows:` list")

@@ -87,6 +87,7 @@ fn line<T>(s: &Spanned<T>) -> u32 {
 impl Flows {
     /// Parses and checks references (unknown element or boundary ids are errors).
     pub fn parse(shown: &Path, text: &str) -> Result<Flows, InputError> {
+        vouch_core::yaml::check(text).map_err(|e| e.or_file(shown))?;
         let flows: Flows = marked_yaml::from_yaml(0, text).map_err(|e| {
             vouch_core::error::yaml_error(shown, text, &e)
                 .with_hint("see docs/registers.md for the flows.yaml format")

@@ -141,6 +141,22 @@ pub fn scan_history(
     let repo = open(path)?;
     let mut out = HistoryScan::default();
     let mut tips: Vec<ObjectId> = Vec::new();
+    // A tip that names an object which cannot be read is a corrupt repository, not an empty
+    // one: "0 files scanned — passed" would hide every secret in it.
+    let corrupt = |what: &str, id: ObjectId, e: &dyn std::fmt::Display| {
+        err(
+            path,
+            "corrupt repository",
+            format!("{what} names {id}, which cannot be read: {e}"),
+        )
+    };
+    // Check the object each tip names directly (peeling would read it and hide the error).
+    if let Ok(head) = repo.head()
+        && let Some(id) = head.id()
+        && let Err(e) = repo.find_object(id.detach())
+    {
+        return Err(corrupt("HEAD", id.detach(), &e));
+    }
     if let Ok(c) = repo.head_commit() {
         tips.push(c.id);
     }
@@ -149,6 +165,11 @@ pub fn scan_history(
     {
         for r in all.flatten() {
             let mut r = r;
+            if let Some(id) = r.target().try_id().map(ToOwned::to_owned)
+                && let Err(e) = repo.find_object(id)
+            {
+                return Err(corrupt(&r.name().as_bstr().to_string(), id, &e));
+            }
             if let Ok(id) = r.peel_to_id()
                 && repo.find_commit(id.detach()).is_ok()
             {
@@ -254,6 +275,22 @@ pub fn scan_history(
             },
         )
         .collect();
+    // Every blob unreadable: the scan saw nothing, which must not pass as "no secrets".
+    let unreadable = results
+        .iter()
+        .filter(|(id, o)| {
+            o.warnings
+                .iter()
+                .any(|w| w.starts_with(&format!("blob {id}:")))
+        })
+        .count();
+    if unreadable > 0 && unreadable == results.len() {
+        return Err(err(
+            path,
+            "corrupt repository",
+            format!("none of its {unreadable} blobs can be read"),
+        ));
+    }
     for (id, o) in results {
         out.bytes += o.bytes;
         out.warnings.extend(o.warnings);

@@ -148,6 +148,7 @@ impl Inventory {
         if src.trim().is_empty() {
             return Ok(inv);
         }
+        vouch_core::yaml::check(src).map_err(|e| e.or_file(shown))?;
         let raw: RawFile = marked_yaml::from_yaml(0, src).map_err(|e| {
             InputError::in_file(shown, format!("not a secrets inventory: {e}"))
                 .with_hint("see docs/secrets.md#inventory for the format")

@@ -27,6 +27,30 @@ struct Level {
     cur: Vec<Hash>,
 }
 
+/// With an index, the published checkpoint must be the last one the index records: an index
+/// that lost its history (emptied, replaced, truncated) fails the audit instead of silently
+/// checking fewer checkpoints.
+pub fn require_history(
+    mut rep: AuditReport,
+    indexed: bool,
+    history: &[(u64, String)],
+) -> AuditReport {
+    let last = history.last().map(|(s, _)| *s);
+    if indexed && rep.size > 0 && last.is_none_or(|l| l < rep.size) {
+        rep.problems.push(match last {
+            None => format!(
+                "checkpoint history: the index records no checkpoint, but the log published one of size {}; history was lost",
+                rep.size
+            ),
+            Some(l) => format!(
+                "checkpoint history: the index's last checkpoint has size {l}, but the log published one of size {}; history was lost",
+                rep.size
+            ),
+        });
+    }
+    rep
+}
+
 /// Audits the log in `store` against the log key. `history` is every checkpoint the log
 /// published (from its index), if available.
 pub fn audit(
@@ -224,5 +248,38 @@ fn compare(store: &dyn TileStore, level: u8, tile: u64, hashes: &[Hash], rep: &m
             .push(format!("{p} does not match the hashes of the entries")),
         Ok(None) => rep.problems.push(format!("{p} is missing")),
         Err(e) => rep.problems.push(format!("{p}: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(size: u64) -> AuditReport {
+        AuditReport {
+            size,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn lost_history_fails_only_with_an_index() {
+        let h = |sizes: &[u64]| -> Vec<(u64, String)> {
+            sizes.iter().map(|s| (*s, String::new())).collect()
+        };
+        // Index present but empty, or missing the latest checkpoint: lost.
+        assert_eq!(require_history(report(3), true, &[]).problems.len(), 1);
+        assert_eq!(
+            require_history(report(3), true, &h(&[1, 2])).problems.len(),
+            1
+        );
+        // Complete history, a mirror without an index, an empty log: fine.
+        assert!(
+            require_history(report(3), true, &h(&[1, 3]))
+                .problems
+                .is_empty()
+        );
+        assert!(require_history(report(3), false, &[]).problems.is_empty());
+        assert!(require_history(report(0), true, &[]).problems.is_empty());
     }
 }

@@ -67,6 +67,33 @@ impl SqliteIndex {
         Ok(SqliteIndex { conn })
     }
 
+    /// Reads the published checkpoints of an existing index without writing to it: an audit
+    /// never creates tables in the log it audits. A database without vouch's `checkpoints`
+    /// table (empty or foreign) is an error, not an empty history.
+    pub fn read_checkpoints(path: &Path) -> Result<Vec<(u64, String)>, IndexError> {
+        use rusqlite::OpenFlags;
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(Duration::from_secs(60))?;
+        let has_table: bool = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'checkpoints'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n > 0)?;
+        if !has_table {
+            return Err(IndexError::Other(
+                "not a vouch log index (no `checkpoints` table); the log's history is missing"
+                    .into(),
+            ));
+        }
+        let mut index = SqliteIndex { conn };
+        index.checkpoints()
+    }
+
     fn size(&self) -> Result<u64, IndexError> {
         let s: Option<i64> = self
             .conn

@@ -90,7 +90,15 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
 impl TileStore for PosixStore {
     fn get(&self, path: &str) -> io::Result<Option<Vec<u8>>> {
         check_path(path)?;
-        match fs::read(self.root.join(path)) {
+        let full = self.root.join(path);
+        // A FIFO or device in the log directory would block or never end: regular files only.
+        if fs::metadata(&full).is_ok_and(|m| !m.is_file()) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{}: not a regular file", full.display()),
+            ));
+        }
+        match fs::read(&full) {
             Ok(b) => Ok(Some(b)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),

@@ -417,27 +417,28 @@ fn verify(global: &GlobalArgs, a: VerifyArgs) -> Result<u8> {
         None => default_vkey(dir)?,
     };
     let store = PosixStore::new(dir);
+    let mut index_problem = None;
     let history = match a.index.open()? {
         Some(mut pg) => pg
             .checkpoints()
             .map_err(|e| InputError::new(e.to_string()))?,
         None if dir.join(".state/index.db").exists() => {
-            match SqliteIndex::open(&dir.join(".state/index.db")) {
-                Ok(mut i) => i
-                    .checkpoints()
-                    .map_err(|e| InputError::in_file(dir.join(".state/index.db"), e.to_string()))?,
-                Err(e) => {
-                    return Err(
-                        InputError::in_file(dir.join(".state/index.db"), e.to_string()).into(),
-                    );
-                }
-            }
+            // Read-only: an audit never writes into the log it audits. An unreadable, empty
+            // or foreign index is lost history: a failed verification, not bad usage.
+            SqliteIndex::read_checkpoints(&dir.join(".state/index.db")).unwrap_or_else(|e| {
+                index_problem = Some(format!("{}: {e}", dir.join(".state/index.db").display()));
+                Vec::new()
+            })
         }
         // A copy of the tiles without the index (a mirror): only the current checkpoint.
         None => Vec::new(),
     };
+    let indexed = a.index.postgres.is_some() || dir.join(".state/index.db").exists();
     let rep = match audit(&store, &key, a.origin.as_deref(), &history) {
-        Ok(r) => r,
+        Ok(mut r) => {
+            r.problems.extend(index_problem);
+            vouch_tlog::audit::require_history(r, indexed, &history)
+        }
         Err(LogError::Checkpoint(e)) if e.is_malformed() => {
             return Err(InputError::in_file(dir.join("checkpoint"), e.to_string()).into());
         }

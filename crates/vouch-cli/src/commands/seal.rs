@@ -178,6 +178,20 @@ impl Ctx {
             None => Config::discover(Path::new("."))?,
         };
         let sc: SealConfig = config.section("seal")?;
+        if let Some(n) = sc
+            .max_encryptions
+            .filter(|n| !(1..=vouch_crypto::seal::DEFAULT_MAX_ENCRYPTIONS).contains(n))
+        {
+            let max = vouch_crypto::seal::DEFAULT_MAX_ENCRYPTIONS;
+            return Err(config
+                .error_at_key(
+                    "seal",
+                    "max_encryptions",
+                    format!("max_encryptions = {n} is outside 1..={max}"),
+                )
+                .with_hint("the documented maximum is 2^31 encryptions per key")
+                .into());
+        }
         let keyring = opts
             .keyring
             .clone()
@@ -450,18 +464,14 @@ fn read_input(input: Option<&Path>, cap: usize) -> Result<Secret> {
             },
         )
     };
-    let Some(path) = input.filter(|p| p.as_os_str() != "-") else {
+    let Some(path) = input.filter(|p| p.as_os_str() != "-" && p.as_os_str() != "/dev/stdin") else {
         let stdin = Path::new("<stdin>");
         return read_stream(std::io::stdin().lock(), cap, stdin)?
             .ok_or_else(|| over(cap as u64 + 1, stdin));
     };
     let cannot = |e: std::io::Error| InputError::in_file(path, format!("cannot read: {e}"));
-    let mut f = std::fs::File::open(path).map_err(cannot)?;
-    let meta = f.metadata().map_err(cannot)?;
-    if !meta.is_file() {
-        // A pipe or device (`-i /dev/stdin`): its size is unknown until read.
-        return read_stream(f, cap, path)?.ok_or_else(|| over(cap as u64 + 1, path));
-    }
+    // Never a FIFO or device (a FIFO blocks until a writer appears): stdin is `-`.
+    let (mut f, meta) = vouch_core::fs::open_regular(path)?;
     if meta.len() > cap as u64 {
         return Err(over(meta.len(), path));
     }

@@ -59,8 +59,7 @@ pub fn format_for(path: &Path) -> Format {
 
 /// Reads and parses an input file.
 pub fn read(path: &Path) -> Result<Value, InputError> {
-    let bytes =
-        std::fs::read(path).map_err(|e| InputError::in_file(path, format!("cannot read: {e}")))?;
+    let bytes = vouch_core::fs::read_regular(path, vouch_core::fs::MAX_INPUT_LEN)?;
     let text = String::from_utf8(bytes).map_err(|_| InputError::in_file(path, "not UTF-8 text"))?;
     parse(format_for(path), &text).map_err(|e| e.or_file(path))
 }

@@ -267,8 +267,7 @@ impl PolicySet {
         }
         let mut sources = Vec::new();
         for f in files {
-            let text = std::fs::read_to_string(&f)
-                .map_err(|e| InputError::in_file(&f, format!("cannot read: {e}")))?;
+            let text = vouch_core::fs::read_regular_to_string(&f, vouch_core::fs::MAX_INPUT_LEN)?;
             sources.push((f, text));
         }
         PolicySet::from_sources_with(sources, limits)

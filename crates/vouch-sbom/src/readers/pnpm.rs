@@ -115,6 +115,7 @@ fn str_map(node: Option<&MarkedMappingNode>) -> Vec<(String, String)> {
 
 /// Reads a pnpm-lock.yaml.
 pub fn read(path: &str, text: &str) -> Result<Parsed, InputError> {
+    vouch_core::yaml::check(text).map_err(|e| e.or_file(path))?;
     let root = marked_yaml::parse_yaml(0, text).map_err(|e| yaml_err(path, &e))?;
     let Some(doc) = root.as_mapping() else {
         return Err(InputError::at(path, 1, None, "not a YAML mapping")

@@ -11,6 +11,7 @@ use crate::readers::pnpm::yaml_err;
 
 /// Reads a pubspec.lock.
 pub fn read(path: &str, text: &str) -> Result<Parsed, InputError> {
+    vouch_core::yaml::check(text).map_err(|e| e.or_file(path))?;
     let root = marked_yaml::parse_yaml(0, text).map_err(|e| yaml_err(path, &e))?;
     let Some(packages) = root.as_mapping().and_then(|m| m.get_mapping("packages")) else {
         return Err(InputError::at(path, 1, None, "no `packages` mapping")
