@@ -920,6 +920,22 @@ fn release_and_gate_fail_closed_on_empty_package_sources() {
             "no package sources found under src",
         ));
     assert!(!d.path().join("rel").exists(), "no partial release is left");
+    // Without --sbom-source, a tree with no package sources is released without an SBOM
+    // (never an empty one), and the command says so.
+    vouch(d.path())
+        .args([
+            "release",
+            "app",
+            "--key",
+            "release.key",
+            "--out-dir",
+            "bare",
+        ])
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("carries no SBOM"));
+    assert!(d.path().join("bare").is_dir());
+    assert!(!d.path().join("bare/sbom.cdx.json").exists());
     release(&["--allow-empty"]).assert().code(0);
     vouch(d.path())
         .args(["db", "build"])

@@ -102,9 +102,11 @@ pub struct ReleaseArgs {
     /// Replace an existing release directory.
     #[arg(long)]
     pub force: bool,
-    /// Source tree to describe in the SBOM.
-    #[arg(long, value_name = "DIR", default_value = ".")]
-    pub sbom_source: PathBuf,
+    /// Source tree to describe in the SBOM [default: .]. Given explicitly, a tree without
+    /// package sources is an error (exit 2); by default such a release carries no SBOM (an
+    /// empty one would claim "no dependencies") and says so.
+    #[arg(long, value_name = "DIR")]
+    pub sbom_source: Option<PathBuf>,
     /// Release with an empty SBOM when the source tree has no package source, instead of
     /// failing with exit 2.
     #[arg(long)]
@@ -285,7 +287,7 @@ fn release_cmd(global: &GlobalArgs, a: ReleaseArgs) -> Result<u8> {
     }
     let signer = load_signer(&a.key)?;
     let predicate = provenance::predicate(&env_var, &a.builder.overrides(), source_date_epoch()?);
-    let sbom = release_sbom(&a.sbom_source, a.allow_empty)?;
+    let sbom = release_sbom(global, a.sbom_source.as_deref(), a.allow_empty)?;
     let public = signer.public_key().clone();
     let logger = |bundle: &mut vouch_attest::Bundle| -> Result<(), InputError> {
         let Some(dir) = &a.tlog else {
@@ -327,10 +329,29 @@ fn release_cmd(global: &GlobalArgs, a: ReleaseArgs) -> Result<u8> {
 
 /// The CycloneDX SBOM of the source tree for a release (the project's lockfiles and
 /// manifests, as `vouch sbom generate` reads them).
-pub(crate) fn release_sbom(source: &Path, allow_empty: bool) -> Result<Option<Vec<u8>>> {
+pub(crate) fn release_sbom(
+    global: &GlobalArgs,
+    given: Option<&Path>,
+    allow_empty: bool,
+) -> Result<Option<Vec<u8>>> {
+    let source = given.unwrap_or(Path::new("."));
     let inventory = vouch_sbom::scan(source)?;
-    if !allow_empty {
-        vouch_sbom::scan::require_sources(source, &inventory)?;
+    if !allow_empty && let Err(e) = vouch_sbom::scan::require_sources(source, &inventory) {
+        // An unreadable lockfile, or a tree the user pointed at: an error. The default tree
+        // without package sources: no SBOM rather than an empty one that claims no
+        // dependencies; the gate's SBOM and vulnerability conditions then have nothing to
+        // accept.
+        if given.is_some() || !inventory.warnings.is_empty() {
+            return Err(e.into());
+        }
+        output::warn(
+            global,
+            &format!(
+                "no package sources found under {}: the release carries no SBOM (point --sbom-source at the project, or --allow-empty to write an empty one)",
+                source.display()
+            ),
+        );
+        return Ok(None);
     }
     let opts = vouch_sbom::WriteOptions {
         timestamp: vouch_sbom::WriteOptions::timestamp_from_env()?,
