@@ -396,11 +396,7 @@ impl SubjectDigest {
 
     /// The in-toto digest name (`sha256`, …).
     pub fn name(&self) -> &'static str {
-        match self.algorithm {
-            HashAlgorithm::Sha256 => "sha256",
-            HashAlgorithm::Sha384 => "sha384",
-            HashAlgorithm::Sha512 => "sha512",
-        }
+        digest_name(self.algorithm)
     }
 
     /// `sha256:<hex>`.
@@ -1102,17 +1098,22 @@ fn host(url: &str) -> &str {
     u.split_once("://").map(|(_, h)| h).unwrap_or(u)
 }
 
+/// The in-toto / `sha256:<hex>` name of a hash.
+fn digest_name(alg: HashAlgorithm) -> &'static str {
+    match alg {
+        HashAlgorithm::Sha256 => "sha256",
+        HashAlgorithm::Sha384 => "sha384",
+        HashAlgorithm::Sha512 => "sha512",
+    }
+}
+
 /// The bundle's claimed digest differs from the artifact's (when computed in that hash).
 fn digest_mismatch(
     claimed: Option<(HashAlgorithm, &[u8])>,
     artifact: &Artifact,
 ) -> Option<Outcome> {
     let (alg, value) = claimed?;
-    let name = match alg {
-        HashAlgorithm::Sha256 => "sha256",
-        HashAlgorithm::Sha384 => "sha384",
-        HashAlgorithm::Sha512 => "sha512",
-    };
+    let name = digest_name(alg);
     match artifact.digest(alg) {
         Some(d) if d.value.as_slice() == value => None,
         Some(d) => Some(Outcome::SubjectDigestMismatch {

@@ -11,7 +11,7 @@ use vouch_gate::evidence::{self, Subject, Trust, TrustedIdentities, TrustedKey, 
 use vouch_gate::{GatePolicy, breakglass, provenance, release};
 
 use crate::cli::GlobalArgs;
-use crate::commands::signing::{load_public_keys, load_signer};
+use crate::commands::signing::{load_signer, verification_keys};
 use crate::output;
 
 #[derive(Debug, Subcommand)]
@@ -541,17 +541,10 @@ fn trust(policy: &GatePolicy, policy_path: &Path) -> Result<std::result::Result<
         .iter()
         .map(|k| policy.resolve(k.as_str()).display().to_string())
         .collect();
-    for r in &refs {
-        if !r.contains("://") && !r.starts_with("pkcs11:") && !Path::new(r).exists() {
-            return Err(anyhow::anyhow!(InputError::in_file(
-                Path::new(r),
-                "cannot read: no such file"
-            )));
-        }
-    }
-    let keys = match load_public_keys(&refs) {
+    // A missing key file is usage (exit 2); one that cannot be used denies (exit 1).
+    let keys = match verification_keys(&refs)? {
         Ok(k) => k,
-        Err(e) => return Ok(Err(e.to_string())),
+        Err(e) => return Ok(Err(e)),
     };
     for (r, pk) in sig.keys.iter().zip(keys) {
         trust.keys.push(TrustedKey {

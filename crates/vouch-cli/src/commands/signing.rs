@@ -310,7 +310,7 @@ fn evidence_failure(reason: &str) -> u8 {
 
 /// Reads trusted keys for verification: a key file that is not a usable public key is bad
 /// evidence (exit 1); a missing file is a usage error (exit 2).
-fn verification_keys(refs: &[String]) -> Result<Checked<Vec<PublicKey>>> {
+pub(crate) fn verification_keys(refs: &[String]) -> Result<Checked<Vec<PublicKey>>> {
     for r in refs {
         let p = Path::new(r);
         if !r.contains("://") && !r.starts_with("pkcs11:") && !p.exists() {
