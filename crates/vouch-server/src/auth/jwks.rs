@@ -164,17 +164,20 @@ enum Origin {
     Url(Box<HttpsFetcher>),
 }
 
-struct Cache {
-    set: Arc<KeySet>,
-    loaded_at: Option<Instant>,
-    last_attempt: Option<Instant>,
+/// When the key set was last loaded and tried.
+struct ReloadState {
+    loaded_at: Instant,
+    last_attempt: Instant,
     last_failed: bool,
 }
 
-/// The OpTok verification keys, with their refresh policy.
+/// The OpTok verification keys, with their refresh policy. Lookups read the current set
+/// without waiting; one caller at a time reloads it (a periodic refresh does not hold up
+/// requests whose key is known, an unknown `kid` waits for the reload it triggers).
 pub struct KeySource {
     origin: Origin,
-    cache: tokio::sync::Mutex<Cache>,
+    current: std::sync::RwLock<Arc<KeySet>>,
+    reload: tokio::sync::Mutex<ReloadState>,
     refresh: Duration,
     min_refetch: Duration,
 }
@@ -199,10 +202,10 @@ impl KeySource {
         let now = Instant::now();
         KeySource {
             origin,
-            cache: tokio::sync::Mutex::new(Cache {
-                set: Arc::new(set),
-                loaded_at: Some(now),
-                last_attempt: Some(now),
+            current: std::sync::RwLock::new(Arc::new(set)),
+            reload: tokio::sync::Mutex::new(ReloadState {
+                loaded_at: now,
+                last_attempt: now,
                 last_failed: false,
             }),
             refresh,
@@ -245,53 +248,80 @@ impl KeySource {
         Ok(Self::with(origin, set, refresh, min_refetch))
     }
 
+    fn lookup(&self, kid: &str) -> Result<Option<Arc<VerifyKey>>, ApiError> {
+        let set = self
+            .current
+            .read()
+            .map_err(|_| ApiError::internal("key set lock poisoned"))?;
+        Ok(set.get(kid))
+    }
+
+    fn may_try(&self, state: &ReloadState) -> bool {
+        state.last_attempt.elapsed() >= self.min_refetch
+    }
+
     /// The key named `kid`. Unknown `kid`: `invalid_token`, or `unavailable` when the source
     /// could not be read the last time it was tried.
     pub async fn key(&self, kid: &str) -> Result<Arc<VerifyKey>, ApiError> {
-        let mut cache = self.cache.lock().await;
-        let dynamic = !matches!(self.origin, Origin::Static);
-        let may_try = |c: &Cache| {
-            c.last_attempt
-                .is_none_or(|t| t.elapsed() >= self.min_refetch)
-        };
-        if dynamic && cache.loaded_at.is_none_or(|t| t.elapsed() >= self.refresh) && may_try(&cache)
-        {
-            self.reload(&mut cache).await;
+        if matches!(self.origin, Origin::Static) {
+            return self.lookup(kid)?.ok_or_else(unknown_kid);
         }
-        if let Some(k) = cache.set.get(kid) {
+        // Periodic refresh: by whoever gets the lock first; the others go on with the
+        // current keys.
+        if let Ok(mut state) = self.reload.try_lock()
+            && state.loaded_at.elapsed() >= self.refresh
+            && self.may_try(&state)
+        {
+            self.reload_into(&mut state).await?;
+        }
+        if let Some(k) = self.lookup(kid)? {
             return Ok(k);
         }
-        if dynamic && may_try(&cache) {
-            self.reload(&mut cache).await;
-            if let Some(k) = cache.set.get(kid) {
+        // Unknown kid: wait for any reload in flight, then reload once if allowed.
+        let mut state = self.reload.lock().await;
+        if let Some(k) = self.lookup(kid)? {
+            return Ok(k);
+        }
+        if self.may_try(&state) {
+            self.reload_into(&mut state).await?;
+            if let Some(k) = self.lookup(kid)? {
                 return Ok(k);
             }
         }
-        if cache.last_failed {
+        if state.last_failed {
             return Err(ApiError::unavailable(
                 "the token's signing key is unknown and the key set cannot be refreshed",
             ));
         }
-        Err(ApiError::new(
-            Code::InvalidToken,
-            "the token's signing key (kid) is unknown",
-        ))
+        Err(unknown_kid())
     }
 
-    async fn reload(&self, cache: &mut Cache) {
-        cache.last_attempt = Some(Instant::now());
+    async fn reload_into(&self, state: &mut ReloadState) -> Result<(), ApiError> {
+        state.last_attempt = Instant::now();
         match load(&self.origin).await {
             Ok(set) => {
-                cache.set = Arc::new(set);
-                cache.loaded_at = cache.last_attempt;
-                cache.last_failed = false;
+                let mut current = self
+                    .current
+                    .write()
+                    .map_err(|_| ApiError::internal("key set lock poisoned"))?;
+                *current = Arc::new(set);
+                state.loaded_at = state.last_attempt;
+                state.last_failed = false;
             }
             Err(e) => {
                 tracing::warn!(error = %e, "JWKS refresh failed; keeping the previous keys");
-                cache.last_failed = true;
+                state.last_failed = true;
             }
         }
+        Ok(())
     }
+}
+
+fn unknown_kid() -> ApiError {
+    ApiError::new(
+        Code::InvalidToken,
+        "the token's signing key (kid) is unknown",
+    )
 }
 
 async fn load(origin: &Origin) -> Result<KeySet, String> {
@@ -468,5 +498,74 @@ mod tests {
         .await
         .unwrap_err();
         assert!(e.contains("CA"), "{e}");
+    }
+
+    /// A local HTTPS server (test CA in `testdata/`, certificate for 127.0.0.1) serving
+    /// whatever JWKS `body` holds.
+    async fn serve_jwks(body: Arc<std::sync::Mutex<String>>) -> u16 {
+        use rustls_pki_types::PrivateKeyDer;
+        let certs = CertificateDer::pem_slice_iter(include_bytes!("testdata/jwks-server-cert.pem"))
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        let key =
+            PrivateKeyDer::from_pem_slice(include_bytes!("testdata/jwks-server-key.pem")).unwrap();
+        let cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
+                let body = body.clone();
+                tokio::spawn(async move {
+                    let Ok(tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let svc = hyper::service::service_fn(move |_req| {
+                        let b = body.lock().unwrap().clone();
+                        async move {
+                            Ok::<_, std::convert::Infallible>(hyper::Response::new(
+                                http_body_util::Full::new(Bytes::from(b)),
+                            ))
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(tls), svc)
+                        .await;
+                });
+            }
+        });
+        port
+    }
+
+    #[tokio::test]
+    async fn https_source_fetches_and_follows_rotation() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = crate::auth::LocalIssuer::load_or_create(&dir.path().join("a"), "i").unwrap();
+        let b = crate::auth::LocalIssuer::load_or_create(&dir.path().join("b"), "i").unwrap();
+        let body = Arc::new(std::sync::Mutex::new(a.jwks().to_string()));
+        let port = serve_jwks(body.clone()).await;
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(&ca, include_str!("testdata/jwks-server-ca.pem")).unwrap();
+        let url = format!("https://127.0.0.1:{port}/.well-known/jwks.json");
+        let ks = KeySource::url(&url, Some(&ca), Duration::from_secs(3600), Duration::ZERO)
+            .await
+            .unwrap();
+        assert!(ks.key(a.kid()).await.is_ok());
+        *body.lock().unwrap() = b.jwks().to_string();
+        assert!(ks.key(b.kid()).await.is_ok(), "unknown kid refetches");
+        assert_eq!(ks.key(a.kid()).await.unwrap_err().code, Code::InvalidToken);
+        // The server's certificate is not trusted by the system bundle: refused.
+        let e = KeySource::url(&url, None, Duration::from_secs(1), Duration::ZERO)
+            .await
+            .unwrap_err();
+        assert!(e.contains("fetching") || e.contains("CA"), "{e}");
     }
 }
