@@ -1143,3 +1143,106 @@ async fn refusals_name_the_failed_check() {
     let err = e.call(&x, &e.proof(&x)).await.unwrap_err();
     assert!(err.message.contains("expired"), "{}", err.message);
 }
+
+/// Reads one DER TLV at the start of `d`: (tag, content, rest).
+fn der_tlv(d: &[u8]) -> (u8, &[u8], &[u8]) {
+    let (tag, first) = (d[0], d[1]);
+    let (len, hdr) = if first < 0x80 {
+        (first as usize, 2)
+    } else {
+        let n = (first & 0x7f) as usize;
+        let len = d[2..2 + n]
+            .iter()
+            .fold(0usize, |a, b| (a << 8) | *b as usize);
+        (len, 2 + n)
+    };
+    (tag, &d[hdr..hdr + len], &d[hdr + len..])
+}
+
+/// Proofs made with every default algorithm (ES256 is everywhere else) are accepted when the
+/// token is bound to their key.
+#[tokio::test]
+async fn proofs_with_each_default_algorithm() {
+    use aws_lc_rs::rand::SystemRandom;
+    use aws_lc_rs::signature::{self, KeyPair};
+    let e = env();
+    let b64 = |b: &[u8]| URL_SAFE_NO_PAD.encode(b);
+    let rng = SystemRandom::new();
+
+    let p384 =
+        signature::EcdsaKeyPair::generate(&signature::ECDSA_P384_SHA384_FIXED_SIGNING).unwrap();
+    let pt = p384.public_key().as_ref().to_vec();
+    let ed = signature::Ed25519KeyPair::generate().unwrap();
+    let rsa = signature::RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+    let (_, seq, _) = der_tlv(rsa.public_key().as_ref());
+    let (_, n, rest) = der_tlv(seq);
+    let (_, ex, _) = der_tlv(rest);
+    let strip = |b: &[u8]| {
+        b.iter()
+            .skip_while(|x| **x == 0)
+            .copied()
+            .collect::<Vec<u8>>()
+    };
+    let rsa_jwk = json!({"kty": "RSA", "n": b64(&strip(n)), "e": b64(&strip(ex))});
+
+    type Signer<'a> = Box<dyn Fn(&[u8]) -> Vec<u8> + 'a>;
+    let cases: Vec<(&str, Value, Signer)> = vec![
+        (
+            "ES384",
+            json!({"kty": "EC", "crv": "P-384", "x": b64(&pt[1..49]), "y": b64(&pt[49..97])}),
+            Box::new(|m: &[u8]| p384.sign(&rng, m).unwrap().as_ref().to_vec()),
+        ),
+        (
+            "EdDSA",
+            json!({"kty": "OKP", "crv": "Ed25519", "x": b64(ed.public_key().as_ref())}),
+            Box::new(|m: &[u8]| ed.sign(m).as_ref().to_vec()),
+        ),
+        (
+            "PS256",
+            rsa_jwk.clone(),
+            Box::new(|m: &[u8]| {
+                let mut s = vec![0; rsa.public_modulus_len()];
+                rsa.sign(&signature::RSA_PSS_SHA256, &rng, m, &mut s)
+                    .unwrap();
+                s
+            }),
+        ),
+        (
+            "RS256",
+            rsa_jwk,
+            Box::new(|m: &[u8]| {
+                let mut s = vec![0; rsa.public_modulus_len()];
+                rsa.sign(&signature::RSA_PKCS1_SHA256, &rng, m, &mut s)
+                    .unwrap();
+                s
+            }),
+        ),
+    ];
+    for (alg, jwk, sign) in cases {
+        let jkt = dpop::jwk_thumbprint(jwk.as_object().unwrap()).unwrap();
+        let t = e.issuer.mint(&mint_req(Some(&jkt))).unwrap();
+        let header = json!({"typ": "dpop+jwt", "alg": alg, "jwk": jwk});
+        let input = format!(
+            "{}.{}",
+            b64(header.to_string().as_bytes()),
+            b64(e.proof_claims(&t).to_string().as_bytes())
+        );
+        let proof = format!("{input}.{}", b64(&sign(input.as_bytes())));
+        let r = e.call(&t, &proof).await;
+        assert!(r.is_ok(), "{alg}: {r:?}");
+        // The same proof under another alg name is refused.
+        let wrong = if alg == "RS256" { "PS256" } else { "RS256" };
+        let header = json!({"typ": "dpop+jwt", "alg": wrong, "jwk": header["jwk"]});
+        let input2 = format!(
+            "{}.{}",
+            b64(header.to_string().as_bytes()),
+            b64(e.proof_claims(&t).to_string().as_bytes())
+        );
+        let proof = format!("{input2}.{}", b64(&sign(input2.as_bytes())));
+        assert_eq!(
+            e.call(&t, &proof).await.unwrap_err().code,
+            Code::InvalidDpopProof,
+            "{alg} signed, {wrong} claimed"
+        );
+    }
+}
