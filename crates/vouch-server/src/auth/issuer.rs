@@ -115,7 +115,10 @@ impl LocalIssuer {
         jwk.insert("use".into(), "sig".into());
         let jwks = json!({ "keys": [Value::Object(jwk)] });
         let jwks_path = dir.join(JWKS_FILE);
-        fs::write(&jwks_path, serde_json::to_vec_pretty(&jwks)?)
+        // Written aside and renamed, so that a server re-reading it never sees half a file.
+        let tmp = dir.join(format!(".{JWKS_FILE}.{}", uuid::Uuid::new_v4()));
+        fs::write(&tmp, serde_json::to_vec_pretty(&jwks)?)
+            .and_then(|()| fs::rename(&tmp, &jwks_path))
             .with_context(|| format!("writing {}", jwks_path.display()))?;
         Ok(LocalIssuer {
             pair,
