@@ -220,7 +220,14 @@ impl RawRow {
 }
 
 /// Walks rows in seq order and notes every way they fail to form the chain.
+///
+/// The head is read before the rows: records appended while verification runs land beyond it
+/// and are checked as links like any other, while the head proves nothing was cut off the end
+/// up to the moment verification began.
 pub(crate) struct Verifier {
+    head: Appended,
+    /// The hash of the row whose seq is the head's, once seen.
+    hash_at_head: Option<String>,
     next_seq: i64,
     prev_hash: String,
     records: u64,
@@ -228,8 +235,10 @@ pub(crate) struct Verifier {
 }
 
 impl Verifier {
-    pub fn new() -> Self {
+    pub fn new(head: Appended) -> Self {
         Verifier {
+            head,
+            hash_at_head: None,
             next_seq: 1,
             prev_hash: GENESIS_HASH.to_string(),
             records: 0,
@@ -238,6 +247,9 @@ impl Verifier {
     }
 
     pub fn feed(&mut self, row: &RawRow) {
+        if u64::try_from(row.seq).ok() == Some(self.head.seq) {
+            self.hash_at_head = Some(row.hash.clone());
+        }
         self.records += 1;
         let seq = row.seq;
         if seq > self.next_seq {
@@ -289,16 +301,24 @@ impl Verifier {
         self.next_seq = seq.saturating_add(1).max(self.next_seq);
     }
 
-    pub fn finish(mut self, head: Appended) -> VerifyReport {
+    pub fn finish(mut self) -> VerifyReport {
+        let head = self.head.clone();
         let last = (self.next_seq - 1).max(0) as u64;
-        if head.seq != last || (self.records > 0 && head.hash != self.prev_hash) {
+        if head.seq == 0 {
+            if head.hash != GENESIS_HASH {
+                self.problems
+                    .push("head (seq 0): hash of an empty log is not the genesis hash".into());
+            }
+        } else if last < head.seq {
             self.problems.push(format!(
-                "head (seq {}) does not match the last record (seq {last}): records removed from the end, or the head edited",
+                "head (seq {}) is beyond the last record (seq {last}): records removed from the end",
                 head.seq
             ));
-        } else if self.records == 0 && head.hash != GENESIS_HASH {
-            self.problems
-                .push("head: hash of an empty log is not the genesis hash".to_string());
+        } else if self.hash_at_head.as_deref() != Some(head.hash.as_str()) {
+            self.problems.push(format!(
+                "head (seq {}): hash does not match the record at that seq (head or record edited)",
+                head.seq
+            ));
         }
         VerifyReport {
             records: self.records,
@@ -338,7 +358,7 @@ impl AuditStore {
 
     /// Re-reads the whole chain and reports every problem, by seq.
     pub async fn verify(&self) -> Result<VerifyReport, ApiError> {
-        let mut v = Verifier::new();
+        let mut v = Verifier::new(self.head().await?);
         let mut after = 0i64;
         loop {
             let rows = match self {
@@ -354,8 +374,7 @@ impl AuditStore {
                 break;
             }
         }
-        let head = self.head().await?;
-        Ok(v.finish(head))
+        Ok(v.finish())
     }
 
     /// A page of records (see [`AuditQuery`]).
@@ -475,10 +494,6 @@ pub(crate) mod tests {
     }
 
     fn verify_rows(rows: &[RawRow]) -> VerifyReport {
-        let mut v = Verifier::new();
-        for r in rows {
-            v.feed(r);
-        }
         let head = rows
             .last()
             .map(|r| Appended {
@@ -489,7 +504,11 @@ pub(crate) mod tests {
                 seq: 0,
                 hash: GENESIS_HASH.into(),
             });
-        v.finish(head)
+        let mut v = Verifier::new(head);
+        for r in rows {
+            v.feed(r);
+        }
+        v.finish()
     }
 
     #[test]
@@ -509,6 +528,30 @@ pub(crate) mod tests {
         let p = verify_rows(&edited).problems;
         assert_eq!(p.len(), 1, "{p:?}");
         assert!(p[0].starts_with("seq 2: hash does not match"));
+
+        // Rows appended after the head was read are fine; a cut end or edited head is not.
+        let mut v = Verifier::new(Appended {
+            seq: 3,
+            hash: rows[2].hash.clone(),
+        });
+        rows.iter().for_each(|r| v.feed(r));
+        assert!(v.finish().problems.is_empty());
+        let mut v = Verifier::new(Appended {
+            seq: 3,
+            hash: rows[3].hash.clone(),
+        });
+        rows.iter().for_each(|r| v.feed(r));
+        let p = v.finish().problems;
+        assert!(
+            p[0].starts_with("head (seq 3): hash does not match"),
+            "{p:?}"
+        );
+        let mut v = Verifier::new(Appended {
+            seq: 0,
+            hash: rows[0].hash.clone(),
+        });
+        v.feed(&rows[0]);
+        assert!(v.finish().problems[0].starts_with("head (seq 0)"));
     }
 
     proptest::proptest! {
