@@ -11,6 +11,8 @@
 //!   from "wrong predicate type" from "subject digest mismatch".
 //! - [`trusted_root`], [`x509`], [`keyless`]: offline keyless (Fulcio certificate)
 //!   verification against a Sigstore trusted root: chain, SCT, identity, Rekor entry.
+//! - `logging` (feature `log`): a signature appended to a vouch transparency log, its entry,
+//!   inclusion proof and checkpoint put into the bundle.
 //! - [`canonical`]: RFC 8785-style canonical JSON for signed payloads and bundle digests.
 //!
 //! Like every capability crate, this one never prints and never exits.
@@ -36,6 +38,8 @@ pub mod dsse;
 pub(crate) mod entry;
 pub mod error;
 pub mod keyless;
+#[cfg(feature = "log")]
+pub mod logging;
 pub mod rekor_v2;
 pub mod sign;
 pub mod statement;

@@ -66,6 +66,34 @@ pub fn sign_blob(signer: &dyn Signer, reader: impl Read) -> Result<Bundle, Attes
     Ok(blob_bundle(signer, sig))
 }
 
+/// Signs an artifact known only by its digest (what `vouch serve` is sent: the artifact
+/// never leaves CI). The digest must be the key's hash (SHA-256, or SHA-384 for P-384);
+/// Ed25519 signs messages, not digests, so it cannot sign this way.
+pub fn sign_digest(signer: &dyn Signer, digest: Prehash, size: u64) -> Result<Bundle, AttestError> {
+    let alg = signer.algorithm();
+    if !alg.signs_prehashed() {
+        return Err(AttestError::Usage(format!(
+            "a {alg} key signs whole messages, not digests: sign the artifact itself"
+        )));
+    }
+    if digest.algorithm != alg.hash() {
+        return Err(AttestError::Usage(format!(
+            "a {alg} key signs {} digests, not {}",
+            alg.hash().proto_name(),
+            digest.algorithm.proto_name()
+        )));
+    }
+    let signature = signer.sign_prehashed(&digest)?;
+    Ok(blob_bundle(
+        signer,
+        BlobSignature {
+            digest,
+            signature,
+            size,
+        },
+    ))
+}
+
 /// Wraps a blob signature into a v0.3 bundle.
 pub fn blob_bundle(signer: &dyn Signer, sig: BlobSignature) -> Bundle {
     let mut b = Bundle::for_key(signer.public_key().hint());

@@ -7,8 +7,6 @@ use anyhow::{Context, Result, anyhow};
 use clap::{Args, Subcommand};
 use vouch_attest::Bundle;
 use vouch_attest::bundle::Content;
-use vouch_attest::bundle::TransparencyLogEntry;
-use vouch_attest::rekor_v2;
 use vouch_attest::verify::{Evidence, Policy, Verifier as BundleVerifier};
 use vouch_attest::vouch_crypto::keys::{HashAlgorithm, Prehash, PublicKey};
 use vouch_core::InputError;
@@ -306,24 +304,11 @@ pub(crate) fn log_bundle(
     bundle: &mut Bundle,
     signer: &PublicKey,
 ) -> Result<log::Appended> {
-    let details = rekor_v2::key_details(signer.algorithm()).ok_or_else(|| {
-        anyhow!(InputError::new(
-            "Rekor v2 entries name ECDSA P-256/P-384 or Ed25519 keys; this key is neither"
-        ))
-    })?;
-    let (body, kind) = rekor_v2::body_for_bundle(bundle, signer.spki_der(), details)
-        .map_err(|e| anyhow!(InputError::new(e.to_string())))?;
     let mut log = Log::open(dir, None).map_err(|e| log_err(dir, e))?;
-    let ack = log.append(&body).map_err(|e| log_err(dir, e))?;
-    let pk = log
-        .verifier()
-        .ed25519_public_key()
-        .ok_or_else(|| anyhow!(InputError::in_file(dir, "the log's key is not Ed25519")))?;
-    let item = rekor::tlog_entry_json(&ack, kind, &body, &rekor::ed25519_log_id(&pk));
-    let entry: TransparencyLogEntry = serde_json::from_value(item)
-        .map_err(|e| anyhow!("internal: a log entry did not fit the bundle: {e}"))?;
-    bundle.verification_material.tlog_entries = vec![entry];
-    Ok(ack)
+    vouch_attest::logging::log_bundle(&mut log, bundle, signer).map_err(|e| match e {
+        vouch_attest::logging::LogBundleError::Log(e) => log_err(dir, e),
+        vouch_attest::logging::LogBundleError::Bundle(e) => anyhow!(InputError::new(e.to_string())),
+    })
 }
 
 fn add(global: &GlobalArgs, a: AddArgs) -> Result<u8> {
