@@ -211,4 +211,12 @@ pub enum Command {
     /// `vouch log init --origin example.com/my/log`, then `vouch log add FILE`.
     #[command(subcommand)]
     Log(commands::log::LogCommand),
+    /// Run the signing service: CI jobs ask it to sign, keys stay off the runners.
+    ///
+    /// `vouch serve --config serve.toml` in production (see docs/serve.md);
+    /// `vouch serve --dev --dir DIR` for a self-contained loopback instance with generated
+    /// keys and a local token issuer (`vouch serve dev-token --dir DIR`). Every signature is
+    /// appended to the service's transparency log and every request leaves a hash-chained
+    /// audit record (`vouch serve audit verify`).
+    Serve(commands::serve::ServeArgs),
 }

@@ -15,9 +15,23 @@
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod config;
+pub mod dev;
 pub mod error;
+pub mod http_client;
+pub mod keys;
+pub mod metrics;
+pub mod poe;
 pub mod quota;
+pub mod run;
+pub mod scanner;
+pub mod server;
+pub mod service;
+pub mod tls;
 
+pub use config::ServeConfig;
 pub use error::{ApiError, Code};
+pub use server::{Running, StartError, start, start_on};

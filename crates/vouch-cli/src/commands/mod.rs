@@ -14,6 +14,7 @@ pub mod registers;
 pub mod sbom;
 pub mod seal;
 pub mod secrets;
+pub mod serve;
 pub mod signing;
 pub mod trust;
 pub mod vuln;
@@ -43,5 +44,6 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Log(cmd) => log::run(g, cmd),
         Command::Secrets(cmd) => secrets::run(g, cmd),
         Command::Trust(cmd) => trust::run(g, cmd),
+        Command::Serve(args) => serve::run(g, args),
     }
 }

@@ -1,0 +1,661 @@
+//! The HTTP API: routes, request extraction and responses. Handlers only translate between
+//! HTTP and [`crate::service::Service`]; no decision is made here.
+//!
+//! The OpenAPI 3.1 document at `GET /openapi.json` is generated from these handlers and the
+//! request/response types (utoipa), so it cannot drift from the code.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use utoipa::OpenApi;
+
+use crate::error::{ApiError, Code};
+use crate::service::{
+    self, ADMIN_SCOPE, AUDIT_SCOPE, ExportResponse, Incoming, Service, SignResponse, Signed,
+};
+use crate::tls::ClientCert;
+
+type Shared = Arc<Service>;
+
+/// The router of the whole service (the log's tiles under `/log`).
+pub fn router(service: Shared, max_body: usize, timeout: std::time::Duration) -> Router {
+    let tiles = vouch_tlog::serve::router(service_log_store(&service));
+    Router::new()
+        .route("/api/v1/signer/sign/dsse", post(sign_dsse))
+        .route("/api/v1/signer/sign/blob", post(sign_blob))
+        .route("/api/v1/signer/sign/export", post(sign_export))
+        .route("/api/v1/signer/verify/referrers", get(verify_referrers))
+        .route("/api/v1/signer/keys", get(public_keys))
+        .route("/api/v1/signer/trusted-root", get(trusted_root))
+        .route("/api/v1/admin/keys", get(admin_keys))
+        .route("/api/v1/admin/keys/rotate", post(admin_rotate))
+        .route("/api/v1/admin/keys/revoke", post(admin_revoke))
+        .route("/api/v1/admin/poe/bypass", post(admin_bypass))
+        .route("/api/v1/admin/audit", get(admin_audit))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+        .with_state(service)
+        .nest_service("/log", tiles)
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            timeout,
+        ))
+}
+
+fn service_log_store(service: &Service) -> Arc<dyn vouch_tlog::store::TileStore> {
+    Arc::new(vouch_tlog::store::PosixStore::new(&service.log_dir))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(Code::NotFound, "no such endpoint")
+}
+
+fn body_or_error(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                Code::PayloadTooLarge,
+                "the request body is larger than allowed",
+            )
+        } else {
+            ApiError::new(Code::InvalidRequest, format!("cannot read the body: {e}"))
+        }
+    })
+}
+
+struct Request<'a> {
+    method: &'a Method,
+    uri: &'a Uri,
+    headers: &'a HeaderMap,
+    cert: Option<&'a ClientCert>,
+}
+
+impl<'a> Request<'a> {
+    fn incoming(&self, endpoint: &'static str, body_len: usize) -> Incoming<'a> {
+        Incoming {
+            endpoint,
+            method: self.method,
+            path: self.uri.path(),
+            headers: self.headers,
+            client_cert: self.cert.and_then(|c| c.0.as_deref()).map(Vec::as_slice),
+            body_len,
+            trace_id: service::trace_id(self.headers),
+        }
+    }
+}
+
+/// A JSON response with the trace id and a fresh DPoP nonce.
+fn respond<T: Serialize>(
+    service: &Service,
+    status: StatusCode,
+    trace: &str,
+    value: &T,
+) -> Response {
+    let mut r = (status, axum::Json(value)).into_response();
+    decorate(service, &mut r, trace);
+    r
+}
+
+fn decorate(service: &Service, r: &mut Response, trace: &str) {
+    let h = r.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(trace) {
+        h.insert("x-trace-id", v);
+    }
+    let now = jiff::Timestamp::now().as_second().max(0).unsigned_abs();
+    if let Ok(v) = HeaderValue::from_str(&service.auth.fresh_nonce(now)) {
+        h.insert("dpop-nonce", v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+
+fn error_response(service: &Service, e: ApiError, trace: &str) -> Response {
+    tracing::info!(
+        code = e.code.as_str(),
+        trace_id = trace,
+        "refused: {}",
+        e.message
+    );
+    let mut r = e.into_response();
+    decorate(service, &mut r, trace);
+    r
+}
+
+async fn run_sign(
+    service: Shared,
+    endpoint: &'static str,
+    req: Request<'_>,
+    body: Result<Bytes, BytesRejection>,
+    parse: service::Parser,
+) -> Response {
+    let trace = service::trace_id(req.headers);
+    let body = match body_or_error(body) {
+        Ok(b) => b,
+        Err(e) => return error_response(&service, e, &trace),
+    };
+    let incoming = Incoming {
+        trace_id: trace.clone(),
+        ..req.incoming(endpoint, body.len())
+    };
+    match service.sign(incoming, || parse(&body)).await {
+        Ok(Signed::Bundle(b)) => {
+            tracing::info!(endpoint, trace_id = %trace, key_id = %b.signing_identity.key_id, log_index = b.log_index, "signed");
+            respond(&service, StatusCode::OK, &trace, &b)
+        }
+        Ok(Signed::Export(x)) => {
+            tracing::info!(endpoint, trace_id = %trace, key_id = %x.signing_identity.key_id, "signed export");
+            respond(&service, StatusCode::OK, &trace, &x)
+        }
+        Err(e) => error_response(&service, e, &trace),
+    }
+}
+
+/// Signs an in-toto statement into a Sigstore bundle v0.3 with a DSSE envelope, logged.
+#[utoipa::path(post, path = "/api/v1/signer/sign/dsse", request_body = service::DsseRequest,
+    responses((status = 200, body = SignResponse), (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
+    security(("dpop" = ["signer.sign"]), ("mtls" = ["signer.sign"])))]
+async fn sign_dsse(
+    State(s): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    cert: Option<axum::Extension<ClientCert>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let cert = cert.map(|c| c.0);
+    let req = Request {
+        method: &method,
+        uri: &uri,
+        headers: &headers,
+        cert: cert.as_ref(),
+    };
+    run_sign(s, "sign/dsse", req, body, service::parse_dsse).await
+}
+
+/// Signs an artifact digest into a message-signature bundle, logged.
+#[utoipa::path(post, path = "/api/v1/signer/sign/blob", request_body = service::BlobRequest,
+    responses((status = 200, body = SignResponse), (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
+    security(("dpop" = ["signer.sign"]), ("mtls" = ["signer.sign"])))]
+async fn sign_blob(
+    State(s): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    cert: Option<axum::Extension<ClientCert>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let cert = cert.map(|c| c.0);
+    let req = Request {
+        method: &method,
+        uri: &uri,
+        headers: &headers,
+        cert: cert.as_ref(),
+    };
+    run_sign(s, "sign/blob", req, body, service::parse_blob).await
+}
+
+/// Signs an export manifest: canonical bytes and a detached Ed25519 signature, identical
+/// for identical input.
+#[utoipa::path(post, path = "/api/v1/signer/sign/export", request_body = service::ExportRequest,
+    responses((status = 200, body = ExportResponse), (status = "4XX", body = ErrorBody), (status = "5XX", body = ErrorBody)),
+    security(("dpop" = ["signer.sign"]), ("mtls" = ["signer.sign"])))]
+async fn sign_export(
+    State(s): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    cert: Option<axum::Extension<ClientCert>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let cert = cert.map(|c| c.0);
+    let req = Request {
+        method: &method,
+        uri: &uri,
+        headers: &headers,
+        cert: cert.as_ref(),
+    };
+    run_sign(s, "sign/export", req, body, service::parse_export).await
+}
+
+/// The error body every refusal has.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// A stable code (docs/serve.md lists them).
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct DigestQuery {
+    /// The scanner image digest, `sha256:<hex>`.
+    pub digest: String,
+}
+
+/// The trust verdict for a scanner image digest.
+#[utoipa::path(get, path = "/api/v1/signer/verify/referrers", params(DigestQuery),
+    responses((status = 200, body = Object), (status = "4XX", body = ErrorBody)),
+    security(("dpop" = ["signer.sign"]), ("mtls" = ["signer.sign"])))]
+async fn verify_referrers(
+    State(s): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    cert: Option<axum::Extension<ClientCert>>,
+    Query(q): Query<DigestQuery>,
+) -> Response {
+    let cert = cert.map(|c| c.0);
+    let req = Request {
+        method: &method,
+        uri: &uri,
+        headers: &headers,
+        cert: cert.as_ref(),
+    };
+    let incoming = req.incoming("verify/referrers", 0);
+    let trace = incoming.trace_id.clone();
+    let result = async {
+        s.authenticate(&incoming, service::SIGN_SCOPE).await?;
+        let Some(trust) = &s.scanner else {
+            return Err(ApiError::new(Code::NotFound, "no [scanner] is configured"));
+        };
+        trust.verdict(&q.digest)
+    }
+    .await;
+    match result {
+        Ok(v) => respond(&s, StatusCode::OK, &trace, &v),
+        Err(e) => error_response(&s, e, &trace),
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct TenantQuery {
+    pub tenant: String,
+}
+
+/// The public keys that verify a tenant's signatures (active and retired; never revoked).
+#[utoipa::path(get, path = "/api/v1/signer/keys", params(TenantQuery), responses((status = 200, body = Object)))]
+async fn public_keys(State(s): State<Shared>, Query(q): Query<TenantQuery>) -> Response {
+    match s.keys.list() {
+        Ok(keys) => {
+            let keys: Vec<_> = keys
+                .into_iter()
+                .filter(|k| k.tenant == q.tenant && k.status != crate::keys::KeyStatus::Revoked)
+                .collect();
+            axum::Json(serde_json::json!({ "keys": keys })).into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The Sigstore trusted root naming the service's transparency log (for `vouch verify-blob
+/// --trusted-root`).
+#[utoipa::path(get, path = "/api/v1/signer/trusted-root", responses((status = 200, body = Object)))]
+async fn trusted_root(State(s): State<Shared>) -> Response {
+    axum::Json(s.trusted_root.clone()).into_response()
+}
+
+async fn admin_auth(
+    s: &Service,
+    req: &Request<'_>,
+    endpoint: &'static str,
+    scope: &str,
+    step_up: bool,
+) -> Result<(crate::auth::Principal, String), (ApiError, String)> {
+    let incoming = req.incoming(endpoint, 0);
+    let trace = incoming.trace_id.clone();
+    let p = s
+        .authenticate(&incoming, scope)
+        .await
+        .map_err(|e| (e, trace.clone()))?;
+    if step_up {
+        crate::auth::require_step_up(&p, &s.step_up).map_err(|e| (e, trace.clone()))?;
+    }
+    Ok((p, trace))
+}
+
+/// Every key with its status (no private material).
+#[utoipa::path(get, path = "/api/v1/admin/keys", responses((status = 200, body = Object)),
+    security(("dpop" = ["signer.admin"])))]
+async fn admin_keys(
+    State(s): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    cert: Option<axum::Extension<ClientCert>>,
+) -> Response {
+    let cert = cert.map(|c| c.0);
+    let req = Request {
+        method: &method,
+        uri: &uri,
+        headers: &headers,
+        cert: cert.as_ref(),
+    };
+    match admin_auth(&s, &req, "admin/keys", ADMIN_SCOPE, false).await {
+        Ok((_, trace)) => match s.keys.list() {
+            Ok(k) => respond(
+                &s,
+                StatusCode::OK,
+                &trace,
+                &serde_json::json!({ "keys": k }),
+            ),
+            Err(e) => error_response(&s, e, &trace),
+        },
+        Err((e, trace)) => error_response(&s, e, &trace),
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateRequest {
+    pub tenant: String,
+    /// `ecdsa-p256` (default; bundles), `ecdsa-p384` or `ed25519` (export manifests).
+    #[serde(default)]
+    pub algorithm: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RevokeRequest {
+    pub key_id: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BypassRequest {
+    pub enabled: bool,
+    pub reason: String,
+}
+
+async fn admin_action(
+    s: Shared,
+    req: Request<'_>,
+    endpoint: &'static str,
+    body: Result<Bytes, BytesRejection>,
+    act: impl FnOnce(&Service, &[u8]) -> Result<serde_json::Value, ApiError>,
+) -> Response {
+    let started = std::time::Instant::now();
+    let (principal, trace) = match admin_auth(&s, &req, endpoint, ADMIN_SCOPE, true).await {
+        Ok(p) => p,
+        Err((e, trace)) => {
+            let _ = s
+                .audit_admin(endpoint, None, &trace, Err(&e), started)
+                .await;
+            return error_response(&s, e, &trace);
+        }
+    };
+    let result = body_or_error(body).and_then(|b| act(&s, &b));
+    let audited = s
+        .audit_admin(
+            endpoint,
+            Some(&principal),
+            &trace,
+            result.as_ref().map(|_| ()),
+            started,
+        )
+        .await;
+    match (result, audited) {
+        (Ok(v), Ok(())) => respond(&s, StatusCode::OK, &trace, &v),
+        (Err(e), _) | (Ok(_), Err(e)) => error_response(&s, e, &trace),
+    }
+}
+
+fn parse_body<T: serde::de::DeserializeOwned>(b: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(b).map_err(|e| ApiError::new(Code::InvalidRequest, e.to_string()))
+}
+
+/// Generates a new key for a tenant and retires the previous one (step-up required).
+#[utoipa::path(post, path = "/api/v1/admin/keys/rotate", request_body = RotateRequest,
+    responses((status = 200, body = Object)), security(("dpop" = ["signer.admin"])))]
+async fn admin_rotate(
+    State(s): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    cert: Option<axum::Extension<ClientCert>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let cert = cert.map(|c| c.0);
+    let req = Request {
+        method: &method,
+        uri: &uri,
+        headers: &headers,
+        cert: cert.as_ref(),
+    };
+    admin_action(s, req, "admin/keys/rotate", body, |s, b| {
+        let r: RotateRequest = parse_body(b)?;
+        let alg = crate::keys::parse_algorithm(r.algorithm.as_deref())?;
+        let k = s.keys.rotate(&r.tenant, alg)?;
+        s.refresh_key_gauges();
+        serde_json::to_value(k).map_err(|e| ApiError::internal(e.to_string()))
+    })
+    .await
+}
+
+/// Revokes a key: it never signs again (step-up required).
+#[utoipa::path(post, path = "/api/v1/admin/keys/revoke", request_body = RevokeRequest,
+    responses((status = 200, body = Object)), security(("dpop" = ["signer.admin"])))]
+async fn admin_revoke(
+    State(s): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    cert: Option<axum::Extension<ClientCert>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let cert = cert.map(|c| c.0);
+    let req = Request {
+        method: &method,
+        uri: &uri,
+        headers: &headers,
+        cert: cert.as_ref(),
+    };
+    admin_action(s, req, "admin/keys/revoke", body, |s, b| {
+        let r: RevokeRequest = parse_body(b)?;
+        let k = s.keys.revoke(&r.key_id, &r.reason)?;
+        s.refresh_key_gauges();
+        serde_json::to_value(k).map_err(|e| ApiError::internal(e.to_string()))
+    })
+    .await
+}
+
+/// Turns the emergency PoE bypass on or off (step-up required; every bypassed request is
+/// audited as `bypassed`).
+#[utoipa::path(post, path = "/api/v1/admin/poe/bypass", request_body = BypassRequest,
+    responses((status = 200, body = Object)), security(("dpop" = ["signer.admin"])))]
+async fn admin_bypass(
+    State(s): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    cert: Option<axum::Extension<ClientCert>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let cert = cert.map(|c| c.0);
+    let req = Request {
+        method: &method,
+        uri: &uri,
+        headers: &headers,
+        cert: cert.as_ref(),
+    };
+    admin_action(s, req, "admin/poe/bypass", body, |s, b| {
+        let r: BypassRequest = parse_body(b)?;
+        if r.reason.trim().is_empty() {
+            return Err(ApiError::new(Code::InvalidRequest, "a reason is required"));
+        }
+        s.poe.set_bypass(r.enabled);
+        tracing::warn!(enabled = r.enabled, reason = %r.reason, "PoE emergency bypass changed");
+        Ok(serde_json::json!({ "bypass": r.enabled }))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct AuditParams {
+    pub tenant: Option<String>,
+    /// Records after this sequence number.
+    pub since: Option<u64>,
+    /// At most this many [default 100, at most 1000].
+    pub limit: Option<usize>,
+}
+
+/// Reads the audit log (scope `signer.audit` or `signer.admin`).
+#[utoipa::path(get, path = "/api/v1/admin/audit", params(AuditParams),
+    responses((status = 200, body = Object)), security(("dpop" = ["signer.audit"])))]
+async fn admin_audit(
+    State(s): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    cert: Option<axum::Extension<ClientCert>>,
+    Query(q): Query<AuditParams>,
+) -> Response {
+    let cert = cert.map(|c| c.0);
+    let req = Request {
+        method: &method,
+        uri: &uri,
+        headers: &headers,
+        cert: cert.as_ref(),
+    };
+    let incoming = req.incoming("admin/audit", 0);
+    let trace = incoming.trace_id.clone();
+    let principal = match s.authenticate(&incoming, AUDIT_SCOPE).await {
+        Ok(p) => Ok(p),
+        Err(e) if e.code == Code::InsufficientScope => s.authenticate(&incoming, ADMIN_SCOPE).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = principal {
+        return error_response(&s, e, &trace);
+    }
+    let query = crate::audit::AuditQuery {
+        tenant: q.tenant,
+        since_seq: q.since,
+        limit: q.limit.unwrap_or(100).min(1000),
+    };
+    match s.audit.read(query).await {
+        Ok(records) => respond(
+            &s,
+            StatusCode::OK,
+            &trace,
+            &serde_json::json!({ "records": records }),
+        ),
+        Err(e) => error_response(&s, e, &trace),
+    }
+}
+
+/// Liveness: the process serves.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, body = Object)))]
+async fn healthz() -> Response {
+    axum::Json(serde_json::json!({"status": "ok"})).into_response()
+}
+
+/// Readiness: the database, Redis (when configured) and an active key.
+#[utoipa::path(get, path = "/readyz", responses((status = 200, body = Object), (status = 503, body = ErrorBody)))]
+async fn readyz(State(s): State<Shared>) -> Response {
+    let mut checks = serde_json::Map::new();
+    let mut ok = true;
+    let mut note = |name: &str, r: Result<(), ApiError>| {
+        match r {
+            Ok(()) => checks.insert(name.into(), "ok".into()),
+            Err(e) => {
+                ok = false;
+                checks.insert(name.into(), e.message.into())
+            }
+        };
+    };
+    note("database", s.audit.ping().await);
+    note("redis", s.ping_redis().await);
+    note("keys", s.keys.ready());
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        axum::Json(serde_json::json!({"ready": ok, "checks": checks})),
+    )
+        .into_response()
+}
+
+/// Prometheus metrics.
+#[utoipa::path(get, path = "/metrics", responses((status = 200, body = String)))]
+async fn metrics(State(s): State<Shared>) -> Response {
+    s.refresh_key_gauges();
+    let mut r = s.metrics.render().into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    );
+    r
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "vouch serve", description = "The vouch signing service: DPoP- or mTLS-bound tokens, entitlement, quotas, a transparency log and a hash-chained audit log. Error codes: docs/serve.md."),
+    paths(sign_dsse, sign_blob, sign_export, verify_referrers, public_keys, trusted_root,
+          admin_keys, admin_rotate, admin_revoke, admin_bypass, admin_audit, healthz, readyz, metrics),
+    components(schemas(ErrorBody, ErrorDetail, service::DsseRequest, service::BlobRequest,
+        service::ExportRequest, service::ExportManifest, service::ExportFile, service::SubjectInput,
+        service::ScannerInput, SignResponse, ExportResponse, service::SigningIdentity,
+        RotateRequest, RevokeRequest, BypassRequest)),
+    modifiers(&SecuritySchemes)
+)]
+pub struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "dpop",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format(
+                        "JWT, sent as `Authorization: DPoP <token>` with a `DPoP` proof (RFC 9449)",
+                    )
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "mtls",
+            SecurityScheme::MutualTls {
+                description: Some(
+                    "A token bound to the TLS client certificate (RFC 8705 cnf.x5t#S256)".into(),
+                ),
+                extensions: None,
+            },
+        );
+    }
+}
+
+/// The OpenAPI 3.1 document.
+pub fn openapi_json() -> String {
+    ApiDoc::openapi().to_pretty_json().unwrap_or_default()
+}
+
+async fn openapi() -> Response {
+    let mut r = openapi_json().into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
