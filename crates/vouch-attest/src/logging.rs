@@ -44,9 +44,9 @@ pub fn attach(
     appended: &Appended,
     log_key: &Verifier,
 ) -> Result<(), AttestError> {
-    let pk = log_key.ed25519_public_key().ok_or_else(|| {
-        AttestError::Usage("the log's checkpoint key is not Ed25519".into())
-    })?;
+    let pk = log_key
+        .ed25519_public_key()
+        .ok_or_else(|| AttestError::Usage("the log's checkpoint key is not Ed25519".into()))?;
     let item = rekor::tlog_entry_json(
         appended,
         request.kind,
