@@ -86,7 +86,7 @@ pub enum GateOutcome {
     Decided {
         decision: Decision,
         /// The approval recorded for this call, if one was requested.
-        break_glass: Option<Recorded>,
+        break_glass: Option<Box<Recorded>>,
     },
     /// The policy's trust material (a key or trusted root) exists but cannot be used: a failed
     /// verification, so deny.
@@ -108,7 +108,7 @@ impl GateOutcome {
 #[derive(Debug)]
 pub struct GateError {
     pub error: InputError,
-    pub break_glass: Option<Recorded>,
+    pub break_glass: Option<Box<Recorded>>,
 }
 
 impl From<InputError> for GateError {
@@ -154,14 +154,14 @@ pub fn decide(req: &GateRequest<'_>) -> Result<GateOutcome, GateError> {
         .map(|l| policy.resolve(l))
         .unwrap_or_else(|| PathBuf::from(breakglass::DEFAULT_LOG));
     let recorded = match &req.break_glass {
-        Some(bg) => Some(record_break_glass(
+        Some(bg) => Some(Box::new(record_break_glass(
             &policy,
             bg,
             &log_path,
             &digest,
             environment.as_deref(),
             req.now,
-        )?),
+        )?)),
         None => None,
     };
     let with_recorded = |error: InputError| GateError {
@@ -519,7 +519,7 @@ mod tests {
         })
     }
 
-    fn decision(outcome: GateOutcome) -> (Decision, Option<Recorded>) {
+    fn decision(outcome: GateOutcome) -> (Decision, Option<Box<Recorded>>) {
         match outcome {
             GateOutcome::Decided {
                 decision,
