@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
 use vouch_core::InputError;
-use vouch_gate::{GatePolicy, breakglass, provenance, release};
+use vouch_gate::{breakglass, provenance, release};
 
 use crate::cli::GlobalArgs;
 use crate::commands::signing::{load_signer, verification_keys};
@@ -361,32 +361,7 @@ fn gate_init(global: &GlobalArgs, a: GateInitArgs) -> Result<u8> {
         .output
         .clone()
         .unwrap_or_else(|| PathBuf::from("gate.yaml"));
-    if out.exists() && !a.force {
-        return Err(InputError::in_file(&out, "already exists")
-            .with_hint("pass --force to replace it, or -o FILE to write elsewhere")
-            .into());
-    }
-    let base = match out.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let relative = |p: &Path| -> Result<String> {
-        if !p.is_file() {
-            return Err(InputError::in_file(p, "no such file")
-                .with_hint("give the public key and trusted root the policy should name")
-                .into());
-        }
-        Ok(relative_to(&base, p).to_string_lossy().into_owned())
-    };
-    let keys = a
-        .keys
-        .iter()
-        .map(|k| relative(k))
-        .collect::<Result<Vec<_>>>()?;
-    let root = a.trusted_root.as_deref().map(relative).transpose()?;
-    let text = vouch_gate::starter::policy(&keys, root.as_deref());
-    // What the gate will read must parse: checked before anything is written.
-    GatePolicy::parse(&out, &text)?;
+    let text = vouch_gate::starter::for_file(&out, &a.keys, a.trusted_root.as_deref(), a.force)?;
     output::write_atomic(&out, text.as_bytes())?;
     if !global.quiet {
         eprintln!(
@@ -398,61 +373,18 @@ fn gate_init(global: &GlobalArgs, a: GateInitArgs) -> Result<u8> {
     Ok(0)
 }
 
-/// `path` relative to the directory `base` (both resolved), or `path` as given when they share
-/// no root; so that a policy names its keys relative to itself, never by a machine path when
-/// avoidable.
-fn relative_to(base: &Path, path: &Path) -> PathBuf {
-    let (Ok(base), Ok(target)) = (base.canonicalize(), path.canonicalize()) else {
-        return path.to_path_buf();
-    };
-    let b: Vec<_> = base.components().collect();
-    let t: Vec<_> = target.components().collect();
-    let common = b.iter().zip(&t).take_while(|(x, y)| x == y).count();
-    if common == 0 {
-        return path.to_path_buf();
-    }
-    let mut rel = PathBuf::new();
-    for _ in common..b.len() {
-        rel.push("..");
-    }
-    for c in &t[common..] {
-        rel.push(c.as_os_str());
-    }
-    rel
-}
-
 fn log_verify(global: &GlobalArgs, file: &Path, head: Option<&str>) -> Result<u8> {
-    let entries = match breakglass::read(file) {
-        Ok(e) => e,
-        Err(e) => {
-            output::emit(
-                global,
-                format!("FAILED: {}: {e}\n", file.display()).as_bytes(),
-            )?;
-            return Ok(1);
-        }
-    };
-    let actual = breakglass::head(&entries);
-    if let Some(want) = head
-        && want != actual
-    {
-        output::emit(
-            global,
+    let (text, code) = match breakglass::verify(file, head) {
+        Ok(entries) => (
             format!(
-                "FAILED: {}: {}\n",
-                file.display(),
-                breakglass::LogError::HeadMismatch {
-                    expected: want.to_string(),
-                    actual: actual.to_string()
-                }
-            )
-            .as_bytes(),
-        )?;
-        return Ok(1);
-    }
-    output::emit(
-        global,
-        format!("verified: {} entries, head {actual}\n", entries.len()).as_bytes(),
-    )?;
-    Ok(0)
+                "verified: {} entries, head {}\n",
+                entries.len(),
+                breakglass::head(&entries)
+            ),
+            0,
+        ),
+        Err(e) => (format!("FAILED: {}: {e}\n", file.display()), 1),
+    };
+    output::emit(global, text.as_bytes())?;
+    Ok(code)
 }
