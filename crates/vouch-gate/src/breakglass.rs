@@ -207,6 +207,22 @@ pub fn verify_text(text: &str) -> Result<Vec<Entry>, LogError> {
     Ok(entries)
 }
 
+/// Reads and verifies the log at `path`; with `head`, also checks that the newest entry is the
+/// one recorded elsewhere (detects removed tails).
+pub fn verify(path: &Path, head: Option<&str>) -> Result<Vec<Entry>, LogError> {
+    let entries = read(path)?;
+    let actual = self::head(&entries);
+    if let Some(want) = head
+        && want != actual
+    {
+        return Err(LogError::HeadMismatch {
+            expected: want.to_string(),
+            actual: actual.to_string(),
+        });
+    }
+    Ok(entries)
+}
+
 /// The hash of the newest entry (or the genesis value for an empty log).
 pub fn head(entries: &[Entry]) -> &str {
     entries.last().map(|e| e.hash.as_str()).unwrap_or(GENESIS)
@@ -281,6 +297,19 @@ mod tests {
             ttl_seconds: 7200,
             now: now.parse().unwrap(),
         }
+    }
+
+    #[test]
+    fn verify_checks_the_recorded_head() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("bg.log");
+        let e = append(&log, &approval("2026-11-24T12:00:00Z")).unwrap();
+        assert_eq!(verify(&log, Some(&e.hash)).unwrap().len(), 1);
+        assert_eq!(verify(&log, None).unwrap().len(), 1);
+        assert!(matches!(
+            verify(&log, Some("abc")),
+            Err(LogError::HeadMismatch { .. })
+        ));
     }
 
     #[test]

@@ -6,7 +6,11 @@
 //! bytes. The predicate follows <https://slsa.dev/spec/v1.0/provenance>; for GitHub Actions it
 //! uses the build type GitHub's own attestations use, so verifiers that know it read ours.
 
+use std::path::{Path, PathBuf};
+
 use serde_json::{Map, Value, json};
+use vouch_core::InputError;
+use vouch_core::digest::DigestAlgorithm;
 
 /// The SLSA v1 predicate type.
 pub const PREDICATE_TYPE: &str = "https://slsa.dev/provenance/v1";
@@ -195,6 +199,85 @@ pub fn predicate(
         run_details.insert("metadata".into(), Value::Object(metadata));
     }
     json!({"buildDefinition": Value::Object(build_definition), "runDetails": Value::Object(run_details)})
+}
+
+/// Reads an environment variable (the process environment in the binary, a map in tests).
+pub type Env<'a> = dyn Fn(&str) -> Option<String> + 'a;
+
+/// `SOURCE_DATE_EPOCH` read through `env`, validated.
+pub fn source_date_epoch(env: &Env<'_>) -> Result<Option<i64>, InputError> {
+    match env("SOURCE_DATE_EPOCH") {
+        Some(s) => s.trim().parse::<i64>().map(Some).map_err(|_| {
+            InputError::new(format!(
+                "SOURCE_DATE_EPOCH=`{s}` is not a number of seconds"
+            ))
+        }),
+        None => Ok(None),
+    }
+}
+
+/// What `vouch provenance generate` is given.
+pub struct GenerateRequest<'a> {
+    /// Artifact files the build produced.
+    pub subjects: &'a [PathBuf],
+    /// A `sha256sum`-format checksums file listing (more) subjects.
+    pub checksums: Option<&'a Path>,
+    /// Also record SHA-512 digests of subject files.
+    pub sha512: bool,
+    /// Only the predicate, not the statement.
+    pub predicate_only: bool,
+    pub overrides: &'a Overrides,
+    pub env: &'a Env<'a>,
+}
+
+/// The in-toto resource descriptors (`{"name", "digest"}`) for subject files and the entries
+/// of a checksums file, sorted by name; no subjects at all is an error.
+pub fn subjects(
+    files: &[PathBuf],
+    checksums: Option<&Path>,
+    sha512: bool,
+) -> Result<Vec<Value>, InputError> {
+    let mut subjects: Vec<Value> = Vec::new();
+    for path in files {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut digest =
+            json!({"sha256": crate::decide::digest_file(path, DigestAlgorithm::Sha256)?});
+        if sha512 {
+            digest["sha512"] =
+                Value::String(crate::decide::digest_file(path, DigestAlgorithm::Sha512)?);
+        }
+        subjects.push(json!({"name": name, "digest": digest}));
+    }
+    if let Some(c) = checksums {
+        let text = std::fs::read_to_string(c)
+            .map_err(|e| InputError::in_file(c, format!("cannot read: {e}")))?;
+        let pairs = parse_checksums(&text).map_err(|(line, msg)| {
+            InputError::at(c, u32::try_from(line).unwrap_or(0), None, msg)
+        })?;
+        for (name, hex) in pairs {
+            subjects.push(json!({"name": name, "digest": {"sha256": hex}}));
+        }
+    }
+    if subjects.is_empty() {
+        return Err(InputError::new("no subjects")
+            .with_hint("pass --subject FILE (repeatable) or --checksums checksums.txt"));
+    }
+    subjects.sort_by(|x, y| x["name"].as_str().cmp(&y["name"].as_str()));
+    Ok(subjects)
+}
+
+/// The provenance statement about the request's subjects (or only its predicate).
+pub fn generate(req: &GenerateRequest<'_>) -> Result<Value, InputError> {
+    let subjects = subjects(req.subjects, req.checksums, req.sha512)?;
+    let predicate = predicate(req.env, req.overrides, source_date_epoch(req.env)?);
+    Ok(if req.predicate_only {
+        predicate
+    } else {
+        json!({"_type": "https://in-toto.io/Statement/v1", "subject": subjects, "predicateType": PREDICATE_TYPE, "predicate": predicate})
+    })
 }
 
 /// Parses a `sha256sum`-format checksums file into (name, hex digest) pairs.

@@ -377,3 +377,155 @@ fn tempfile_dir(parent: &Path) -> Result<tempfile::TempDir, InputError> {
 }
 
 use std::collections::BTreeSet;
+
+/// The SBOM a release carries, and what the caller should tell the user about it.
+#[derive(Debug, Clone, Default)]
+pub struct ReleaseSbom {
+    /// CycloneDX JSON; `None` when the default tree has no package sources.
+    pub sbom: Option<Vec<u8>>,
+    /// Why there is no SBOM, to show as a warning.
+    pub warning: Option<String>,
+}
+
+/// The CycloneDX SBOM of the source tree for a release (the project's lockfiles and manifests,
+/// as `vouch sbom generate` reads them): `given`, or `.`. A tree without package sources is an
+/// error when it was given (or a lockfile in it cannot be read); the default tree without them
+/// gives no SBOM and a warning, rather than an empty SBOM that claims no dependencies.
+/// `allow_empty` writes the empty SBOM instead. The document time is `SOURCE_DATE_EPOCH`,
+/// read through `env`.
+pub fn sbom(
+    given: Option<&Path>,
+    allow_empty: bool,
+    env: &crate::provenance::Env<'_>,
+) -> Result<ReleaseSbom, InputError> {
+    let source = given.unwrap_or(Path::new("."));
+    let inventory = vouch_sbom::scan(source)?;
+    if !allow_empty && let Err(e) = vouch_sbom::scan::require_sources(source, &inventory) {
+        // The gate's SBOM and vulnerability conditions then have nothing to accept.
+        if given.is_some() || !inventory.warnings.is_empty() {
+            return Err(e);
+        }
+        return Ok(ReleaseSbom {
+            sbom: None,
+            warning: Some(format!(
+                "no package sources found under {}: the release carries no SBOM (point --sbom-source at the project, or --allow-empty to write an empty one)",
+                source.display()
+            )),
+        });
+    }
+    let opts = vouch_sbom::WriteOptions {
+        timestamp: sbom_timestamp(env)?,
+        ..Default::default()
+    };
+    Ok(ReleaseSbom {
+        sbom: Some(vouch_sbom::write(
+            &inventory,
+            vouch_sbom::SbomFormat::CycloneDxJson,
+            &opts,
+        )),
+        warning: None,
+    })
+}
+
+/// `SOURCE_DATE_EPOCH` as the SBOM's document time (as `vouch sbom generate` reads it).
+fn sbom_timestamp(env: &crate::provenance::Env<'_>) -> Result<Option<jiff::Timestamp>, InputError> {
+    let Some(v) = env("SOURCE_DATE_EPOCH") else {
+        return Ok(None);
+    };
+    v.trim()
+        .parse::<i64>()
+        .ok()
+        .and_then(|s| jiff::Timestamp::from_second(s).ok())
+        .map(Some)
+        .ok_or_else(|| {
+            InputError::new(format!("SOURCE_DATE_EPOCH=`{v}` is not a Unix time")).with_hint(
+                "set it to whole seconds since 1970-01-01, e.g. `git log -1 --format=%ct`",
+            )
+        })
+}
+
+/// Refuses artifacts that are not regular files (checked before a signing key is unlocked).
+pub fn check_artifacts(files: &[PathBuf]) -> Result<(), InputError> {
+    for f in files {
+        if !f.is_file() {
+            return Err(InputError::in_file(f, "not a file")
+                .with_hint("vouch release takes the artifact files"));
+        }
+    }
+    Ok(())
+}
+
+/// What `vouch release` is asked: the artifacts, the signer, the build's provenance inputs and
+/// the SBOM source.
+pub struct ReleaseRequest<'a> {
+    pub artifacts: &'a [PathBuf],
+    pub out_dir: &'a Path,
+    /// Replace an existing release directory.
+    pub replace: bool,
+    pub signer: &'a dyn vouch_crypto::signer::Signer,
+    /// Overrides of the detected builder.
+    pub overrides: &'a crate::provenance::Overrides,
+    /// The build's environment (CI variables, `SOURCE_DATE_EPOCH`).
+    pub env: &'a crate::provenance::Env<'a>,
+    /// The source tree for the SBOM; `None` = `.` (see [`sbom`]).
+    pub sbom_source: Option<&'a Path>,
+    pub allow_empty: bool,
+    pub log: Option<&'a BundleLogger<'a>>,
+}
+
+/// A written release.
+#[derive(Debug)]
+pub struct Released {
+    pub manifest: Manifest,
+    /// Warnings for the user (a release without an SBOM).
+    pub warnings: Vec<String>,
+}
+
+/// A release that failed, with the warnings produced before it did.
+#[derive(Debug)]
+pub struct ReleaseFailure {
+    pub error: ReleaseError,
+    pub warnings: Vec<String>,
+}
+
+impl From<ReleaseError> for ReleaseFailure {
+    fn from(error: ReleaseError) -> Self {
+        ReleaseFailure {
+            error,
+            warnings: Vec::new(),
+        }
+    }
+}
+
+impl From<InputError> for ReleaseFailure {
+    fn from(e: InputError) -> Self {
+        ReleaseError::Input(e).into()
+    }
+}
+
+/// Releases the artifacts: provenance from the environment, the SBOM of the source tree, then
+/// [`write`].
+pub fn release(req: &ReleaseRequest<'_>) -> Result<Released, ReleaseFailure> {
+    check_artifacts(req.artifacts)?;
+    let provenance = crate::provenance::predicate(
+        req.env,
+        req.overrides,
+        crate::provenance::source_date_epoch(req.env)?,
+    );
+    let sbom = sbom(req.sbom_source, req.allow_empty, req.env)?;
+    let warnings: Vec<String> = sbom.warning.into_iter().collect();
+    let manifest = write(&ReleaseInput {
+        artifacts: req.artifacts,
+        out_dir: req.out_dir,
+        replace: req.replace,
+        signer: req.signer,
+        provenance,
+        sbom: sbom.sbom,
+        log: req.log,
+    })
+    .map_err(|error| ReleaseFailure {
+        error,
+        warnings: warnings.clone(),
+    })?;
+    Ok(Released { manifest, warnings })
+}

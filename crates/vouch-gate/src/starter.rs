@@ -4,6 +4,9 @@
 //! they do, so the file explains itself.
 
 use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use vouch_core::InputError;
 
 /// A YAML scalar for a path or name: JSON string syntax is valid YAML and quotes anything.
 fn scalar(s: &str) -> String {
@@ -87,12 +90,87 @@ pub fn policy(keys: &[String], log_root: Option<&str>) -> String {
     out
 }
 
+/// The starter policy for the file `out`, naming `keys` and `trusted_root` relative to it
+/// (so a policy never names a machine path when avoidable), checked to parse as the gate will
+/// read it. An existing `out` is refused unless `replace`; keys and root must exist.
+pub fn for_file(
+    out: &Path,
+    keys: &[PathBuf],
+    trusted_root: Option<&Path>,
+    replace: bool,
+) -> Result<String, InputError> {
+    if out.exists() && !replace {
+        return Err(InputError::in_file(out, "already exists")
+            .with_hint("pass --force to replace it, or -o FILE to write elsewhere"));
+    }
+    let base = match out.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let relative = |p: &Path| -> Result<String, InputError> {
+        if !p.is_file() {
+            return Err(InputError::in_file(p, "no such file")
+                .with_hint("give the public key and trusted root the policy should name"));
+        }
+        Ok(relative_to(&base, p).to_string_lossy().into_owned())
+    };
+    let keys = keys
+        .iter()
+        .map(|k| relative(k))
+        .collect::<Result<Vec<_>, _>>()?;
+    let root = trusted_root.map(relative).transpose()?;
+    let text = policy(&keys, root.as_deref());
+    crate::GatePolicy::parse(out, &text)?;
+    Ok(text)
+}
+
+/// `path` relative to the directory `base` (both resolved), or `path` as given when they share
+/// no root.
+fn relative_to(base: &Path, path: &Path) -> PathBuf {
+    let (Ok(base), Ok(target)) = (base.canonicalize(), path.canonicalize()) else {
+        return path.to_path_buf();
+    };
+    let b: Vec<_> = base.components().collect();
+    let t: Vec<_> = target.components().collect();
+    let common = b.iter().zip(&t).take_while(|(x, y)| x == y).count();
+    if common == 0 {
+        return path.to_path_buf();
+    }
+    let mut rel = PathBuf::new();
+    for _ in common..b.len() {
+        rel.push("..");
+    }
+    for c in &t[common..] {
+        rel.push(c.as_os_str());
+    }
+    rel
+}
+
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use super::*;
     use crate::GatePolicy;
+
+    #[test]
+    fn for_file_names_keys_relative_to_the_policy() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("keys")).unwrap();
+        std::fs::create_dir(dir.path().join("deploy")).unwrap();
+        let key = dir.path().join("keys/release.pub");
+        std::fs::write(&key, "x").unwrap();
+        let out = dir.path().join("deploy/gate.yaml");
+        let text = for_file(&out, std::slice::from_ref(&key), None, false).unwrap();
+        let p = GatePolicy::parse(&out, &text).unwrap();
+        assert_eq!(
+            p.signatures.unwrap().keys[0].as_str(),
+            "../keys/release.pub"
+        );
+        std::fs::write(&out, text).unwrap();
+        let e = for_file(&out, &[key], None, false).unwrap_err();
+        assert!(e.to_string().contains("already exists"), "{e}");
+        let missing = for_file(&out, &[dir.path().join("nope.pub")], None, true).unwrap_err();
+        assert!(missing.to_string().contains("no such file"), "{missing}");
+    }
 
     #[test]
     fn starter_policies_parse() {
