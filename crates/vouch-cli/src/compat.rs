@@ -52,8 +52,10 @@ const NO_OUTPUT: [&str; 5] = [
 ];
 
 /// Command families that read vouch.toml (`--config`).
-const CONFIG_FAMILIES: [&str; 8] = [
+const CONFIG_FAMILIES: [&str; 9] = [
     "check", "ci", "db", "iam", "register", "seal", "secrets", "vuln",
+    // `vouch serve --config serve.toml`: the service's own configuration.
+    "serve",
 ];
 
 /// The `--format` values of the commands that take one, for their help.

@@ -63,7 +63,11 @@ fn alert_rules_name_exported_metrics_and_existing_runbooks() {
     for g in &file.groups {
         assert_eq!(g.name, "vouch-serve");
         for r in &g.rules {
-            assert!(alerts.insert(r.alert.clone()), "duplicate alert {}", r.alert);
+            assert!(
+                alerts.insert(r.alert.clone()),
+                "duplicate alert {}",
+                r.alert
+            );
             assert!(
                 r.for_.ends_with('m') || r.for_.ends_with('s'),
                 "{}: for",

@@ -15,9 +15,6 @@ use crate::output;
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct ServeArgs {
-    /// The service configuration (docs/serve.md).
-    #[arg(long, value_name = "FILE", conflicts_with = "dev")]
-    pub config: Option<PathBuf>,
     /// A self-contained instance: keys generated into --dir, SQLite audit, in-process
     /// quotas, a local token issuer. Loopback only.
     #[arg(long)]
@@ -52,19 +49,18 @@ pub enum ServeCommand {
     Openapi,
 }
 
+/// Which instance: `--config serve.toml` (the global flag) or a dev instance's directory.
 #[derive(Debug, Args)]
 pub struct InstanceArgs {
-    /// The service configuration.
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// A dev instance's directory [default: .vouch/serve-dev].
-    #[arg(long, value_name = "DIR", conflicts_with = "config")]
+    /// A dev instance's directory [default: .vouch/serve-dev]; a production instance is named
+    /// by --config serve.toml.
+    #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
 }
 
 impl InstanceArgs {
-    fn instance(&self) -> Instance {
-        match &self.config {
+    fn instance(&self, global: &GlobalArgs) -> Instance {
+        match &global.config {
             Some(c) => Instance::Config(c.clone()),
             None => Instance::Dev {
                 dir: self
@@ -158,13 +154,18 @@ fn start_error(e: vouch_server::StartError) -> anyhow::Error {
 }
 
 fn serve(global: &GlobalArgs, a: ServeArgs) -> Result<u8> {
-    let instance = match (&a.config, a.dev) {
+    let instance = match (&global.config, a.dev) {
         (Some(c), false) => Instance::Config(c.clone()),
         (None, true) => Instance::Dev {
             dir: a.dir.clone(),
             listen: a.listen,
         },
-        _ => {
+        (Some(_), true) => {
+            return Err(InputError::new("--config and --dev exclude each other")
+                .with_hint("a dev instance configures itself")
+                .into());
+        }
+        (None, false) => {
             return Err(InputError::new("vouch serve needs --config FILE or --dev")
                 .with_hint("`vouch serve --dev` starts a self-contained loopback instance")
                 .into());
@@ -210,13 +211,13 @@ fn dev_token(global: &GlobalArgs, t: DevTokenArgs) -> Result<u8> {
 
 fn keys(global: &GlobalArgs, k: KeysCommand) -> Result<u8> {
     let (instance, op) = match &k {
-        KeysCommand::List(i) => (i.instance(), KeyOp::List),
+        KeysCommand::List(i) => (i.instance(global), KeyOp::List),
         KeysCommand::Rotate {
             instance,
             tenant,
             algorithm,
         } => (
-            instance.instance(),
+            instance.instance(global),
             KeyOp::Rotate {
                 tenant,
                 algorithm: algorithm.as_deref(),
@@ -226,7 +227,7 @@ fn keys(global: &GlobalArgs, k: KeysCommand) -> Result<u8> {
             instance,
             key_id,
             reason,
-        } => (instance.instance(), KeyOp::Revoke { key_id, reason }),
+        } => (instance.instance(global), KeyOp::Revoke { key_id, reason }),
     };
     let keys = vouch_server::run::keys(&instance, op).map_err(start_error)?;
     let text = if global.format.as_deref() == Some("json") {
@@ -253,7 +254,7 @@ fn keys(global: &GlobalArgs, k: KeysCommand) -> Result<u8> {
 }
 
 fn audit_verify(global: &GlobalArgs, i: &InstanceArgs) -> Result<u8> {
-    let report = vouch_server::run::audit_verify(&i.instance()).map_err(start_error)?;
+    let report = vouch_server::run::audit_verify(&i.instance(global)).map_err(start_error)?;
     let text = if report.problems.is_empty() {
         format!(
             "verified: {} records, head #{} {}\n",
