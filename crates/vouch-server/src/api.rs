@@ -386,7 +386,7 @@ async fn admin_action(
     req: Request<'_>,
     endpoint: &'static str,
     body: Result<Bytes, BytesRejection>,
-    act: impl FnOnce(&Service, &[u8]) -> Result<serde_json::Value, ApiError>,
+    act: impl AsyncFnOnce(&Service, &[u8]) -> Result<serde_json::Value, ApiError>,
 ) -> Response {
     let started = std::time::Instant::now();
     let (principal, trace) = match admin_auth(&s, &req, endpoint, ADMIN_SCOPE, true).await {
@@ -398,7 +398,10 @@ async fn admin_action(
             return error_response(&s, e, &trace);
         }
     };
-    let result = body_or_error(body).and_then(|b| act(&s, &b));
+    let result = match body_or_error(body) {
+        Ok(b) => act(&s, &b).await,
+        Err(e) => Err(e),
+    };
     let audited = s
         .audit_admin(
             endpoint,
@@ -436,7 +439,7 @@ async fn admin_rotate(
         headers: &headers,
         cert: cert.as_ref(),
     };
-    admin_action(s, req, "admin/keys/rotate", body, |s, b| {
+    admin_action(s, req, "admin/keys/rotate", body, async |s, b| {
         let r: RotateRequest = parse_body(b)?;
         let alg = crate::keys::parse_algorithm(r.algorithm.as_deref())?;
         let k = s.keys.rotate(&r.tenant, alg)?;
@@ -464,7 +467,7 @@ async fn admin_revoke(
         headers: &headers,
         cert: cert.as_ref(),
     };
-    admin_action(s, req, "admin/keys/revoke", body, |s, b| {
+    admin_action(s, req, "admin/keys/revoke", body, async |s, b| {
         let r: RevokeRequest = parse_body(b)?;
         let k = s.keys.revoke(&r.key_id, &r.reason)?;
         s.refresh_key_gauges();
@@ -492,12 +495,12 @@ async fn admin_bypass(
         headers: &headers,
         cert: cert.as_ref(),
     };
-    admin_action(s, req, "admin/poe/bypass", body, |s, b| {
+    admin_action(s, req, "admin/poe/bypass", body, async |s, b| {
         let r: BypassRequest = parse_body(b)?;
         if r.reason.trim().is_empty() {
             return Err(ApiError::new(Code::InvalidRequest, "a reason is required"));
         }
-        s.poe.set_bypass(r.enabled);
+        s.poe.set_bypass(r.enabled).await?;
         tracing::warn!(enabled = r.enabled, reason = %r.reason, "PoE emergency bypass changed");
         Ok(serde_json::json!({ "bypass": r.enabled }))
     })

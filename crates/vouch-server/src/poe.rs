@@ -151,13 +151,36 @@ impl Entitlements {
         PoeCache::Memory(Mutex::new(HashMap::new()))
     }
 
-    /// Turns the emergency bypass on or off (an audited admin action).
-    pub fn set_bypass(&self, on: bool) {
+    /// Turns the emergency bypass on or off (an audited admin action). With Redis the toggle
+    /// is shared: every replica sees it at its next request.
+    pub async fn set_bypass(&self, on: bool) -> Result<(), ApiError> {
+        if let PoeCache::Redis { conn, prefix } = &self.cache {
+            let mut c = conn.clone();
+            redis::cmd("SET")
+                .arg(format!("{prefix}poe-bypass"))
+                .arg(if on { "1" } else { "0" })
+                .query_async::<()>(&mut c)
+                .await
+                .map_err(|e| ApiError::unavailable(format!("redis: {e}")))?;
+        }
         self.bypass.store(on, Ordering::SeqCst);
+        Ok(())
     }
 
-    pub fn bypassed(&self) -> bool {
-        self.bypass.load(Ordering::SeqCst)
+    /// Whether the bypass is on (the shared toggle when there is Redis, else this process's).
+    pub async fn bypassed(&self) -> Result<bool, ApiError> {
+        if let PoeCache::Redis { conn, prefix } = &self.cache {
+            let mut c = conn.clone();
+            let v: Option<String> = redis::cmd("GET")
+                .arg(format!("{prefix}poe-bypass"))
+                .query_async(&mut c)
+                .await
+                .map_err(|e| ApiError::unavailable(format!("redis: {e}")))?;
+            if let Some(v) = v {
+                return Ok(v == "1");
+            }
+        }
+        Ok(self.bypass.load(Ordering::SeqCst))
     }
 
     /// Whether `tenant` may sign now. `Err` carries `entitlement_denied` (or `unavailable`
@@ -169,7 +192,7 @@ impl Entitlements {
                 plan: None,
             });
         };
-        if self.bypassed() {
+        if self.bypassed().await? {
             return Ok(Entitled {
                 state: PoeState::Bypassed,
                 plan: None,
