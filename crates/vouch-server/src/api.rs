@@ -533,11 +533,15 @@ async fn admin_audit(
     };
     let incoming = req.incoming("admin/audit", 0);
     let trace = incoming.trace_id.clone();
-    let principal = match s.authenticate(&incoming, AUDIT_SCOPE).await {
-        Ok(p) => Ok(p),
-        Err(e) if e.code == Code::InsufficientScope => s.authenticate(&incoming, ADMIN_SCOPE).await,
-        Err(e) => Err(e),
-    };
+    // One authentication only: a second one would present the same DPoP proof again, which
+    // the replay cache refuses. Then either scope will do.
+    let principal = s
+        .authenticate(&incoming, &s.auth.config().scope)
+        .await
+        .and_then(|p| {
+            crate::auth::require_scope(&p, AUDIT_SCOPE)
+                .or_else(|e| crate::auth::require_scope(&p, ADMIN_SCOPE).map_err(|_| e))
+        });
     if let Err(e) = principal {
         return error_response(&s, e, &trace);
     }
