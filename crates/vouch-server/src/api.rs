@@ -139,15 +139,21 @@ async fn run_sign(
     parse: service::Parser,
 ) -> Response {
     let trace = service::trace_id(req.headers);
-    let body = match body_or_error(body) {
-        Ok(b) => b,
-        Err(e) => return error_response(&service, e, &trace),
+    // A body that cannot be read (too large, cut off) is refused by the pipeline like a
+    // malformed one, so that the refusal is authenticated, audited and counted.
+    let (body, unreadable) = match body_or_error(body) {
+        Ok(b) => (b, None),
+        Err(e) => (Bytes::new(), Some(e)),
     };
     let incoming = Incoming {
         trace_id: trace.clone(),
         ..req.incoming(endpoint, body.len())
     };
-    match service.sign(incoming, || parse(&body)).await {
+    let parse = || match unreadable {
+        Some(e) => Err(e),
+        None => parse(&body),
+    };
+    match service.sign(incoming, parse).await {
         Ok(Signed::Bundle(b)) => {
             tracing::info!(endpoint, trace_id = %trace, key_id = %b.signing_identity.key_id, log_index = b.log_index, "signed");
             respond(&service, StatusCode::OK, &trace, &b)
