@@ -139,15 +139,21 @@ async fn run_sign(
     parse: service::Parser,
 ) -> Response {
     let trace = service::trace_id(req.headers);
-    let body = match body_or_error(body) {
-        Ok(b) => b,
-        Err(e) => return error_response(&service, e, &trace),
+    // A body that cannot be read (too large, cut off) is refused by the pipeline like a
+    // malformed one, so that the refusal is authenticated, audited and counted.
+    let (body, unreadable) = match body_or_error(body) {
+        Ok(b) => (b, None),
+        Err(e) => (Bytes::new(), Some(e)),
     };
     let incoming = Incoming {
         trace_id: trace.clone(),
         ..req.incoming(endpoint, body.len())
     };
-    match service.sign(incoming, || parse(&body)).await {
+    let parse = || match unreadable {
+        Some(e) => Err(e),
+        None => parse(&body),
+    };
+    match service.sign(incoming, parse).await {
         Ok(Signed::Bundle(b)) => {
             tracing::info!(endpoint, trace_id = %trace, key_id = %b.signing_identity.key_id, log_index = b.log_index, "signed");
             respond(&service, StatusCode::OK, &trace, &b)
@@ -536,11 +542,15 @@ async fn admin_audit(
     };
     let incoming = req.incoming("admin/audit", 0);
     let trace = incoming.trace_id.clone();
-    let principal = match s.authenticate(&incoming, AUDIT_SCOPE).await {
-        Ok(p) => Ok(p),
-        Err(e) if e.code == Code::InsufficientScope => s.authenticate(&incoming, ADMIN_SCOPE).await,
-        Err(e) => Err(e),
-    };
+    // One authentication only: a second one would present the same DPoP proof again, which
+    // the replay cache refuses. Then either scope will do.
+    let principal = s
+        .authenticate(&incoming, &s.auth.config().scope)
+        .await
+        .and_then(|p| {
+            crate::auth::require_scope(&p, AUDIT_SCOPE)
+                .or_else(|e| crate::auth::require_scope(&p, ADMIN_SCOPE).map_err(|_| e))
+        });
     if let Err(e) = principal {
         return error_response(&s, e, &trace);
     }

@@ -416,7 +416,9 @@ impl Service {
         let (now, now_ms) = unix_now();
         self.quotas
             .check_payload(&tenant, req.body_len as u64)
-            .inspect_err(|_| trail.record.quota_state = "payload".into())?;
+            .inspect_err(|e| {
+                trail.record.quota_state = crate::quota::QuotaState::of(e).as_str().into()
+            })?;
         let permit = match self.quotas.admit(&tenant, now_ms).await {
             Ok(p) => p,
             Err(e) => {
