@@ -271,19 +271,45 @@ async fn verify_referrers(
         headers: &headers,
         cert: cert.as_ref(),
     };
-    let incoming = req.incoming("verify/referrers", 0);
-    let trace = incoming.trace_id.clone();
-    let result = async {
-        s.authenticate(&incoming, service::SIGN_SCOPE).await?;
+    audited_read(s, req, "verify/referrers", &[service::SIGN_SCOPE], async |s, _| {
         let Some(trust) = &s.scanner else {
             return Err(ApiError::new(Code::NotFound, "no [scanner] is configured"));
         };
         trust.verdict(&q.digest)
-    }
-    .await;
-    match result {
-        Ok(v) => respond(&s, StatusCode::OK, &trace, &v),
-        Err(e) => error_response(&s, e, &trace),
+    })
+    .await
+}
+
+/// A request that reads: authenticated for any of `scopes`, answered by `read`, and audited
+/// (decision `read`, or `refused` with its code) like every other request.
+async fn audited_read<T: Serialize>(
+    s: Shared,
+    req: Request<'_>,
+    endpoint: &'static str,
+    scopes: &[&str],
+    read: impl AsyncFnOnce(&Service, &crate::auth::Principal) -> Result<T, ApiError>,
+) -> Response {
+    let started = std::time::Instant::now();
+    let incoming = req.incoming(endpoint, 0);
+    let trace = incoming.trace_id.clone();
+    let principal = s.authenticate_any(&incoming, scopes).await;
+    let result = match &principal {
+        Ok(p) => read(&s, p).await,
+        Err(e) => Err(e.clone()),
+    };
+    let audited = s
+        .audit_event(
+            endpoint,
+            principal.as_ref().ok(),
+            &trace,
+            result.as_ref().map(|_| ()),
+            started,
+            "read",
+        )
+        .await;
+    match (result, audited) {
+        (Ok(v), Ok(())) => respond(&s, StatusCode::OK, &trace, &v),
+        (Err(e), _) | (Ok(_), Err(e)) => error_response(&s, e, &trace),
     }
 }
 
@@ -350,18 +376,10 @@ async fn admin_keys(
         headers: &headers,
         cert: cert.as_ref(),
     };
-    match admin_auth(&s, &req, "admin/keys", ADMIN_SCOPE, false).await {
-        Ok((_, trace)) => match s.keys.list() {
-            Ok(k) => respond(
-                &s,
-                StatusCode::OK,
-                &trace,
-                &serde_json::json!({ "keys": k }),
-            ),
-            Err(e) => error_response(&s, e, &trace),
-        },
-        Err((e, trace)) => error_response(&s, e, &trace),
-    }
+    audited_read(s, req, "admin/keys", &[ADMIN_SCOPE], async |s, _| {
+        s.keys.list().map(|k| serde_json::json!({ "keys": k }))
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -540,34 +558,18 @@ async fn admin_audit(
         headers: &headers,
         cert: cert.as_ref(),
     };
-    let incoming = req.incoming("admin/audit", 0);
-    let trace = incoming.trace_id.clone();
-    // One authentication only: a second one would present the same DPoP proof again, which
-    // the replay cache refuses. Then either scope will do.
-    let principal = s
-        .authenticate(&incoming, &s.auth.config().scope)
-        .await
-        .and_then(|p| {
-            crate::auth::require_scope(&p, AUDIT_SCOPE)
-                .or_else(|e| crate::auth::require_scope(&p, ADMIN_SCOPE).map_err(|_| e))
-        });
-    if let Err(e) = principal {
-        return error_response(&s, e, &trace);
-    }
     let query = crate::audit::AuditQuery {
         tenant: q.tenant,
         since_seq: q.since,
         limit: q.limit.unwrap_or(100).min(1000),
     };
-    match s.audit.read(query).await {
-        Ok(records) => respond(
-            &s,
-            StatusCode::OK,
-            &trace,
-            &serde_json::json!({ "records": records }),
-        ),
-        Err(e) => error_response(&s, e, &trace),
-    }
+    audited_read(s, req, "admin/audit", &[AUDIT_SCOPE, ADMIN_SCOPE], async |s, _| {
+        s.audit
+            .read(query)
+            .await
+            .map(|records| serde_json::json!({ "records": records }))
+    })
+    .await
 }
 
 /// Liveness: the process serves.

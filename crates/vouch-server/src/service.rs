@@ -273,15 +273,30 @@ impl Service {
         result: Result<(), &ApiError>,
         started: Instant,
     ) -> Result<(), ApiError> {
+        self.audit_event(endpoint, principal, trace_id, result, started, "done")
+            .await
+    }
+
+    /// The audit record of a request that signs nothing: `decision` is `ok_decision` when it
+    /// succeeded (`done` for administration, `read` for reads), `refused` otherwise.
+    pub async fn audit_event(
+        &self,
+        endpoint: &str,
+        principal: Option<&Principal>,
+        trace_id: &str,
+        result: Result<(), &ApiError>,
+        started: Instant,
+        ok_decision: &str,
+    ) -> Result<(), ApiError> {
         let mut t = Trail::new(endpoint, trace_id);
         if let Some(p) = principal {
             t.record.tenant = p.tenant.clone();
             t.record.subject = p.subject.clone();
             t.record.token_id = p.token_id.clone().unwrap_or_default();
         }
-        t.record.issuer_mode = "admin".into();
+        t.record.issuer_mode = if ok_decision == "read" { "none" } else { "admin" }.into();
         match result {
-            Ok(()) => t.record.decision = "done".into(),
+            Ok(()) => t.record.decision = ok_decision.into(),
             Err(e) => t.record.error_code = Some(e.code.as_str().to_string()),
         }
         t.record.latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -325,6 +340,16 @@ impl Service {
         req: &Incoming<'_>,
         scope: &str,
     ) -> Result<Principal, ApiError> {
+        self.authenticate_any(req, &[scope]).await
+    }
+
+    /// Authenticates a request that any one of `scopes` allows (one authentication: a DPoP
+    /// proof cannot be presented twice).
+    pub async fn authenticate_any(
+        &self,
+        req: &Incoming<'_>,
+        scopes: &[&str],
+    ) -> Result<Principal, ApiError> {
         let (now, _) = unix_now();
         let url = self.htu(req.path);
         let facts = RequestFacts {
@@ -335,8 +360,16 @@ impl Service {
             now,
         };
         let principal = self.auth.authenticate(&facts).await?;
-        crate::auth::require_scope(&principal, scope)?;
-        Ok(principal)
+        let mut first = None;
+        for scope in scopes {
+            match crate::auth::require_scope(&principal, scope) {
+                Ok(()) => return Ok(principal),
+                Err(e) => {
+                    first.get_or_insert(e);
+                }
+            }
+        }
+        Err(first.unwrap_or_else(|| ApiError::new(Code::InsufficientScope, "no scope allows this")))
     }
 
     /// Runs the whole pipeline for a signing request.
