@@ -49,7 +49,11 @@ fn obj(pairs: Vec<(&str, Value)>) -> Value {
 }
 
 fn signature_json(signature: &[u8], spki: &[u8], details: &str) -> Value {
-    signature_json_with(signature, &VerifierMaterial::PublicKey(spki.to_vec()), details)
+    signature_json_with(
+        signature,
+        &VerifierMaterial::PublicKey(spki.to_vec()),
+        details,
+    )
 }
 
 /// What verifies an entry's signature: a public key (SPKI DER) or an X.509 certificate (DER),
@@ -104,7 +108,9 @@ impl HashedRekordRequest {
             ));
         }
         if obj.len() != 1 {
-            return Err(bad("the request must hold exactly hashedRekordRequestV002".into()));
+            return Err(bad(
+                "the request must hold exactly hashedRekordRequestV002".into()
+            ));
         }
         let r = obj
             .get("hashedRekordRequestV002")
@@ -313,13 +319,24 @@ mod tests {
             .unwrap();
         assert_eq!(
             ok.body(),
-            hashedrekord_body(&digest.value, &sig, key.public_key().spki_der(), "PKIX_ECDSA_P256_SHA_256")
+            hashedrekord_body(
+                &digest.value,
+                &sig,
+                key.public_key().spki_der(),
+                "PKIX_ECDSA_P256_SHA_256"
+            )
         );
         // Another digest, wrong key details, a short digest, a DSSE request: refused.
         let other = HashAlgorithm::Sha256.hash(b"other");
-        assert!(HashedRekordRequest::parse(&req(&other.value, &sig, "PKIX_ECDSA_P256_SHA_256")).is_err());
+        assert!(
+            HashedRekordRequest::parse(&req(&other.value, &sig, "PKIX_ECDSA_P256_SHA_256"))
+                .is_err()
+        );
         assert!(HashedRekordRequest::parse(&req(&digest.value, &sig, "PKIX_ED25519")).is_err());
-        assert!(HashedRekordRequest::parse(&req(&digest.value[..20], &sig, "PKIX_ECDSA_P256_SHA_256")).is_err());
+        assert!(
+            HashedRekordRequest::parse(&req(&digest.value[..20], &sig, "PKIX_ECDSA_P256_SHA_256"))
+                .is_err()
+        );
         assert!(HashedRekordRequest::parse(br#"{"dsseRequestV002":{}}"#).is_err());
         assert!(HashedRekordRequest::parse(b"[]").is_err());
     }

@@ -271,12 +271,18 @@ async fn verify_referrers(
         headers: &headers,
         cert: cert.as_ref(),
     };
-    audited_read(s, req, "verify/referrers", &[service::SIGN_SCOPE], async |s, _| {
-        let Some(trust) = &s.scanner else {
-            return Err(ApiError::new(Code::NotFound, "no [scanner] is configured"));
-        };
-        trust.verdict(&q.digest)
-    })
+    audited_read(
+        s,
+        req,
+        "verify/referrers",
+        &[service::SIGN_SCOPE],
+        async |s, _| {
+            let Some(trust) = &s.scanner else {
+                return Err(ApiError::new(Code::NotFound, "no [scanner] is configured"));
+            };
+            trust.verdict(&q.digest)
+        },
+    )
     .await
 }
 
@@ -563,12 +569,18 @@ async fn admin_audit(
         since_seq: q.since,
         limit: q.limit.unwrap_or(100).min(1000),
     };
-    audited_read(s, req, "admin/audit", &[AUDIT_SCOPE, ADMIN_SCOPE], async |s, _| {
-        s.audit
-            .read(query)
-            .await
-            .map(|records| serde_json::json!({ "records": records }))
-    })
+    audited_read(
+        s,
+        req,
+        "admin/audit",
+        &[AUDIT_SCOPE, ADMIN_SCOPE],
+        async |s, _| {
+            s.audit
+                .read(query)
+                .await
+                .map(|records| serde_json::json!({ "records": records }))
+        },
+    )
     .await
 }
 

@@ -294,7 +294,12 @@ impl Service {
             t.record.subject = p.subject.clone();
             t.record.token_id = p.token_id.clone().unwrap_or_default();
         }
-        t.record.issuer_mode = if ok_decision == "read" { "none" } else { "admin" }.into();
+        t.record.issuer_mode = if ok_decision == "read" {
+            "none"
+        } else {
+            "admin"
+        }
+        .into();
         match result {
             Ok(()) => t.record.decision = ok_decision.into(),
             Err(e) => t.record.error_code = Some(e.code.as_str().to_string()),
