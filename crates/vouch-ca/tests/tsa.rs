@@ -560,8 +560,16 @@ fn openssl_requests_parse_and_responses_verify() {
     );
 }
 
-#[test]
-fn rfc3161_client_accepts_the_response() {
+/// sigstore-python's parser and verifier, when the interop venv exists: decodes `resp`,
+/// checks status and nonce, and verifies it against `root` (through `intermediates`) for
+/// `tsa_cert` over `hashed`. Panics if it refuses, unless `expect_refusal`.
+fn rfc3161_client_verify(
+    resp: &[u8],
+    chain: &[Vec<u8>],
+    nonce: &[u8],
+    hashed: &[u8],
+    expect_refusal: bool,
+) {
     let Some(home) = std::env::var_os("HOME") else {
         return;
     };
@@ -570,44 +578,66 @@ fn rfc3161_client_accepts_the_response() {
         eprintln!("no interop venv: rfc3161-client not checked");
         return;
     }
-    let (keys, root) = dev();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let nonce: u64 = 0x1234_5678_9abc_def0;
-    let req = sha256_request(Some(&nonce.to_be_bytes()), true);
-    let resp = tsa::timestamp(&keys, &req, now(), tsa::random_serial().unwrap()).unwrap();
-    std::fs::write(d.join("resp.tsr"), &resp).unwrap();
-    std::fs::write(d.join("root.der"), &root).unwrap();
-    std::fs::write(d.join("tsa.der"), &keys.chain_der[0]).unwrap();
+    std::fs::write(d.join("resp.tsr"), resp).unwrap();
+    for (i, c) in chain.iter().enumerate() {
+        std::fs::write(d.join(format!("{i}.der")), c).unwrap();
+    }
     let script = r#"
 import sys
 import rfc3161_client as r
 from cryptography import x509
+n, nonce, hashed = int(sys.argv[1]), int.from_bytes(bytes.fromhex(sys.argv[2]), "big", signed=True), bytes.fromhex(sys.argv[3])
 resp = r.decode_timestamp_response(open("resp.tsr", "rb").read())
 assert resp.status == r.PKIStatus.GRANTED, resp.status
-assert resp.tst_info.nonce == int(sys.argv[1]), resp.tst_info.nonce
-root = x509.load_der_x509_certificate(open("root.der", "rb").read())
-leaf = x509.load_der_x509_certificate(open("tsa.der", "rb").read())
-v = r.VerifierBuilder(tsa_certificate=leaf, roots=[root], nonce=int(sys.argv[1])).build()
-v.verify(resp, bytes.fromhex(sys.argv[2]))
+assert resp.tst_info.nonce == nonce, resp.tst_info.nonce
+certs = [x509.load_der_x509_certificate(open(f"{i}.der", "rb").read()) for i in range(n)]
+v = r.VerifierBuilder(tsa_certificate=certs[0], intermediates=certs[1:-1], roots=[certs[-1]], nonce=nonce).build()
+v.verify(resp, hashed)
 print("ok")
 "#;
     let out = Command::new(&python)
         .args([
             "-c",
             script,
-            &nonce.to_string(),
-            &hex::encode(sha2::Sha256::digest(SIGNATURE)),
+            &chain.len().to_string(),
+            &hex::encode(nonce),
+            &hex::encode(hashed),
         ])
         .current_dir(d)
         .output()
         .unwrap();
+    if expect_refusal {
+        assert!(
+            !out.status.success(),
+            "rfc3161-client accepted a wrong imprint"
+        );
+        return;
+    }
     assert!(
         out.status.success(),
         "rfc3161-client refused the response: {}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn rfc3161_client_accepts_the_response() {
+    let (keys, _root) = dev();
+    let nonce = 0x1234_5678_9abc_def0u64.to_be_bytes();
+    let req = sha256_request(Some(&nonce), true);
+    let resp = tsa::timestamp(&keys, &req, now(), tsa::random_serial().unwrap()).unwrap();
+    rfc3161_client_verify(
+        &resp,
+        &keys.chain_der,
+        &nonce,
+        &sha2::Sha256::digest(SIGNATURE),
+        false,
+    );
+    // The check has teeth: another imprint is refused.
+    rfc3161_client_verify(&resp, &keys.chain_der, &nonce, &[0; 32], true);
 }
 
 proptest::proptest! {
@@ -623,4 +653,136 @@ proptest::proptest! {
         r[i % n] ^= x;
         let _ = tsa::parse_request(&r);
     }
+}
+
+/// A TSA whose key and chain an operator made with openssl: ECDSA P-384, TSA certificate ←
+/// intermediate ← root. The token is signed with SHA-384 and verifies with all three.
+#[test]
+fn p384_key_and_three_certificate_chain_made_by_openssl() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let run = |args: &[&str]| {
+        let (ok, out) = openssl(d, args);
+        assert!(ok, "openssl {args:?}: {out}");
+    };
+    std::fs::write(
+        d.join("ca.ext"),
+        "basicConstraints=critical,CA:true\nkeyUsage=critical,keyCertSign,cRLSign\n\
+         subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("tsa.ext"),
+        "basicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature\n\
+         extendedKeyUsage=critical,timeStamping\nsubjectKeyIdentifier=hash\n\
+         authorityKeyIdentifier=keyid\n",
+    )
+    .unwrap();
+    for name in ["root", "int", "tsa"] {
+        let key = format!("{name}.key");
+        run(&[
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-384",
+            "-out",
+            &key,
+        ]);
+    }
+    run(&[
+        "req",
+        "-x509",
+        "-new",
+        "-key",
+        "root.key",
+        "-subj",
+        "/O=example/CN=ext root",
+        "-days",
+        "30",
+        "-sha384",
+        "-out",
+        "root.pem",
+        "-addext",
+        "basicConstraints=critical,CA:true",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    ]);
+    for (name, issuer, ext, cn) in [
+        ("int", "root", "ca.ext", "/O=example/CN=ext intermediate"),
+        ("tsa", "int", "tsa.ext", "/O=example/CN=ext TSA"),
+    ] {
+        let (key, csr, pem) = (
+            format!("{name}.key"),
+            format!("{name}.csr"),
+            format!("{name}.pem"),
+        );
+        let (ca, ca_key) = (format!("{issuer}.pem"), format!("{issuer}.key"));
+        run(&["req", "-new", "-key", &key, "-subj", cn, "-out", &csr]);
+        run(&[
+            "x509", "-req", "-in", &csr, "-CA", &ca, "-CAkey", &ca_key, "-days", "20", "-sha384",
+            "-extfile", ext, "-out", &pem,
+        ]);
+    }
+    let der = |name: &str| {
+        let text = std::fs::read_to_string(d.join(format!("{name}.pem"))).unwrap();
+        let (_, der) = vouch_crypto::keys::decode_pem(&text).unwrap();
+        der
+    };
+    let chain = vec![der("tsa"), der("int"), der("root")];
+    let key = vouch_crypto::keys::PrivateKey::from_pem(
+        &std::fs::read_to_string(d.join("tsa.key")).unwrap(),
+        None,
+    )
+    .unwrap();
+    assert_eq!(key.algorithm(), vouch_crypto::keys::KeyAlgorithm::EcdsaP384);
+    let keys = TsaKeys::new(std::sync::Arc::new(key), chain.clone(), tsa::DEFAULT_POLICY).unwrap();
+
+    run(&[
+        "ts", "-query", "-data", "tsa.csr", "-sha384", "-cert", "-out", "q.tsq",
+    ]);
+    let req = tsa::parse_request(&std::fs::read(d.join("q.tsq")).unwrap()).unwrap();
+    let resp = tsa::respond(&keys, &req, now(), tsa::random_serial().unwrap()).unwrap();
+    std::fs::write(d.join("r.tsr"), &resp).unwrap();
+    let (sd, _) = decode(&resp).1.unwrap();
+    let si = sd.signer_infos.0.get(0).unwrap();
+    assert_eq!(si.digest_alg.oid, SHA384);
+    assert_eq!(
+        si.signature_algorithm.oid.to_string(),
+        "1.2.840.10045.4.3.3"
+    );
+    let certs = embedded_in_order(&resp);
+    assert!(certs.windows(2).all(|w| w[0] < w[1]), "ascending encodings");
+    assert_eq!(certs.len(), 3);
+
+    let mut untrusted = std::fs::read_to_string(d.join("tsa.pem")).unwrap();
+    untrusted.push_str(&std::fs::read_to_string(d.join("int.pem")).unwrap());
+    std::fs::write(d.join("untrusted.pem"), untrusted).unwrap();
+    let (ok, out) = openssl(
+        d,
+        &[
+            "ts",
+            "-verify",
+            "-in",
+            "r.tsr",
+            "-queryfile",
+            "q.tsq",
+            "-CAfile",
+            "root.pem",
+            "-untrusted",
+            "untrusted.pem",
+        ],
+    );
+    assert!(ok && out.contains("Verification: OK"), "{out}");
+
+    // vouch's verifier, over the data openssl hashed.
+    let data = std::fs::read(d.join("tsa.csr")).unwrap();
+    vouch_attest::timestamp::verify(&resp, &data, &trusted_root(&chain)).unwrap();
+    rfc3161_client_verify(
+        &resp,
+        &chain,
+        req.nonce().unwrap(),
+        &sha2::Sha384::digest(&data),
+        false,
+    );
 }
