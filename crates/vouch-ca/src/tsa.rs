@@ -161,8 +161,8 @@ pub struct TsaKeys {
 }
 
 impl TsaKeys {
-    /// Checks that the chain fits the key: at least two certificates that parse, the first
-    /// one's public key is the signer's, its ExtendedKeyUsage is timeStamping and critical
+    /// Checks that the chain fits the key: at least two certificates that parse, each issued
+    /// (and signed) by the next, the first one's public key is the signer's, its ExtendedKeyUsage is timeStamping and critical
     /// (sigstore-python and OpenSSL require both), and the key is ECDSA P-256 or P-384.
     pub fn new(
         signer: Arc<dyn Signer>,
@@ -184,9 +184,26 @@ impl TsaKeys {
                 "the chain must hold the TSA certificate and at least its issuer".into(),
             ));
         }
-        for (i, c) in self.chain_der.iter().enumerate() {
-            Certificate::from_der(c)
-                .map_err(|e| TsaError::Keys(format!("certificate {i} does not parse ({e})")))?;
+        let certs = self
+            .chain_der
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                Certificate::from_der(c)
+                    .map_err(|e| TsaError::Keys(format!("certificate {i} does not parse ({e})")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        // Each certificate was issued by the next one: a chain in the wrong order, or the
+        // right certificate under another root, is caught here rather than by every client.
+        for (i, pair) in certs.windows(2).enumerate() {
+            if pair[0].tbs_certificate.issuer != pair[1].tbs_certificate.subject
+                || !issued_by(&pair[0], &pair[1])?
+            {
+                return Err(TsaError::Keys(format!(
+                    "certificate {} is not the issuer of certificate {i}",
+                    i + 1
+                )));
+            }
         }
         let leaf = Certificate::from_der(&self.chain_der[0])
             .map_err(|e| TsaError::Keys(format!("the TSA certificate does not parse ({e})")))?;
@@ -226,6 +243,53 @@ impl TsaKeys {
             .map(|d| pem_cert(d))
             .collect::<Vec<_>>()
     }
+}
+
+/// Whether `issuer`'s key made `cert`'s signature (ECDSA P-256/P-384/P-521 or RSA PKCS#1
+/// v1.5 with SHA-256/384/512; any other algorithm is an error: it cannot be checked).
+fn issued_by(cert: &Certificate, issuer: &Certificate) -> Result<bool, TsaError> {
+    use aws_lc_rs::signature as sig;
+    const EC: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+    const RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+    const P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+    const P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+    const P521: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35");
+    const ECDSA_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.4");
+    const RSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
+    const RSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
+    const RSA_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
+    let spki = &issuer.tbs_certificate.subject_public_key_info;
+    let curve = spki
+        .algorithm
+        .parameters
+        .as_ref()
+        .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
+    let alg: &'static dyn sig::VerificationAlgorithm =
+        match (spki.algorithm.oid, curve, cert.signature_algorithm.oid) {
+            (EC, Some(P256), OID_ECDSA_SHA256) => &sig::ECDSA_P256_SHA256_ASN1,
+            (EC, Some(P256), OID_ECDSA_SHA384) => &sig::ECDSA_P256_SHA384_ASN1,
+            (EC, Some(P384), OID_ECDSA_SHA256) => &sig::ECDSA_P384_SHA256_ASN1,
+            (EC, Some(P384), OID_ECDSA_SHA384) => &sig::ECDSA_P384_SHA384_ASN1,
+            (EC, Some(P521), ECDSA_SHA512) => &sig::ECDSA_P521_SHA512_ASN1,
+            (RSA, _, RSA_SHA256) => &sig::RSA_PKCS1_2048_8192_SHA256,
+            (RSA, _, RSA_SHA384) => &sig::RSA_PKCS1_2048_8192_SHA384,
+            (RSA, _, RSA_SHA512) => &sig::RSA_PKCS1_2048_8192_SHA512,
+            (key, _, alg) => {
+                return Err(TsaError::Keys(format!(
+                    "cannot check a {alg} signature by a {key} key in the chain"
+                )));
+            }
+        };
+    let tbs = cert.tbs_certificate.to_der().map_err(enc)?;
+    let (Some(key), Some(signature)) = (
+        spki.subject_public_key.as_bytes(),
+        cert.signature.as_bytes(),
+    ) else {
+        return Ok(false);
+    };
+    Ok(sig::UnparsedPublicKey::new(alg, key)
+        .verify(&tbs, signature)
+        .is_ok())
 }
 
 /// One DER certificate as PEM.

@@ -416,6 +416,15 @@ fn tsa_keys_are_checked() {
         )
         .is_err()
     );
+    // The right certificate under another root, and a chain in the wrong order.
+    assert!(matches!(
+        TsaKeys::new(
+            keys.signer.clone(),
+            vec![keys.chain_der[0].clone(), other.chain_der[1].clone()],
+            tsa::DEFAULT_POLICY
+        ),
+        Err(TsaError::Keys(m)) if m.contains("issuer")
+    ));
     // Another TSA's certificate.
     assert!(
         TsaKeys::new(
