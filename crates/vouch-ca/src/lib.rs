@@ -15,3 +15,8 @@
 //! check the first, `vouch serve`'s tests the second.
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+
+pub mod chain;
+pub mod ct;
+pub mod fulcio;
+pub mod identity;
