@@ -233,14 +233,7 @@ pub fn parse_csr(pem_or_der: &[u8]) -> Result<Vec<u8>, CaError> {
         || pem_or_der.first().is_some_and(|b| b.is_ascii_whitespace())
     {
         let text = std::str::from_utf8(pem_or_der).map_err(|_| bad("is not UTF-8 PEM".into()))?;
-        let (label, der) = x509_cert::der::pem::decode_vec(text.trim().as_bytes())
-            .map_err(|e| bad(format!("is not PEM: {e}")))?;
-        if label != "CERTIFICATE REQUEST" && label != "NEW CERTIFICATE REQUEST" {
-            return Err(bad(format!(
-                "is a PEM `{label}`, not a CERTIFICATE REQUEST"
-            )));
-        }
-        der
+        pem_block(text).map_err(bad)?
     } else {
         pem_or_der.to_vec()
     };
@@ -260,6 +253,61 @@ pub fn parse_csr(pem_or_der: &[u8]) -> Result<Vec<u8>, CaError> {
     let spki = req.info.public_key.to_der()?;
     PublicKey::from_spki_der(&spki).map_err(|e| bad(format!("key is not usable: {e}")))?;
     Ok(spki)
+}
+
+/// The DER of the one `CERTIFICATE REQUEST` PEM block in `text`. Lenient about line length
+/// and line endings (clients differ); strict about labels and base64.
+fn pem_block(text: &str) -> Result<Vec<u8>, String> {
+    use base64::Engine as _;
+    let text = text.trim();
+    let first = text.lines().next().unwrap_or_default().trim();
+    let label = first
+        .strip_prefix("-----BEGIN ")
+        .and_then(|l| l.strip_suffix("-----"))
+        .ok_or("is not PEM")?;
+    if label != "CERTIFICATE REQUEST" && label != "NEW CERTIFICATE REQUEST" {
+        return Err(format!("is a PEM `{label}`, not a CERTIFICATE REQUEST"));
+    }
+    let end = format!("-----END {label}-----");
+    let mut b64 = String::new();
+    let mut ended = false;
+    for line in text.lines().skip(1) {
+        let line = line.trim();
+        if line == end {
+            ended = true;
+            break;
+        }
+        if line.contains(':') {
+            return Err("has PEM headers".into());
+        }
+        b64.push_str(line);
+    }
+    if !ended {
+        return Err("PEM has no END line".into());
+    }
+    base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .map_err(|_| "PEM is not base64".into())
+}
+
+/// A PKCS#10 CSR (DER) for `signer`'s key, with an empty subject and no attributes, signed
+/// by it: what a client sends; for tests and tools.
+pub fn make_csr(signer: &dyn vouch_crypto::signer::Signer) -> Result<Vec<u8>, CaError> {
+    let info = x509_cert::request::CertReqInfo {
+        version: x509_cert::request::Version::V1,
+        subject: Name::default(),
+        public_key: SubjectPublicKeyInfoOwned::from_der(signer.public_key().spki_der())?,
+        attributes: Default::default(),
+    };
+    let sig = signer
+        .sign(&info.to_der()?)
+        .map_err(|e| CaError::Signing(format!("the key did not sign the CSR: {e}")))?;
+    Ok(CertReq {
+        info,
+        algorithm: signature_algorithm(signer)?,
+        signature: x509_cert::der::asn1::BitString::from_bytes(&sig)?,
+    }
+    .to_der()?)
 }
 
 /// Checks a `publicKeyRequest` proof of possession: `signature` over `challenge` (the
