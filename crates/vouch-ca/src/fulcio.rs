@@ -129,6 +129,21 @@ pub fn issue(
         .checked_add(validity_len)
         .map_err(|_| CaError::InvalidRequest("the validity is out of range".into()))?;
 
+    // The leaf may not outlive, or predate, the certificate that issues it.
+    let ca_validity = &issuer.certificate().tbs_certificate.validity;
+    let (ca_from, ca_to) = (
+        ca_validity.not_before.to_unix_duration().as_secs(),
+        ca_validity.not_after.to_unix_duration().as_secs(),
+    );
+    let within =
+        |t: jiff::Timestamp| u64::try_from(t.as_second()).is_ok_and(|s| ca_from <= s && s <= ca_to);
+    if !within(not_before) || !within(not_after) {
+        return Err(CaError::Signing(format!(
+            "the issuing CA certificate `{}` is not valid for the whole leaf validity",
+            issuer.subject()
+        )));
+    }
+
     let san = match &identity.san {
         San::Email(e) => GeneralName::Rfc822Name(
             Ia5String::new(e)

@@ -486,6 +486,17 @@ fn a_tampered_sct_or_foreign_ct_key_fails_the_checks() {
         issue(&s.ca, b"nope", &id, at, MAX_VALIDITY, never),
         Err(CaError::InvalidRequest(_))
     ));
+    // A leaf outliving the CA (setup's chain ends a year after `at`) is refused.
+    let late = at + jiff::SignedDuration::from_hours(24 * 365);
+    assert!(matches!(
+        issue(&s.ca, &spki, &id, late, MAX_VALIDITY, never),
+        Err(CaError::Signing(_))
+    ));
+    let early = at - jiff::SignedDuration::from_hours(2);
+    assert!(matches!(
+        issue(&s.ca, &spki, &id, early, MAX_VALIDITY, never),
+        Err(CaError::Signing(_))
+    ));
 }
 
 #[test]
