@@ -668,6 +668,72 @@ fn openssl_reads_and_verifies_the_chain() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[test]
+fn openssl_csrs_of_every_key_type_parse() {
+    let dir = tempdir();
+    for (name, newkey) in [
+        (
+            "p256",
+            &[
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-sha256",
+            ][..],
+        ),
+        (
+            "p384",
+            &[
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-384",
+                "-sha384",
+            ][..],
+        ),
+        ("rsa", &["-newkey", "rsa:2048", "-sha256"][..]),
+        ("ed25519", &["-newkey", "ed25519"][..]),
+    ] {
+        let key = dir.join(format!("{name}.key"));
+        let csr = dir.join(format!("{name}.csr"));
+        let mut args = vec!["req", "-new", "-nodes", "-subj", "/"];
+        args.extend_from_slice(newkey);
+        args.extend_from_slice(&[
+            "-keyout",
+            key.to_str().unwrap(),
+            "-out",
+            csr.to_str().unwrap(),
+        ]);
+        run_openssl(&args, None);
+        let spki =
+            parse_csr(&std::fs::read(&csr).unwrap()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let pub_pem = run_openssl(&["pkey", "-in", key.to_str().unwrap(), "-pubout"], None);
+        let want = vouch_crypto::keys::PublicKey::from_pem(&pub_pem).unwrap();
+        assert_eq!(spki, want.spki_der(), "{name}");
+        // DER works too.
+        let der = dir.join(format!("{name}.der"));
+        run_openssl(
+            &[
+                "req",
+                "-in",
+                csr.to_str().unwrap(),
+                "-outform",
+                "DER",
+                "-out",
+                der.to_str().unwrap(),
+            ],
+            None,
+        );
+        assert_eq!(
+            parse_csr(&std::fs::read(&der).unwrap()).unwrap(),
+            spki,
+            "{name} DER"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn tempdir() -> std::path::PathBuf {
     let mut b = [0u8; 8];
     aws_lc_rs::rand::fill(&mut b).unwrap();
