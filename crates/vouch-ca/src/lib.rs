@@ -16,4 +16,8 @@
 
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod chain;
+pub mod ct;
+pub mod fulcio;
+pub mod identity;
 pub mod tsa;
