@@ -134,6 +134,9 @@ impl CaCert {
 pub struct CaKeys {
     pub root: CaCert,
     pub intermediate: Option<CaCert>,
+    /// Certificates above the top certificate we hold a key for (e.g. an offline root),
+    /// issuer first: published in the chain, never used to sign.
+    pub above: Vec<Vec<u8>>,
 }
 
 impl CaKeys {
@@ -147,7 +150,33 @@ impl CaKeys {
                 i.cert.tbs_certificate.subject, root.cert.tbs_certificate.subject
             )));
         }
-        Ok(CaKeys { root, intermediate })
+        Ok(CaKeys {
+            root,
+            intermediate,
+            above: Vec::new(),
+        })
+    }
+
+    /// A CA whose only key is the issuing certificate's; `above` are the certificates up to
+    /// the (offline) root, issuer first, each issued by the next.
+    pub fn issuing(issuing: CaCert, above: Vec<Vec<u8>>) -> Result<CaKeys, CaError> {
+        let mut child = issuing.cert.clone();
+        for der in &above {
+            let cert = x509_cert::Certificate::from_der(der)
+                .map_err(|e| CaError::Encoding(format!("a CA chain certificate: {e}")))?;
+            if child.tbs_certificate.issuer != cert.tbs_certificate.subject {
+                return Err(CaError::Signing(format!(
+                    "`{}` was not issued by `{}`: the chain must go from the issuing certificate up to the root",
+                    child.tbs_certificate.subject, cert.tbs_certificate.subject
+                )));
+            }
+            child = cert;
+        }
+        Ok(CaKeys {
+            root: issuing,
+            intermediate: None,
+            above,
+        })
     }
 
     /// The certificate that signs leaves: the intermediate, else the root.
@@ -162,6 +191,7 @@ impl CaKeys {
             out.push(i.cert_der.clone());
         }
         out.push(self.root.cert_der.clone());
+        out.extend(self.above.iter().cloned());
         out
     }
 }

@@ -805,12 +805,18 @@ fn issue(
 /// KeyUsage digitalSignature; SKI/AKI), both ECDSA P-256, with [`DEFAULT_POLICY`].
 /// Returns the keys (chain = TSA certificate, root) and the root certificate's DER.
 pub fn generate_dev_tsa(now: jiff::Timestamp) -> Result<(TsaKeys, Vec<u8>), TsaError> {
-    let new_key = |_| {
-        PrivateKey::generate(KeyAlgorithm::EcdsaP256)
-            .map_err(|e| TsaError::Keys(format!("key generation failed ({e})")))
-    };
-    let root_key = new_key(())?;
-    let tsa_key = new_key(())?;
+    let tsa_key = PrivateKey::generate(KeyAlgorithm::EcdsaP256)
+        .map_err(|e| TsaError::Keys(format!("key generation failed ({e})")))?;
+    generate_dev_tsa_for(now, tsa_key)
+}
+
+/// [`generate_dev_tsa`] for a TSA key the caller made (and may keep, e.g. to persist it).
+pub fn generate_dev_tsa_for(
+    now: jiff::Timestamp,
+    tsa_key: PrivateKey,
+) -> Result<(TsaKeys, Vec<u8>), TsaError> {
+    let root_key = PrivateKey::generate(KeyAlgorithm::EcdsaP256)
+        .map_err(|e| TsaError::Keys(format!("key generation failed ({e})")))?;
     let name = |s: &str| Name::from_str(s).map_err(|e| TsaError::Keys(e.to_string()));
     let root_name = name("CN=vouch dev TSA root,O=vouch")?;
     let tsa_name = name("CN=vouch dev TSA,O=vouch")?;

@@ -39,6 +39,14 @@ pub fn router(service: Shared, max_body: usize, timeout: std::time::Duration) ->
         .route("/api/v1/admin/keys/revoke", post(admin_revoke))
         .route("/api/v1/admin/poe/bypass", post(admin_bypass))
         .route("/api/v1/admin/audit", get(admin_audit))
+        .route("/api/v2/signingCert", post(ca_signing_cert))
+        .route("/api/v2/configuration", get(ca_configuration))
+        .route("/api/v2/trustBundle", get(ca_trust_bundle))
+        .route("/api/v2/log/entries", post(rekor_create_entry))
+        .route("/api/v2/checkpoint", get(rekor_checkpoint))
+        .route("/api/v2/tile/{*path}", get(rekor_tile))
+        .route("/api/v1/timestamp", post(tsa_timestamp))
+        .route("/api/v1/trust/config", get(trust_config))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -584,6 +592,207 @@ async fn admin_audit(
     .await
 }
 
+fn keyless_part<'a, T>(
+    s: &'a Service,
+    part: impl FnOnce(&'a crate::keyless::Keyless) -> Option<&'a T>,
+    what: &str,
+) -> Result<&'a T, ApiError> {
+    s.keyless
+        .as_ref()
+        .and_then(part)
+        .ok_or_else(|| ApiError::new(Code::NotFound, format!("this instance runs no {what}")))
+}
+
+/// Audits a keyless request (no tenant: the identity token or the entry says who).
+async fn audit_keyless(
+    s: &Service,
+    endpoint: &str,
+    trace: &str,
+    result: Result<(), &ApiError>,
+    started: std::time::Instant,
+) -> Result<(), ApiError> {
+    s.audit_event(endpoint, None, trace, result, started, "issued")
+        .await
+}
+
+/// Fulcio v2: a short-lived code-signing certificate for an OIDC identity token.
+#[utoipa::path(post, path = "/api/v2/signingCert", responses((status = 201, body = Object), (status = "4XX", body = ErrorBody)))]
+async fn ca_signing_cert(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let started = std::time::Instant::now();
+    let trace = service::trace_id(&headers);
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_string);
+    let result = async {
+        let ca = keyless_part(&s, |k| k.ca.as_ref(), "certificate authority")?;
+        let body = body_or_error(body)?;
+        ca.signing_cert(bearer.as_deref(), &body, jiff::Timestamp::now())
+            .await
+    }
+    .await;
+    let audited = audit_keyless(
+        &s,
+        "keyless/signingCert",
+        &trace,
+        result.as_ref().map(|_| ()),
+        started,
+    )
+    .await;
+    match (result, audited) {
+        (Ok(v), Ok(())) => respond(&s, StatusCode::CREATED, &trace, &v),
+        (Err(e), _) | (Ok(_), Err(e)) => error_response(&s, e, &trace),
+    }
+}
+
+/// Fulcio v2: the accepted OIDC issuers.
+#[utoipa::path(get, path = "/api/v2/configuration", responses((status = 200, body = Object)))]
+async fn ca_configuration(State(s): State<Shared>) -> Response {
+    match keyless_part(&s, |k| k.ca.as_ref(), "certificate authority") {
+        Ok(ca) => axum::Json(ca.configuration()).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Fulcio v2: the CA chains.
+#[utoipa::path(get, path = "/api/v2/trustBundle", responses((status = 200, body = Object)))]
+async fn ca_trust_bundle(State(s): State<Shared>) -> Response {
+    match keyless_part(&s, |k| k.ca.as_ref(), "certificate authority") {
+        Ok(ca) => axum::Json(ca.trust_bundle()).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Rekor v2: log a hashedrekord entry; answers the TransparencyLogEntry.
+#[utoipa::path(post, path = "/api/v2/log/entries", responses((status = 201, body = Object), (status = "4XX", body = ErrorBody)))]
+async fn rekor_create_entry(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let started = std::time::Instant::now();
+    let trace = service::trace_id(&headers);
+    let result = match body_or_error(body) {
+        Ok(b) => {
+            let log = s.log.clone();
+            tokio::task::spawn_blocking(move || crate::keyless::rekor::create_entry(&log, &b))
+                .await
+                .unwrap_or_else(|e| Err(ApiError::internal(format!("log task: {e}"))))
+        }
+        Err(e) => Err(e),
+    };
+    let audited = audit_keyless(
+        &s,
+        "keyless/log/entries",
+        &trace,
+        result.as_ref().map(|_| ()),
+        started,
+    )
+    .await;
+    match (result, audited) {
+        (Ok(v), Ok(())) => respond(&s, StatusCode::CREATED, &trace, &v),
+        (Err(e), _) | (Ok(_), Err(e)) => error_response(&s, e, &trace),
+    }
+}
+
+fn tile_store(s: &Service) -> Arc<dyn vouch_tlog::store::TileStore> {
+    service_log_store(s)
+}
+
+/// The log's latest checkpoint (C2SP signed note).
+#[utoipa::path(get, path = "/api/v2/checkpoint", responses((status = 200, body = String)))]
+async fn rekor_checkpoint(State(s): State<Shared>) -> Response {
+    let store = tile_store(&s);
+    match tokio::task::spawn_blocking(move || store.get("checkpoint")).await {
+        Ok(Ok(Some(b))) => {
+            let mut r = b.into_response();
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            );
+            r.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            r
+        }
+        _ => ApiError::new(Code::NotFound, "no checkpoint").into_response(),
+    }
+}
+
+/// A C2SP tile of the log.
+#[utoipa::path(get, path = "/api/v2/tile/{path}", params(("path" = String, Path, description = "tile path")), responses((status = 200, body = String)))]
+async fn rekor_tile(
+    State(s): State<Shared>,
+    axum::extract::Path(path): axum::extract::Path<String>,
+) -> Response {
+    let store = tile_store(&s);
+    let full = format!("tile/{path}");
+    match tokio::task::spawn_blocking(move || store.get(&full)).await {
+        Ok(Ok(Some(b))) => {
+            let mut r = b.into_response();
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            );
+            r
+        }
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::InvalidInput => {
+            ApiError::new(Code::InvalidRequest, "not a tile path").into_response()
+        }
+        _ => ApiError::new(Code::NotFound, "no such tile").into_response(),
+    }
+}
+
+/// RFC 3161: a timestamp reply for a DER timestamp query.
+#[utoipa::path(post, path = "/api/v1/timestamp", responses((status = 200, description = "application/timestamp-reply")))]
+async fn tsa_timestamp(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let started = std::time::Instant::now();
+    let trace = service::trace_id(&headers);
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let result = (|| {
+        let tsa = keyless_part(&s, |k| k.tsa.as_ref(), "timestamp authority")?;
+        let body = body_or_error(body)?;
+        tsa.timestamp(content_type.as_deref(), &body, jiff::Timestamp::now())
+    })();
+    let audited = audit_keyless(
+        &s,
+        "keyless/timestamp",
+        &trace,
+        result.as_ref().map(|_| ()),
+        started,
+    )
+    .await;
+    match (result, audited) {
+        (Ok(bytes), Ok(())) => {
+            let mut r = bytes.into_response();
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(crate::keyless::tsa::REPLY_CONTENT_TYPE),
+            );
+            r
+        }
+        (Err(e), _) | (Ok(_), Err(e)) => error_response(&s, e, &trace),
+    }
+}
+
+/// The ClientTrustConfig of this instance: trusted root (log, CA, CT log, TSA) and a
+/// SigningConfig v0.2 naming this service (`sigstore --trust-config`, `vouch trust import`).
+#[utoipa::path(get, path = "/api/v1/trust/config", responses((status = 200, body = Object)))]
+async fn trust_config(State(s): State<Shared>) -> Response {
+    axum::Json(s.trust_config.clone()).into_response()
+}
+
 /// Liveness: the process serves.
 #[utoipa::path(get, path = "/healthz", responses((status = 200, body = Object)))]
 async fn healthz() -> Response {
@@ -635,6 +844,8 @@ async fn metrics(State(s): State<Shared>) -> Response {
 #[openapi(
     info(title = "vouch serve", description = "The vouch signing service: DPoP- or mTLS-bound tokens, entitlement, quotas, a transparency log and a hash-chained audit log. Error codes: docs/serve.md."),
     paths(sign_dsse, sign_blob, sign_export, verify_referrers, public_keys, trusted_root,
+          ca_signing_cert, ca_configuration, ca_trust_bundle, rekor_create_entry, rekor_checkpoint,
+          rekor_tile, tsa_timestamp, trust_config,
           admin_keys, admin_rotate, admin_revoke, admin_bypass, admin_audit, healthz, readyz, metrics),
     components(schemas(ErrorBody, ErrorDetail, service::DsseRequest, service::BlobRequest,
         service::ExportRequest, service::ExportManifest, service::ExportFile, service::SubjectInput,

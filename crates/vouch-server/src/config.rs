@@ -55,6 +55,9 @@ pub struct ServeConfig {
     pub poe: Option<crate::poe::PoeConfig>,
     #[serde(default)]
     pub scanner: Option<crate::scanner::ScannerConfig>,
+    /// Keyless signing: the CA, CT log and TSA (docs/keyless.md).
+    #[serde(default)]
+    pub keyless: Option<crate::keyless::KeylessConfig>,
     /// Set by `--dev` only; a file cannot say it (see `load`).
     #[serde(skip)]
     pub dev: bool,
@@ -175,6 +178,9 @@ impl ServeConfig {
         }
         if let Some(s) = &mut self.scanner {
             s.resolve_paths(base);
+        }
+        if let Some(k) = &mut self.keyless {
+            k.resolve_paths(base);
         }
         for t in self.tenants.values_mut() {
             for k in &mut t.keys {

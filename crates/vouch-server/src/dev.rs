@@ -120,6 +120,11 @@ pub fn config(addr: SocketAddr, dir: &Path) -> Result<(ServeConfig, AuthExtra), 
         tenants,
         poe: None,
         scanner: None,
+        keyless: Some(crate::keyless::dev_config(
+            &dir,
+            DEV_ISSUER,
+            &issuer.jwks_path(),
+        )?),
         dev: true,
     };
     Ok((
@@ -148,31 +153,21 @@ fn dev_quota() -> Result<crate::quota::QuotaConfig, StartError> {
 }
 
 /// Writes DIR/trusted-root.json and DIR/trust-config.json (a Sigstore ClientTrustConfig:
-/// the trusted root naming this instance's log, and a SigningConfig v0.2 listing its URLs).
+/// the trusted root naming this instance's log, CA, CT log and TSA, and a SigningConfig v0.2
+/// listing its URLs).
 pub fn write_trust(
     dir: &Path,
     base_url: &str,
     trusted_root: &serde_json::Value,
+    trust_config: &serde_json::Value,
 ) -> Result<PathBuf, StartError> {
     let mut root =
         serde_json::to_vec_pretty(trusted_root).map_err(|e| StartError(e.to_string()))?;
     root.push(b'\n');
     let root_path = dir.join(TRUSTED_ROOT);
     std::fs::write(&root_path, &root).map_err(io(&root_path))?;
-    let config = serde_json::json!({
-        "mediaType": "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json",
-        "trustedRoot": trusted_root,
-        "signingConfig": {
-            "mediaType": "application/vnd.dev.sigstore.signingconfig.v0.2+json",
-            "caUrls": [],
-            "oidcUrls": [],
-            "rekorTlogUrls": [],
-            "tsaUrls": [],
-            "rekorTlogConfig": {"selector": "ANY"},
-            "tsaConfig": {"selector": "ANY"}
-        }
-    });
-    let mut bytes = serde_json::to_vec_pretty(&config).map_err(|e| StartError(e.to_string()))?;
+    let config = trust_config;
+    let mut bytes = serde_json::to_vec_pretty(config).map_err(|e| StartError(e.to_string()))?;
     bytes.push(b'\n');
     let path = dir.join(TRUST_CONFIG);
     std::fs::write(&path, &bytes).map_err(io(&path))?;

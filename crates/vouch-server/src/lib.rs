@@ -22,6 +22,7 @@ pub mod config;
 pub mod dev;
 pub mod error;
 pub mod http_client;
+pub mod keyless;
 pub mod keys;
 pub mod metrics;
 pub mod poe;

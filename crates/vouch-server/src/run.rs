@@ -74,6 +74,7 @@ pub fn serve(instance: &Instance, on_ready: impl FnOnce(&Started)) -> Result<(),
                 &dir,
                 &running.base_url,
                 &running.service.trusted_root,
+                &running.service.trust_config,
             )?)
         } else {
             None
@@ -123,6 +124,9 @@ pub struct DevToken {
     pub dpop_jkt: Option<String>,
     pub x5t_s256: Option<String>,
     pub amr: Vec<String>,
+    /// An `email` claim (with `email_verified: true`): the identity the keyless CA certifies.
+    /// With audience `sigstore` and no email, `SUBJECT@dev.vouch.invalid`.
+    pub email: Option<String>,
 }
 
 /// A token from the dev instance's local issuer in `dir`.
@@ -137,6 +141,15 @@ pub fn dev_token(dir: &Path, t: &DevToken) -> Result<String, StartError> {
     let issuer = LocalIssuer::load_or_create(dir, crate::dev::DEV_ISSUER)
         .map_err(|e| StartError(format!("the dev issuer: {e}")))?;
     let now = jiff::Timestamp::now().as_second().max(0).unsigned_abs();
+    let mut extra = serde_json::Map::new();
+    let email = t
+        .email
+        .clone()
+        .or_else(|| (t.audience == "sigstore").then(|| format!("{}@dev.vouch.invalid", t.subject)));
+    if let Some(e) = email {
+        extra.insert("email".into(), e.into());
+        extra.insert("email_verified".into(), true.into());
+    }
     issuer
         .mint(&MintRequest {
             subject: t.subject.clone(),
@@ -148,7 +161,7 @@ pub fn dev_token(dir: &Path, t: &DevToken) -> Result<String, StartError> {
             x5t_s256: t.x5t_s256.clone(),
             acr: None,
             amr: t.amr.clone(),
-            extra: serde_json::Map::new(),
+            extra,
             now,
         })
         .map_err(|e| StartError(format!("minting: {e}")))

@@ -63,6 +63,20 @@ impl Running {
     }
 }
 
+/// The start of every `validFor` this instance publishes: its keys are its own, so any time
+/// before they existed will do.
+const VALID_FROM: &str = "2020-01-01T00:00:00Z";
+
+/// The CT log's origin: the external URL's host + `/ct`.
+fn ct_origin(config: &ServeConfig) -> String {
+    let host = config
+        .external_url
+        .split_once("://")
+        .map(|(_, r)| r)
+        .unwrap_or(&config.external_url);
+    format!("{}/ct", host.trim_end_matches('/'))
+}
+
 /// Opens (creating on first start) the service's log and starts its batching sequencer.
 /// Runs on a blocking thread: the PostgreSQL index client has a runtime of its own.
 fn open_log(config: &ServeConfig) -> Result<(ServiceLog, serde_json::Value), StartError> {
@@ -89,8 +103,7 @@ fn open_log(config: &ServeConfig) -> Result<(ServiceLog, serde_json::Value), Sta
         .map_err(|e| StartError(format!("cannot open the log in {}: {e}", dir.display())))?;
     let key = log.verifier();
     let origin = log.origin().to_string();
-    let valid_from = "2020-01-01T00:00:00Z";
-    let root = vouch_tlog::rekor::trusted_root_json(&key, valid_from)
+    let root = vouch_tlog::rekor::trusted_root_json(&key, VALID_FROM)
         .ok_or_else(|| StartError("the log's key is not Ed25519".into()))?;
     let sequencer = Sequencer::start(
         log,
@@ -193,6 +206,28 @@ pub async fn build(
     let (log, trusted_root) = tokio::task::spawn_blocking(move || open_log(&log_config))
         .await
         .map_err(|e| StartError(format!("log: {e}")))??;
+    let keyless = match &config.keyless {
+        Some(k) => Some(crate::keyless::build(k, &config.data_dir, &ct_origin(&config)).await?),
+        None => None,
+    };
+    let empty = crate::keyless::trust::KeylessTrust::default();
+    let keyless_trust = keyless.as_ref().map(|k| &k.trust).unwrap_or(&empty);
+    let trusted_root = crate::keyless::trust::trusted_root(
+        &trusted_root,
+        &config.external_url,
+        keyless_trust,
+        VALID_FROM,
+    );
+    let trust_config = crate::keyless::trust::client_trust_config(
+        &trusted_root,
+        &config.external_url,
+        keyless_trust,
+        keyless
+            .as_ref()
+            .map(|k| k.operator.as_str())
+            .unwrap_or("vouch"),
+        VALID_FROM,
+    );
     let service = Service {
         external_url: config.external_url.clone(),
         auth,
@@ -206,6 +241,8 @@ pub async fn build(
         step_up,
         log_dir: config.log_dir(),
         trusted_root,
+        trust_config,
+        keyless,
         redis,
         dev: config.dev,
     };

@@ -59,6 +59,10 @@ pub struct Service {
     pub log_dir: std::path::PathBuf,
     /// The Sigstore trusted root naming the log.
     pub trusted_root: serde_json::Value,
+    /// The ClientTrustConfig (trusted root + SigningConfig) of this instance.
+    pub trust_config: serde_json::Value,
+    /// Keyless signing (CA, CT, TSA), when configured.
+    pub keyless: Option<crate::keyless::Keyless>,
     /// Redis, when configured (readiness).
     pub redis: Option<redis::aio::ConnectionManager>,
     /// Whether this is `vouch serve --dev` (for /readyz and the banner only).

@@ -303,7 +303,7 @@ impl Log {
             extensions: vec![],
         }
         .body();
-        Ok(self.signer.sign(&body)?)
+        Ok(self.signer.sign_checkpoint(&body)?)
     }
 
     /// Publishes `checkpoint` (atomic, file fsynced). The rename itself is not waited for:

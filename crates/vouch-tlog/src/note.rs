@@ -336,6 +336,28 @@ impl Signer {
         check_text(text)?;
         Ok(format!("{text}\n{}\n", self.sign_line(text, 0)))
     }
+
+    /// Signs a checkpoint for Sigstore clients too: the C2SP signature line, then the same
+    /// signature under the key hint Sigstore clients look for, the first 4 bytes of the log
+    /// ID (SHA-256 of the key's SubjectPublicKeyInfo) — sigstore-python finds a Rekor v2
+    /// checkpoint signature only by that hint. Verifiers ignore the line whose hint is not
+    /// theirs, so the note verifies for both. Ed25519 keys only (a cosigning key signs
+    /// differently): others get the C2SP line alone.
+    pub fn sign_checkpoint(&self, text: &str) -> Result<String, NoteError> {
+        check_text(text)?;
+        let c2sp = self.sign_line(text, 0);
+        if self.alg != ALG_ED25519 {
+            return Ok(format!("{text}\n{c2sp}\n"));
+        }
+        let Ok(public) = <[u8; 32]>::try_from(self.public()) else {
+            return Ok(format!("{text}\n{c2sp}\n"));
+        };
+        let log_id = crate::rekor::ed25519_log_id(&public);
+        let mut raw = log_id[..4].to_vec();
+        raw.extend_from_slice(self.pair.sign(text.as_bytes()).as_ref());
+        let sigstore = format!("{SIG_PREFIX}{} {}", self.name, B64.encode(raw));
+        Ok(format!("{text}\n{c2sp}\n{sigstore}\n"))
+    }
 }
 
 /// One signature line of a note.

@@ -100,6 +100,10 @@ pub struct DevTokenArgs {
     /// Authentication methods to claim (amr), e.g. mfa for key administration.
     #[arg(long, value_name = "METHOD")]
     pub amr: Vec<String>,
+    /// The identity a keyless certificate names (an `email` claim, verified) [default with
+    /// --audience sigstore: SUBJECT@dev.vouch.invalid].
+    #[arg(long, value_name = "ADDRESS")]
+    pub email: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -202,6 +206,7 @@ fn dev_token(global: &GlobalArgs, t: DevTokenArgs) -> Result<u8> {
             dpop_jkt: t.dpop_jkt,
             x5t_s256: t.x5t,
             amr: t.amr,
+            email: t.email,
         },
     )
     .map_err(start_error)?;
