@@ -303,7 +303,6 @@ mod tests {
     #[test]
     fn hashedrekord_requests_are_checked_before_they_are_logged() {
         use vouch_crypto::keys::{HashAlgorithm, PrivateKey};
-        use vouch_crypto::signer::Signer;
         let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
         let digest = HashAlgorithm::Sha256.hash(b"artifact");
         let sig = key.sign_prehashed(&digest).unwrap();

@@ -271,6 +271,12 @@ impl Instance {
         self.call(caller, "POST", path, Some(body)).await
     }
 
+    /// POSTs JSON without credentials (the keyless log API is public).
+    pub async fn post_public(&self, path: &str, body: &Value) -> Resp {
+        self.raw("POST", path, &[], Some(serde_json::to_vec(body).unwrap()))
+            .await
+    }
+
     pub async fn get(&self, path: &str) -> Resp {
         self.raw("GET", path, &[], None).await
     }

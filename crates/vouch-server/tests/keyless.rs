@@ -1,0 +1,200 @@
+//! Keyless signing through `vouch serve`, judged by the real sigstore-python client
+//! (`../shared/interop/sign-sigstore-python`): it asks our CA for a certificate (with an
+//! embedded SCT from our CT log), our TSA for a timestamp and our Rekor v2 API for a log
+//! entry, then verifies the bundle offline against the trust config the service publishes.
+//! vouch's own verifier must accept the same bundles, and refuse another identity.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+
+use common::*;
+use serde_json::{Value, json};
+use vouch_attest::verify::{Evidence, Identity, Matcher, Policy, Verifier};
+
+const SIGN_JUDGE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/interop/sign-sigstore-python"
+);
+
+const EMAIL: &str = "ci@dev.vouch.invalid";
+
+fn identity_token(inst: &Instance, audience: &str) -> String {
+    let mut extra = serde_json::Map::new();
+    extra.insert("email".into(), EMAIL.into());
+    extra.insert("email_verified".into(), true.into());
+    inst.issuer
+        .mint(&vouch_server::auth::issuer::MintRequest {
+            subject: "ci".into(),
+            tenant: "dev".into(),
+            scope: String::new(),
+            audience: audience.into(),
+            ttl_seconds: 600,
+            now: now(),
+            extra,
+            ..Default::default()
+        })
+        .unwrap()
+}
+
+/// Runs the judge; returns its verdict line (ACCEPT/REJECT/ERROR …).
+fn judge(
+    dir: &Path,
+    config: &Value,
+    token: &str,
+    mode: &str,
+    artifact: &[u8],
+) -> (String, Option<Vec<u8>>) {
+    let cfg = dir.join(format!("trust-config-{mode}.json"));
+    std::fs::write(&cfg, serde_json::to_vec_pretty(config).unwrap()).unwrap();
+    let tok = dir.join(format!("token-{mode}"));
+    std::fs::write(&tok, token).unwrap();
+    let art = dir.join(format!("artifact-{mode}"));
+    std::fs::write(&art, artifact).unwrap();
+    let out = dir.join(format!("bundle-{mode}.json"));
+    let result = Command::new(SIGN_JUDGE)
+        .args([&cfg, &tok, &art, &out])
+        .env("VOUCH_INTEROP_SIGN_MODE", mode)
+        .env("VOUCH_INTEROP_REKOR_VERSION", "2")
+        .output()
+        .expect("the sign-sigstore-python judge (run ../shared/interop/setup.sh)");
+    let text = String::from_utf8_lossy(&result.stdout).to_string()
+        + &String::from_utf8_lossy(&result.stderr);
+    let verdict = text
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("ACCEPT") || l.starts_with("REJECT") || l.starts_with("ERROR"))
+        .unwrap_or_else(|| panic!("no verdict from the judge:\n{text}"))
+        .to_string();
+    (verdict, std::fs::read(&out).ok())
+}
+
+fn verifier(root_json: &[u8], email: &str) -> Verifier {
+    let root = vouch_attest::TrustedRoot::from_json(root_json).unwrap();
+    Verifier::new(Policy::keyless(
+        Arc::new(root),
+        vec![Identity {
+            subject: Matcher::Exact(email.into()),
+            issuer: Matcher::Exact(vouch_server::dev::DEV_ISSUER.into()),
+        }],
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigstore_python_signs_against_vouch_serve_and_both_verify() {
+    let mut inst = start().await;
+    let config = inst.get("/api/v1/trust/config").await.ok();
+    assert_eq!(
+        config["signingConfig"]["rekorTlogUrls"][0]["majorApiVersion"],
+        json!(2)
+    );
+    let root_json = serde_json::to_vec(&config["trustedRoot"]).unwrap();
+    let token = identity_token(&inst, "sigstore");
+    let dir = inst.dir.path().to_path_buf();
+
+    // A blob, then a DSSE attestation (sent as a hashedrekord over the PAE).
+    let artifact = b"release artifact\n".to_vec();
+    let (c, t, d, a) = (config.clone(), token.clone(), dir.clone(), artifact.clone());
+    let (verdict, bundle) = tokio::task::spawn_blocking(move || judge(&d, &c, &t, "sign", &a))
+        .await
+        .unwrap();
+    assert!(verdict.starts_with("ACCEPT"), "{verdict}");
+    let bundle = vouch_attest::Bundle::from_json(&bundle.unwrap()).unwrap();
+    let ours = verifier(&root_json, EMAIL)
+        .verify_blob(&bundle, &artifact[..])
+        .unwrap();
+    assert!(ours.is_verified(), "{}", ours.message());
+    let stranger = verifier(&root_json, "someone@else.invalid")
+        .verify_blob(&bundle, &artifact[..])
+        .unwrap();
+    assert!(!stranger.is_verified());
+    let tampered = verifier(&root_json, EMAIL)
+        .verify_blob(&bundle, &b"release artifacT\n"[..])
+        .unwrap();
+    assert!(!tampered.is_verified());
+
+    let (c, t, d, a) = (config.clone(), token.clone(), dir.clone(), artifact.clone());
+    let (verdict, bundle) = tokio::task::spawn_blocking(move || judge(&d, &c, &t, "attest", &a))
+        .await
+        .unwrap();
+    assert!(verdict.starts_with("ACCEPT"), "{verdict}");
+    let evidence = Evidence::from_json(&bundle.unwrap()).unwrap();
+    let digest =
+        vouch_attest::SubjectDigest::parse(&format!("sha256:{}", sha256_hex(&artifact))).unwrap();
+    let ours = verifier(&root_json, EMAIL)
+        .verify_attestation_for(&evidence, &[digest])
+        .unwrap();
+    assert!(ours.is_verified(), "{}", ours.message());
+
+    // A token for another audience gets no certificate: the client cannot sign.
+    let wrong = identity_token(&inst, "signer");
+    let (c, d, a) = (config.clone(), dir.clone(), artifact.clone());
+    let (verdict, _) = tokio::task::spawn_blocking(move || judge(&d, &c, &wrong, "sign", &a))
+        .await
+        .unwrap();
+    assert!(verdict.starts_with("REJECT"), "{verdict}");
+
+    // The CA's other endpoints and the log's v2 tiles.
+    let cfg = inst.get("/api/v2/configuration").await.ok();
+    assert_eq!(
+        cfg["issuers"][0]["issuerUrl"],
+        vouch_server::dev::DEV_ISSUER
+    );
+    let bundle = inst.get("/api/v2/trustBundle").await.ok();
+    assert_eq!(
+        bundle["chains"][0]["certificates"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let checkpoint = inst.get("/api/v2/checkpoint").await;
+    assert_eq!(checkpoint.status, 200);
+    assert!(
+        checkpoint
+            .text()
+            .lines()
+            .nth(1)
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            >= 2
+    );
+    inst.stop().await;
+}
+
+#[tokio::test]
+async fn rekor_v2_refuses_entries_whose_signature_does_not_verify() {
+    use vouch_crypto::keys::{HashAlgorithm, KeyAlgorithm, PrivateKey};
+    let mut inst = start().await;
+    let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    let digest = HashAlgorithm::Sha256.hash(b"artifact");
+    let sig = key.sign_prehashed(&digest).unwrap();
+    let b64 = |b: &[u8]| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(b)
+    };
+    let request = |d: &[u8]| {
+        json!({"hashedRekordRequestV002": {"digest": b64(d), "signature": {
+            "content": b64(&sig),
+            "verifier": {"publicKey": {"rawBytes": b64(key.public_key().spki_der())},
+                         "keyDetails": "PKIX_ECDSA_P256_SHA_256"}}}})
+    };
+    let ok = inst
+        .post_public("/api/v2/log/entries", &request(&digest.value))
+        .await;
+    assert_eq!(ok.status, 201, "{}", ok.text());
+    let entry = ok.json();
+    assert_eq!(entry["kindVersion"]["version"], "0.0.2");
+    assert!(entry["logIndex"].is_string());
+    assert!(entry.get("integratedTime").is_none());
+    assert!(entry["inclusionProof"]["checkpoint"]["envelope"].is_string());
+    let other = HashAlgorithm::Sha256.hash(b"other");
+    let bad = inst
+        .post_public("/api/v2/log/entries", &request(&other.value))
+        .await;
+    bad.refused(400, "invalid_request");
+    inst.stop().await;
+}
