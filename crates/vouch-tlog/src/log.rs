@@ -320,9 +320,38 @@ impl Log {
         let Some(latest) = self.index.latest_checkpoint()? else {
             return Ok(());
         };
-        let current = self.store.get("checkpoint").map_err(io("checkpoint"))?;
-        if current.as_deref() != Some(latest.as_bytes()) {
-            self.publish(&latest)?;
+        self.publish_committed(&latest)
+    }
+
+    /// Publishes a committed checkpoint so that `checkpoint` never stays behind the index.
+    /// Replicas sharing the directory (the PostgreSQL index) publish after their commit,
+    /// outside the sequencing lock, so an older checkpoint can arrive after a newer one: a
+    /// checkpoint is not written over a larger one, and after each write the index's latest
+    /// is read again and published in turn when it is larger. Whoever writes last has then
+    /// read the latest committed checkpoint after writing, so the file ends at it.
+    fn publish_committed(&mut self, note: &str) -> Result<(), LogError> {
+        let mut note = note.to_string();
+        let mut size = note_size(&note)?;
+        // Bounded: under constant appends another replica's loop takes over.
+        for _ in 0..16 {
+            let current = self.store.get("checkpoint").map_err(io("checkpoint"))?;
+            let current_size = current
+                .as_deref()
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .and_then(|t| note_size(t).ok());
+            if current.as_deref() != Some(note.as_bytes()) && current_size.is_none_or(|c| c <= size)
+            {
+                self.publish(&note)?;
+            }
+            let Some(latest) = self.index.latest_checkpoint()? else {
+                return Ok(());
+            };
+            let latest_size = note_size(&latest)?;
+            if latest_size <= size {
+                return Ok(());
+            }
+            note = latest;
+            size = latest_size;
         }
         Ok(())
     }
@@ -394,10 +423,10 @@ impl Log {
             )?;
             let note = self.sign_checkpoint(size, root)?;
             self.index.commit(n, &new_hashes, size, &note)?;
-            self.publish(&note)?;
+            self.publish_committed(&note)?;
             note
         };
-        let size = Checkpoint::parse_body(&crate::note::Note::parse(note.as_bytes())?.text)?.size;
+        let size = note_size(&note)?;
         let reader = TileReader::new(self.store.as_ref(), size);
         assigned
             .into_iter()
@@ -413,6 +442,11 @@ impl Log {
             })
             .collect()
     }
+}
+
+/// The tree size of a signed checkpoint note.
+fn note_size(note: &str) -> Result<u64, LogError> {
+    Ok(Checkpoint::parse_body(&crate::note::Note::parse(note.as_bytes())?.text)?.size)
 }
 
 /// Root of a full tile's 256 hashes (the node 8 heights above them).

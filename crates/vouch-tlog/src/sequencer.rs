@@ -5,6 +5,8 @@
 //! (every waiting writer has submitted: lingering would only add latency). Each caller gets
 //! its acknowledgement only after the batch is durable.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -32,15 +34,20 @@ impl Default for BatchConfig {
 
 type Reply = mpsc::SyncSender<Result<Appended, String>>;
 
-/// A running sequencer; dropping it stops the worker after the pending batch.
+/// A running sequencer; dropping it stops the worker after the pending batch and closes the
+/// log on the worker's thread.
 pub struct Sequencer {
     tx: Option<mpsc::Sender<(Vec<u8>, Reply)>>,
-    worker: Option<JoinHandle<Log>>,
+    worker: Option<JoinHandle<Option<Log>>>,
+    /// Set by [`Sequencer::stop`]: the worker hands the log back instead of closing it.
+    hand_back: Arc<AtomicBool>,
 }
 
 impl Sequencer {
     pub fn start(mut log: Log, cfg: BatchConfig) -> Self {
         let (tx, rx) = mpsc::channel::<(Vec<u8>, Reply)>();
+        let hand_back = Arc::new(AtomicBool::new(false));
+        let give = hand_back.clone();
         let worker = std::thread::spawn(move || {
             while let Ok(first) = rx.recv() {
                 let mut batch = vec![first];
@@ -67,11 +74,15 @@ impl Sequencer {
                     }
                 }
             }
-            log
+            // Closed here unless asked for: the index may hold a blocking database client,
+            // whose drop must not run on an async runtime's thread (where a service that
+            // owns the sequencer is usually dropped).
+            give.load(Ordering::Acquire).then_some(log)
         });
         Sequencer {
             tx: Some(tx),
             worker: Some(worker),
+            hand_back,
         }
     }
 
@@ -94,8 +105,9 @@ impl Sequencer {
 
     /// Stops the worker and returns the log.
     pub fn stop(mut self) -> Option<Log> {
+        self.hand_back.store(true, Ordering::Release);
         self.tx.take();
-        self.worker.take().and_then(|w| w.join().ok())
+        self.worker.take().and_then(|w| w.join().ok().flatten())
     }
 }
 

@@ -74,12 +74,24 @@ pub fn write_file_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or("object");
-    let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
+    let tmp = dir.join(format!(".{name}.tmp.{}", unique_suffix()));
     let mut f = fs::File::create(&tmp)?;
     f.write_all(data)?;
     f.sync_all()?;
     drop(f);
     fs::rename(&tmp, path)
+}
+
+/// A temp-file suffix no other writer uses: the process id alone is not enough, since
+/// replicas sharing a log directory may run in one process (tests) or each as PID 1 of its
+/// own container, and they publish `checkpoint` concurrently.
+fn unique_suffix() -> String {
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut r = [0u8; 8];
+    // Without randomness the pid and counter still separate the writers of one host.
+    let _ = aws_lc_rs::rand::fill(&mut r);
+    format!("{}.{n}.{}", std::process::id(), hex::encode(r))
 }
 
 /// fsync a directory so that renames into it survive a crash.
@@ -194,5 +206,31 @@ impl TileStore for MemoryStore {
 
     fn sync(&self) -> io::Result<()> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Replicas sharing a log directory publish `checkpoint` concurrently, possibly from one
+    /// process: every write must succeed and leave one whole version.
+    #[test]
+    fn concurrent_atomic_writes_of_one_file_all_succeed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("checkpoint");
+        std::thread::scope(|s| {
+            for t in 0..8u8 {
+                let path = &path;
+                s.spawn(move || {
+                    for _ in 0..50 {
+                        write_file_atomic(path, &[t; 4096]).unwrap();
+                    }
+                });
+            }
+        });
+        let data = fs::read(&path).unwrap();
+        assert_eq!(data.len(), 4096);
+        assert!(data.iter().all(|&b| b == data[0]));
     }
 }
