@@ -207,7 +207,13 @@ pub async fn build(
         .await
         .map_err(|e| StartError(format!("log: {e}")))??;
     let keyless = match &config.keyless {
-        Some(k) => Some(crate::keyless::build(k, &config.data_dir, &ct_origin(&config)).await?),
+        Some(k) => {
+            let pg = config
+                .database_url
+                .clone()
+                .map(|url| (url, format!("{}_ct", config.database_schema)));
+            Some(crate::keyless::build(k, &config.data_dir, &ct_origin(&config), pg).await?)
+        }
         None => None,
     };
     let empty = crate::keyless::trust::KeylessTrust::default();

@@ -98,6 +98,7 @@ impl Drop for Shared {
             let pg = pg_params();
             let _ = vouch_tlog::index_pg::PgIndex::drop_schema(&pg, &schema);
             let _ = vouch_tlog::index_pg::PgIndex::drop_schema(&pg, &format!("{schema}_log"));
+            let _ = vouch_tlog::index_pg::PgIndex::drop_schema(&pg, &format!("{schema}_ct"));
             if let Ok(mut c) = redis::Client::open(redis_url()).and_then(|c| c.get_connection()) {
                 let keys: Vec<String> = redis::cmd("KEYS")
                     .arg(format!("{prefix}*"))

@@ -190,12 +190,25 @@ fn read_chain(path: &Path) -> Result<Vec<Vec<u8>>, String> {
     Ok(certs)
 }
 
-/// The CT log: a vouch-tlog log of RFC 6962 precertificate leaves in `dir`, batched.
-fn open_ct_log(dir: &Path, origin: &str) -> Result<Arc<Sequencer>, String> {
+/// The CT log: a vouch-tlog log of RFC 6962 precertificate leaves in `dir`, batched; its
+/// sequencing index in PostgreSQL (`pg` = URL, schema) when replicas share it.
+fn open_ct_log(
+    dir: &Path,
+    origin: &str,
+    pg: Option<&(String, String)>,
+) -> Result<Arc<Sequencer>, String> {
+    let index = || -> Result<Option<Box<dyn vouch_tlog::index::Index>>, String> {
+        match pg {
+            None => Ok(None),
+            Some((url, schema)) => vouch_tlog::index_pg::PgIndex::connect(url, schema)
+                .map(|i| Some(Box::new(i) as Box<dyn vouch_tlog::index::Index>))
+                .map_err(|e| e.to_string()),
+        }
+    };
     if !dir.join("checkpoint").exists() {
-        tlog::init_with_index(dir, origin, None, None).map_err(|e| e.to_string())?;
+        tlog::init_with_index(dir, origin, None, index()?).map_err(|e| e.to_string())?;
     }
-    let log = Log::open_with_index(dir, None, None).map_err(|e| e.to_string())?;
+    let log = Log::open_with_index(dir, None, index()?).map_err(|e| e.to_string())?;
     Ok(Arc::new(Sequencer::start(
         log,
         BatchConfig {
@@ -242,6 +255,7 @@ pub async fn build(
     config: &KeylessConfig,
     data_dir: &Path,
     ct_origin: &str,
+    pg: Option<(String, String)>,
 ) -> Result<Keyless, StartError> {
     let mut trust = KeylessTrust::default();
     let mut ct_seq = None;
@@ -261,7 +275,7 @@ pub async fn build(
             trust.ct_spki = Some(ct.public_key_spki_der().to_vec());
             let dir = data_dir.join("ct");
             let origin = ct_origin.to_string();
-            let seq = tokio::task::spawn_blocking(move || open_ct_log(&dir, &origin))
+            let seq = tokio::task::spawn_blocking(move || open_ct_log(&dir, &origin, pg.as_ref()))
                 .await
                 .map_err(|e| StartError(e.to_string()))?
                 .map_err(err("the CT log"))?;
