@@ -117,9 +117,11 @@ daily_signatures = 10000000
 
 [tenants.dev]
 TOML
-  start "$T/pg.url" "$V" serve --config "$T/serve.toml"
-  measure postgres dsse "$URL" --dev-dir "$DEV"
-  stop_last
+  # In a subshell: a configuration that does not start costs this row, not the others.
+  if ! (start "$T/pg.url" "$V" serve --config "$T/serve.toml" &&
+        measure postgres dsse "$URL" --dev-dir "$DEV"; stop_last); then
+    echo "(c) failed: vouch serve --config did not start or serve (see above)" >&2
+  fi
 else
   echo "(c) skipped: PostgreSQL is not reachable with \"$PG\" (set VOUCH_BENCH_PG)" >&2
 fi
