@@ -515,7 +515,7 @@ pub enum Attested {
     /// A bundle, and the key that signed it (for logging it).
     Bundle {
         /// The bundle.
-        bundle: Bundle,
+        bundle: Box<Bundle>,
         /// The signer's public key.
         key: PublicKey,
     },
@@ -589,7 +589,7 @@ pub fn attest(req: &AttestRequest<'_>) -> Result<Attested, BadInput> {
     let attest_err = |e| BadInput::attest(req.predicate, e);
     match (req.format, refs.first()) {
         (AttestFormat::Bundle, Some(signer)) => Ok(Attested::Bundle {
-            bundle: sign::attest(*signer, &st).map_err(attest_err)?,
+            bundle: Box::new(sign::attest(*signer, &st).map_err(attest_err)?),
             key: signer.public_key().clone(),
         }),
         _ => Ok(Attested::Envelope(
