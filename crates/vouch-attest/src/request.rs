@@ -628,6 +628,46 @@ pub fn bundle_digest(path: &Path) -> Result<String, BadInput> {
     Ok(format!("sha256:{digest}"))
 }
 
+/// `log add --bundle`: reads a key-signed bundle and checks its signature against `key`
+/// (only a signature that verifies is worth logging). A bundle with a message signature is
+/// checked over the digest it claims: the artifact is not at hand.
+pub fn bundle_to_log(path: &Path, key: &PublicKey) -> Result<Bundle, BadInput> {
+    use crate::bundle::Content;
+    let bytes = std::fs::read(path).map_err(|e| BadInput::in_file(path, e.to_string()))?;
+    let bundle = Bundle::from_json(&bytes).map_err(|e| BadInput::in_file(path, e.to_string()))?;
+    let problem: Option<String> = match bundle.content() {
+        Some(Content::Dsse(_)) => {
+            let verifier = Verifier::new(Policy::keys(vec![key.clone()]));
+            let outcome = verifier
+                .verify_attestation(&Evidence::Bundle(Box::new(bundle.clone())), None)
+                .map_err(|e| BadInput::in_file(path, e.to_string()))?;
+            (!outcome.is_verified()).then(|| outcome.message())
+        }
+        Some(Content::Message(ms)) => {
+            let digest = ms
+                .message_digest
+                .as_ref()
+                .filter(|d| d.algorithm == "SHA2_256")
+                .ok_or_else(|| {
+                    BadInput::in_file(path, "the bundle has no SHA2_256 messageDigest")
+                })?;
+            let prehash = vouch_crypto::keys::Prehash {
+                algorithm: HashAlgorithm::Sha256,
+                value: digest.digest.0.clone(),
+            };
+            key.verify_prehashed(&prehash, &ms.signature.0)
+                .err()
+                .map(|_| "the signature was not made by --public-key".to_string())
+        }
+        None => Some("the bundle has no content".into()),
+    };
+    match problem {
+        Some(why) => Err(BadInput::in_file(path, why)
+            .with_hint("log only bundles that verify with --public-key")),
+        None => Ok(bundle),
+    }
+}
+
 /// A key pair's two files: `PREFIX.key` (PKCS#8 PEM, encrypted unless the passphrase is
 /// empty) and `PREFIX.pub` (SPKI PEM).
 #[derive(Debug)]
