@@ -980,4 +980,22 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.message, "--key a is the same key as an earlier --key");
     }
+
+    #[test]
+    fn only_a_bundle_that_verifies_with_the_key_is_logged() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a.txt");
+        std::fs::write(&file, b"hello").unwrap();
+        let signer = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        let signed = sign_file(&signer, &file).unwrap();
+        let path = dir.path().join("a.sigstore.json");
+        std::fs::write(&path, signed.bundle.to_json()).unwrap();
+        assert!(bundle_to_log(&path, signer.public_key()).is_ok());
+        let e = bundle_to_log(&path, &key()).unwrap_err();
+        assert_eq!(e.message, "the signature was not made by --public-key");
+        assert_eq!(
+            bundle_digest(&path).unwrap(),
+            format!("sha256:{}", signed.bundle.canonical_digest())
+        );
+    }
 }

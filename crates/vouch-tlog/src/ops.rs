@@ -441,3 +441,138 @@ pub fn trusted_root(
         .into()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sqlite() -> Result<Option<Box<dyn Index>>, OpsError> {
+        Ok(None)
+    }
+
+    /// A log with `n` entries in `root/log`; returns its directory, vkey and the entry files.
+    fn log_with(root: &Path, n: usize) -> (PathBuf, String, Vec<PathBuf>) {
+        let dir = root.join("log");
+        let vkey = crate::log::init(&dir, "example.com/log", None).unwrap();
+        let files: Vec<PathBuf> = (0..n)
+            .map(|i| {
+                let f = root.join(format!("e{i}"));
+                std::fs::write(&f, format!("entry {i}")).unwrap();
+                f
+            })
+            .collect();
+        let acks = add_files(&dir, None, &files, &sqlite).unwrap();
+        assert_eq!(acks.len(), n);
+        (dir, vkey, files)
+    }
+
+    #[test]
+    fn add_prove_verify_and_audit() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (dir, vkey, files) = log_with(tmp.path(), 3);
+        let again = add_files(&dir, None, &files[..1], &sqlite).unwrap();
+        assert!(again[0].duplicate && again[0].index == 0);
+
+        let proof = prove(&dir, 2).unwrap();
+        let proof_path = tmp.path().join("proof");
+        std::fs::write(&proof_path, proof.encode()).unwrap();
+        let req = ProofRequest {
+            dir: &dir,
+            proof: &proof_path,
+            entry: &files[2],
+            vkey: Some(&vkey),
+            origin: None,
+            witnesses: &[],
+            quorum: 0,
+        };
+        let v = verify_proof(&req).unwrap().unwrap();
+        assert_eq!(
+            (v.index, v.size, v.origin.as_str()),
+            (2, 3, "example.com/log")
+        );
+        let wrong = ProofRequest {
+            entry: &files[0],
+            ..req
+        };
+        assert!(verify_proof(&wrong).unwrap().is_err());
+
+        let OpsError::Input(e) = prove(&dir, 3).unwrap_err() else {
+            panic!("not bad input")
+        };
+        assert_eq!(e.message, "index 3 is outside the log of size 3");
+
+        let rep = audit_dir(&dir, None, None, &sqlite).unwrap();
+        assert!(rep.problems.is_empty(), "{:?}", rep.problems);
+        assert_eq!(rep.size, 3);
+    }
+
+    #[test]
+    fn missing_files_and_bad_keys_are_input() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (dir, _, _) = log_with(tmp.path(), 1);
+        let missing = tmp.path().join("missing");
+        let OpsError::Input(e) =
+            add_files(&dir, None, std::slice::from_ref(&missing), &sqlite).unwrap_err()
+        else {
+            panic!("not bad input")
+        };
+        assert_eq!(e.file.as_deref(), Some(missing.as_path()));
+        assert!(e.message.starts_with("cannot read:"));
+        assert!(matches!(read_vkey("not a key"), Err(OpsError::Input(_))));
+        let nowhere = tmp.path().join("nowhere");
+        let OpsError::Input(e) = log_vkey(&nowhere, None).unwrap_err() else {
+            panic!("not bad input")
+        };
+        assert_eq!(e.hint.as_deref(), Some("pass the log's key with --vkey"));
+    }
+
+    #[test]
+    fn follow_keeps_state_and_witness_cosigns() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (dir, vkey, _) = log_with(tmp.path(), 2);
+        let state = tmp.path().join("state.json");
+        let at = Followed {
+            dir: &dir,
+            url: None,
+            origin: None,
+            state: &state,
+        };
+        let key = read_vkey(&vkey).unwrap();
+        let (v, st) = follow_once(&at, &key).unwrap().unwrap();
+        assert_eq!((v.checkpoint.size, st.size), (2, 2));
+        std::fs::write(&state, encode_state(&st)).unwrap();
+        assert_eq!(load_state(&state).unwrap().unwrap().size, 2);
+        std::fs::write(&state, b"{ bad").unwrap();
+        let OpsError::Input(e) = follow_once(&at, &key).unwrap_err() else {
+            panic!("not bad input")
+        };
+        assert!(e.line.is_some() && e.file.as_deref() == Some(state.as_path()));
+        std::fs::remove_file(&state).unwrap();
+
+        let wkey = tmp.path().join("witness.key");
+        let wvkey = new_witness_key("witness.example", &wkey).unwrap();
+        assert!(wvkey.starts_with("witness.example+"));
+        assert!(matches!(
+            new_witness_key("witness.example", &wkey),
+            Err(OpsError::Input(_))
+        ));
+        let (cosigned, _) = witness_once(&at, &wkey, &vkey, 1_700_000_000)
+            .unwrap()
+            .unwrap();
+        assert!(cosigned.contains("\u{2014} witness.example "));
+    }
+
+    #[test]
+    fn trusted_root_names_the_log_key() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (dir, _, _) = log_with(tmp.path(), 0);
+        let root = trusted_root(&dir, None, &|| Ok("2024-01-01T00:00:00Z".into())).unwrap();
+        assert_eq!(root["tlogs"].as_array().unwrap().len(), 1);
+        let fails = || Err(OpsError::Input(BadInput::new("no time")));
+        let nowhere = tmp.path().join("nowhere");
+        let OpsError::Input(e) = trusted_root(&nowhere, None, &fails).unwrap_err() else {
+            panic!("not bad input")
+        };
+        assert!(e.message != "no time", "the key is read before the time");
+    }
+}
