@@ -13,6 +13,9 @@
 //!   verification against a Sigstore trusted root: chain, SCT, identity, Rekor entry.
 //! - `logging` (feature `log`): a signature appended to a vouch transparency log, its entry,
 //!   inclusion proof and checkpoint put into the bundle.
+//! - [`request`]: one call per signing command (`verify-blob`, `verify-attestation`, `attest`,
+//!   `sign-blob`, `bundle digest`, key files): the policy built from trust options, evidence
+//!   read with the usage-vs-failed-verification rule, subjects parsed and digested.
 //! - [`canonical`]: RFC 8785-style canonical JSON for signed payloads and bundle digests.
 //!
 //! Like every capability crate, this one never prints and never exits.
@@ -41,6 +44,7 @@ pub mod keyless;
 #[cfg(feature = "log")]
 pub mod logging;
 pub mod rekor_v2;
+pub mod request;
 pub mod sign;
 pub mod statement;
 pub mod timestamp;

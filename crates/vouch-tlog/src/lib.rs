@@ -24,6 +24,8 @@ pub mod index_pg;
 pub mod log;
 pub mod merkle;
 pub mod note;
+#[cfg(feature = "sqlite")]
+pub mod ops;
 pub mod proof;
 pub mod rekor;
 #[cfg(feature = "sqlite")]

@@ -3,24 +3,17 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Result, anyhow};
 use clap::{Args, Subcommand};
 use vouch_attest::Bundle;
-use vouch_attest::bundle::Content;
-use vouch_attest::verify::{Evidence, Policy, Verifier as BundleVerifier};
-use vouch_attest::vouch_crypto::keys::{HashAlgorithm, Prehash, PublicKey};
+use vouch_attest::vouch_crypto::keys::PublicKey;
 use vouch_core::InputError;
-use vouch_tlog::audit::audit;
-use vouch_tlog::index::{Index, SqliteIndex};
+use vouch_tlog::index::Index;
 use vouch_tlog::index_pg::PgIndex;
-use vouch_tlog::log::{self, Log, LogError, LogReader};
-use vouch_tlog::merkle;
-use vouch_tlog::note::{ALG_COSIGNATURE_V1, Signer, Verifier};
-use vouch_tlog::proof::TlogProof;
-use vouch_tlog::rekor;
+use vouch_tlog::log::{self, Log, LogError};
+use vouch_tlog::ops::{self, OpsError};
 use vouch_tlog::store::PosixStore;
-use vouch_tlog::tiles::TileReader;
-use vouch_tlog::witness::{self, FollowError, FollowState};
+use vouch_tlog::witness::FollowState;
 
 use crate::cli::GlobalArgs;
 use crate::output;
@@ -95,11 +88,17 @@ pub struct IndexArgs {
 
 impl IndexArgs {
     fn open(&self) -> Result<Option<Box<dyn Index>>> {
+        self.open_ops().map_err(ops_err)
+    }
+
+    /// The index to use, for the library's operations: `None` is the directory's SQLite.
+    fn open_ops(&self) -> std::result::Result<Option<Box<dyn Index>>, OpsError> {
         match &self.postgres {
             None => Ok(None),
             Some(conn) => {
-                let i = PgIndex::connect(conn, &self.postgres_schema)
-                    .map_err(|e| InputError::new(e.to_string()).with_hint("check --postgres"))?;
+                let i = PgIndex::connect(conn, &self.postgres_schema).map_err(|e| {
+                    OpsError::Input(ops::BadInput::new(e.to_string()).with_hint("check --postgres"))
+                })?;
                 Ok(Some(Box::new(i)))
             }
         }
@@ -249,40 +248,27 @@ pub fn run(global: &GlobalArgs, cmd: LogCommand) -> Result<u8> {
     }
 }
 
-/// Turns a library error into bad input (exit 2) where it is one.
-fn log_err(dir: &Path, e: LogError) -> anyhow::Error {
+/// The library's error as the CLI's: bad input (exit 2) keeps its file, position and hint.
+fn ops_err(e: OpsError) -> anyhow::Error {
     match e {
-        LogError::Io { path, source } => {
-            anyhow!(InputError::in_file(dir.join(&path), source.to_string()).with_hint("is --dir a vouch log directory?"))
-        }
-        LogError::Usage(m) => anyhow!(InputError::in_file(dir, m)),
-        LogError::TooLarge(_) => anyhow!(InputError::new(e.to_string())
-            .with_hint("log a small statement about a large file (its digest, a signature bundle), not the file")),
-        LogError::Note(n) => anyhow!(InputError::new(n.to_string()).with_hint("check the key file")),
-        other => anyhow!(other),
+        OpsError::Input(b) => anyhow!(InputError {
+            file: b.file,
+            line: b.line,
+            column: b.column,
+            message: b.message,
+            hint: b.hint,
+        }),
+        OpsError::Log(e) => anyhow!(e),
+        OpsError::Proof { dir, source } => anyhow::Error::new(source).context(format!(
+            "building the proof from the tiles in {}",
+            dir.display()
+        )),
     }
 }
 
-fn read_vkey(s: &str) -> Result<Verifier> {
-    let text = if Path::new(s).is_file() {
-        std::fs::read_to_string(s).map_err(|e| InputError::in_file(s, e.to_string()))?
-    } else {
-        s.to_string()
-    };
-    Verifier::parse(text.trim()).map_err(|e| {
-        anyhow!(
-            InputError::new(format!("{s}: {e}"))
-                .with_hint("a vkey looks like name+1a2b3c4d+AbC...")
-        )
-    })
-}
-
-fn default_vkey(dir: &Path) -> Result<Verifier> {
-    let p = dir.join(".state/vkey");
-    let s = std::fs::read_to_string(&p).map_err(|e| {
-        InputError::in_file(&p, e.to_string()).with_hint("pass the log's key with --vkey")
-    })?;
-    read_vkey(s.trim())
+/// Turns a library error into bad input (exit 2) where it is one.
+fn log_err(dir: &Path, e: LogError) -> anyhow::Error {
+    ops_err(ops::log_error(dir, e))
 }
 
 fn init(global: &GlobalArgs, a: InitArgs) -> Result<u8> {
@@ -315,17 +301,8 @@ fn add(global: &GlobalArgs, a: AddArgs) -> Result<u8> {
     if let Some(path) = &a.bundle {
         return add_bundle(global, &a, path);
     }
-    let dir = &a.dir.dir;
-    let mut data = Vec::with_capacity(a.files.len());
-    for f in &a.files {
-        data.push(
-            std::fs::read(f).map_err(|e| InputError::in_file(f, format!("cannot read: {e}")))?,
-        );
-    }
-    let mut log = Log::open_with_index(dir, a.key.as_deref(), a.index.open()?)
-        .map_err(|e| log_err(dir, e))?;
-    let refs: Vec<&[u8]> = data.iter().map(Vec::as_slice).collect();
-    let acks = log.append_batch(&refs).map_err(|e| log_err(dir, e))?;
+    let open = || a.index.open_ops();
+    let acks = ops::add_files(&a.dir.dir, a.key.as_deref(), &a.files, &open).map_err(ops_err)?;
     let json = global.format.as_deref() == Some("json");
     let mut out = String::new();
     if json {
@@ -363,72 +340,18 @@ fn add(global: &GlobalArgs, a: AddArgs) -> Result<u8> {
 }
 
 fn prove(global: &GlobalArgs, a: ProveArgs) -> Result<u8> {
-    let dir = &a.dir.dir;
-    let store = PosixStore::new(dir);
-    let reader = LogReader { store: &store };
-    let note = reader.checkpoint_bytes().map_err(|e| log_err(dir, e))?;
-    let parsed = vouch_tlog::note::Note::parse(&note)
-        .map_err(|e| InputError::in_file(dir.join("checkpoint"), e.to_string()))?;
-    let cp = vouch_tlog::checkpoint::Checkpoint::parse_body(&parsed.text)
-        .map_err(|e| InputError::in_file(dir.join("checkpoint"), e.to_string()))?;
-    if a.index >= cp.size {
-        return Err(InputError::new(format!(
-            "index {} is outside the log of size {}",
-            a.index, cp.size
-        ))
-        .with_hint("indices start at 0")
-        .into());
-    }
-    let tiles = TileReader::new(&store, cp.size);
-    let proof = merkle::inclusion_proof(&tiles, a.index, cp.size)
-        .with_context(|| format!("building the proof from the tiles in {}", dir.display()))?;
-    let p = TlogProof {
-        extra: None,
-        index: a.index,
-        proof,
-        checkpoint: String::from_utf8_lossy(&note).into_owned(),
-    };
+    let p = ops::prove(&a.dir.dir, a.index).map_err(ops_err)?;
     output::emit(global, p.encode().as_bytes())?;
     Ok(0)
 }
 
 fn verify(global: &GlobalArgs, a: VerifyArgs) -> Result<u8> {
-    let dir = &a.dir.dir;
     if let (Some(proof), Some(entry)) = (&a.proof, &a.entry) {
         return verify_proof(global, &a, proof, entry);
     }
-    let key = match &a.vkey {
-        Some(v) => read_vkey(v)?,
-        None => default_vkey(dir)?,
-    };
-    let store = PosixStore::new(dir);
-    let mut index_problem = None;
-    let history = match a.index.open()? {
-        Some(mut pg) => pg
-            .checkpoints()
-            .map_err(|e| InputError::new(e.to_string()))?,
-        None if dir.join(".state/index.db").exists() => {
-            // Read-only: an audit never writes into the log it audits. An unreadable, empty
-            // or foreign index is lost history: a failed verification, not bad usage.
-            SqliteIndex::read_checkpoints(&dir.join(".state/index.db")).unwrap_or_else(|e| {
-                index_problem = Some(format!("{}: {e}", dir.join(".state/index.db").display()));
-                Vec::new()
-            })
-        }
-        // A copy of the tiles without the index (a mirror): only the current checkpoint.
-        None => Vec::new(),
-    };
-    let indexed = a.index.postgres.is_some() || dir.join(".state/index.db").exists();
-    let rep = match audit(&store, &key, a.origin.as_deref(), &history) {
-        Ok(mut r) => {
-            r.problems.extend(index_problem);
-            vouch_tlog::audit::require_history(r, indexed, &history)
-        }
-        Err(LogError::Checkpoint(e)) if e.is_malformed() => {
-            return Err(InputError::in_file(dir.join("checkpoint"), e.to_string()).into());
-        }
-        Err(e) => return Err(log_err(dir, e)),
-    };
+    let open = || a.index.open_ops();
+    let rep = ops::audit_dir(&a.dir.dir, a.vkey.as_deref(), a.origin.as_deref(), &open)
+        .map_err(ops_err)?;
     let mut out = String::new();
     for p in &rep.problems {
         out.push_str(&format!("FAIL {p}\n"));
@@ -444,43 +367,29 @@ fn verify(global: &GlobalArgs, a: VerifyArgs) -> Result<u8> {
 }
 
 fn verify_proof(global: &GlobalArgs, a: &VerifyArgs, proof: &Path, entry: &Path) -> Result<u8> {
-    let text = std::fs::read_to_string(proof)
-        .map_err(|e| InputError::in_file(proof, format!("cannot read: {e}")))?;
-    let data = std::fs::read(entry)
-        .map_err(|e| InputError::in_file(entry, format!("cannot read: {e}")))?;
-    let p = TlogProof::parse(&text).map_err(|e| InputError::in_file(proof, e.to_string()))?;
-    let key = match &a.vkey {
-        Some(v) => read_vkey(v)?,
-        None => default_vkey(&a.dir.dir)?,
-    };
-    let witnesses = a
-        .witness
-        .iter()
-        .map(|w| read_vkey(w))
-        .collect::<Result<Vec<_>>>()?;
-    let origin = match &a.origin {
-        Some(o) => o.clone(),
-        None => p
-            .checkpoint
-            .split('\n')
-            .next()
-            .unwrap_or_default()
-            .to_string(),
-    };
-    match p.verify(&data, &origin, &key, &witnesses, a.quorum) {
+    let verified = ops::verify_proof(&ops::ProofRequest {
+        dir: &a.dir.dir,
+        proof,
+        entry,
+        vkey: a.vkey.as_deref(),
+        origin: a.origin.as_deref(),
+        witnesses: &a.witness,
+        quorum: a.quorum,
+    })
+    .map_err(ops_err)?;
+    match verified {
         Ok(v) => {
             let msg = format!(
                 "verified: {} is entry {} of {} (size {}), {} witness cosignature(s)\n",
                 entry.display(),
-                p.index,
-                v.checkpoint.origin,
-                v.checkpoint.size,
-                v.witnesses.len()
+                v.index,
+                v.origin,
+                v.size,
+                v.witnesses
             );
             output::emit(global, msg.as_bytes())?;
             Ok(0)
         }
-        Err(e) if e.is_malformed() => Err(InputError::in_file(proof, e.to_string()).into()),
         Err(e) => {
             eprintln!("verification failed: {}: {e}", proof.display());
             Ok(1)
@@ -488,87 +397,23 @@ fn verify_proof(global: &GlobalArgs, a: &VerifyArgs, proof: &Path, entry: &Path)
     }
 }
 
-fn load_state(path: &Path) -> Result<Option<FollowState>> {
-    match std::fs::read_to_string(path) {
-        Ok(s) => Ok(Some(serde_json::from_str(&s).map_err(|e| {
-            InputError::at(
-                path,
-                e.line() as u32,
-                Some(e.column() as u32),
-                e.to_string(),
-            )
-        })?)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(InputError::in_file(path, e.to_string()).into()),
-    }
-}
-
 fn save_state(path: &Path, s: &FollowState) -> Result<()> {
-    let mut bytes = serde_json::to_vec_pretty(s)?;
-    bytes.push(b'\n');
     if let Some(p) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(p).map_err(|e| InputError::in_file(p, e.to_string()))?;
     }
-    output::write_atomic(path, &bytes)
-}
-
-/// One follow step; `Ok(Err(..))` is a verification failure (exit 1).
-fn follow_once(
-    dir: &Path,
-    url: Option<&str>,
-    key: &Verifier,
-    origin: Option<&str>,
-    state_path: &Path,
-) -> Result<
-    std::result::Result<(vouch_tlog::checkpoint::VerifiedCheckpoint, FollowState), FollowError>,
-> {
-    let store: Box<dyn vouch_tlog::store::TileStore> = match url {
-        Some(u) => Box::new(
-            vouch_tlog::http::HttpStore::new(u)
-                .map_err(|e| InputError::new(format!("--url {u}: {e}")))?,
-        ),
-        None => Box::new(PosixStore::new(dir)),
-    };
-    let store = store.as_ref();
-    let note = LogReader { store }
-        .checkpoint_bytes()
-        .map_err(|e| match (url, e) {
-            (Some(u), LogError::Io { source, .. }) => {
-                anyhow!(
-                    InputError::new(format!("{u}: {source}")).with_hint("is the log served there?")
-                )
-            }
-            (_, e) => log_err(dir, e),
-        })?;
-    let prev = load_state(state_path)?;
-    let origin = origin
-        .map(str::to_string)
-        .or_else(|| prev.as_ref().map(|p| p.origin.clone()))
-        .unwrap_or_else(|| {
-            String::from_utf8_lossy(&note)
-                .split('\n')
-                .next()
-                .unwrap_or_default()
-                .to_string()
-        });
-    match witness::follow(store, &note, &origin, key, prev.as_ref()) {
-        Err(FollowError::Checkpoint(e)) if e.is_malformed() => {
-            Err(InputError::in_file(dir.join("checkpoint"), e.to_string()).into())
-        }
-        r => Ok(r),
-    }
+    output::write_atomic(path, &ops::encode_state(s))
 }
 
 fn monitor(global: &GlobalArgs, a: MonitorArgs) -> Result<u8> {
-    let key = read_vkey(&a.vkey)?;
+    let key = ops::read_vkey(&a.vkey).map_err(ops_err)?;
+    let at = ops::Followed {
+        dir: &a.dir.dir,
+        url: a.url.as_deref(),
+        origin: a.origin.as_deref(),
+        state: &a.state,
+    };
     loop {
-        match follow_once(
-            &a.dir.dir,
-            a.url.as_deref(),
-            &key,
-            a.origin.as_deref(),
-            &a.state,
-        )? {
+        match ops::follow_once(&at, &key).map_err(ops_err)? {
             Ok((v, state)) => {
                 save_state(&a.state, &state)?;
                 if !global.quiet {
@@ -609,33 +454,21 @@ fn now_secs() -> u64 {
 
 fn witness_cmd(global: &GlobalArgs, a: WitnessArgs) -> Result<u8> {
     if let Some(name) = &a.new_key {
-        let s = Signer::generate(name, ALG_COSIGNATURE_V1)
-            .map_err(|e| InputError::new(e.to_string()))?;
-        if a.key.exists() {
-            return Err(
-                InputError::in_file(&a.key, "already exists; not overwriting a key").into(),
-            );
-        }
-        write_secret(&a.key, s.to_private_string().as_bytes())?;
-        output::emit(global, format!("{}\n", s.vkey()).as_bytes())?;
+        let vkey = ops::new_witness_key(name, &a.key).map_err(ops_err)?;
+        output::emit(global, format!("{vkey}\n").as_bytes())?;
         return Ok(0);
     }
     let (Some(vkey), Some(state)) = (&a.vkey, &a.state) else {
         return Err(InputError::new("--vkey and --state are required").into());
     };
-    let skey =
-        std::fs::read_to_string(&a.key).map_err(|e| InputError::in_file(&a.key, e.to_string()))?;
-    let signer = Signer::parse(&skey).map_err(|e| InputError::in_file(&a.key, e.to_string()))?;
-    let key = read_vkey(vkey)?;
-    match follow_once(
-        &a.dir.dir,
-        a.url.as_deref(),
-        &key,
-        a.origin.as_deref(),
+    let at = ops::Followed {
+        dir: &a.dir.dir,
+        url: a.url.as_deref(),
+        origin: a.origin.as_deref(),
         state,
-    )? {
-        Ok((v, st)) => {
-            let cosigned = witness::cosign(&v, &signer, now_secs());
+    };
+    match ops::witness_once(&at, &a.key, vkey, now_secs()).map_err(ops_err)? {
+        Ok((cosigned, st)) => {
             save_state(state, &st)?;
             output::emit(global, cosigned.as_bytes())?;
             Ok(0)
@@ -649,24 +482,6 @@ fn witness_cmd(global: &GlobalArgs, a: WitnessArgs) -> Result<u8> {
             Ok(1)
         }
     }
-}
-
-fn write_secret(path: &Path, data: &[u8]) -> Result<()> {
-    use std::io::Write as _;
-    #[cfg(unix)]
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let mut o = std::fs::OpenOptions::new();
-    o.write(true).create_new(true);
-    #[cfg(unix)]
-    o.mode(0o600);
-    let mut f = o
-        .open(path)
-        .map_err(|e| InputError::in_file(path, e.to_string()))?;
-    f.write_all(data)
-        .and_then(|_| f.write_all(b"\n"))
-        .and_then(|_| f.sync_all())
-        .map_err(|e| InputError::in_file(path, e.to_string()))?;
-    Ok(())
 }
 
 fn serve(global: &GlobalArgs, a: ServeArgs) -> Result<u8> {
@@ -701,43 +516,8 @@ fn add_bundle(global: &GlobalArgs, a: &AddArgs, path: &Path) -> Result<u8> {
         .into_iter()
         .next()
         .ok_or_else(|| anyhow!(InputError::new("--public-key names no key")))?;
-    let bytes = std::fs::read(path).map_err(|e| InputError::in_file(path, e.to_string()))?;
-    let mut bundle =
-        Bundle::from_json(&bytes).map_err(|e| InputError::in_file(path, e.to_string()))?;
-    // Only a signature that verifies is worth logging: check it against the key first.
-    let problem: Option<String> = match bundle.content() {
-        Some(Content::Dsse(_)) => {
-            let verifier = BundleVerifier::new(Policy::keys(vec![key.clone()]));
-            let outcome = verifier
-                .verify_attestation(&Evidence::Bundle(Box::new(bundle.clone())), None)
-                .map_err(|e| InputError::in_file(path, e.to_string()))?;
-            (!outcome.is_verified()).then(|| outcome.message())
-        }
-        Some(Content::Message(ms)) => {
-            // The artifact is not at hand: check the signature over the digest it claims.
-            let digest = ms
-                .message_digest
-                .as_ref()
-                .filter(|d| d.algorithm == "SHA2_256")
-                .ok_or_else(|| {
-                    InputError::in_file(path, "the bundle has no SHA2_256 messageDigest")
-                })?;
-            let prehash = Prehash {
-                algorithm: HashAlgorithm::Sha256,
-                value: digest.digest.0.clone(),
-            };
-            key.verify_prehashed(&prehash, &ms.signature.0)
-                .err()
-                .map(|_| "the signature was not made by --public-key".to_string())
-        }
-        None => Some("the bundle has no content".into()),
-    };
-    if let Some(why) = problem {
-        return Err(anyhow!(
-            InputError::in_file(path, why)
-                .with_hint("log only bundles that verify with --public-key")
-        ));
-    }
+    let mut bundle = vouch_attest::request::bundle_to_log(path, &key)
+        .map_err(crate::commands::signing::input)?;
     let ack = log_bundle(global, &a.dir.dir, &mut bundle, &key)?;
     if !global.quiet {
         let dup = if ack.duplicate {
@@ -752,22 +532,18 @@ fn add_bundle(global: &GlobalArgs, a: &AddArgs, path: &Path) -> Result<u8> {
 }
 
 fn trusted_root(global: &GlobalArgs, a: TrustedRootArgs) -> Result<u8> {
-    let dir = &a.dir.dir;
-    let vkey = match &a.vkey {
-        Some(v) => read_vkey(v)?,
-        None => default_vkey(dir)?,
+    let valid_from = || -> std::result::Result<String, OpsError> {
+        let t = match &a.valid_from {
+            Some(t) => t.parse::<jiff::Timestamp>().map_err(|e| {
+                OpsError::Input(ops::BadInput::new(format!("--valid-from `{t}`: {e}")))
+            })?,
+            None => {
+                output::now().map_err(|e| OpsError::Input(ops::BadInput::new(e.to_string())))?
+            }
+        };
+        Ok(t.to_string())
     };
-    let valid_from = match &a.valid_from {
-        Some(t) => t
-            .parse::<jiff::Timestamp>()
-            .map_err(|e| anyhow!(InputError::new(format!("--valid-from `{t}`: {e}"))))?,
-        None => output::now()?,
-    };
-    let root = rekor::trusted_root_json(&vkey, &valid_from.to_string()).ok_or_else(|| {
-        anyhow!(InputError::new(
-            "the log key is not Ed25519: Sigstore trusted roots for vouch logs name Ed25519 keys"
-        ))
-    })?;
+    let root = ops::trusted_root(&a.dir.dir, a.vkey.as_deref(), &valid_from).map_err(ops_err)?;
     let mut text = serde_json::to_vec_pretty(&root)?;
     text.push(b'\n');
     output::emit(global, &text)?;

@@ -5,21 +5,14 @@
 //! terminal when unset), `VOUCH_PKCS11_PIN` (HSM user PIN), `VOUCH_PKCS11_MODULE` (module path
 //! when the URI has none).
 
-use std::fs::File;
 use std::io::{BufReader, IsTerminal, Write as _};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use anyhow::{Result, anyhow};
 use clap::{Args, Subcommand, ValueEnum};
-use vouch_attest::AttestError;
-use vouch_attest::TrustedRoot;
-use vouch_attest::sign;
-use vouch_attest::statement::{self, PredicateType, Statement};
-use vouch_attest::verify::{Evidence, Identity, Matcher, Outcome, Policy, SubjectDigest, Verifier};
-use vouch_attest::vouch_crypto::keys::{
-    HashAlgorithm, KeyAlgorithm, KeyError, PrivateKey, PublicKey,
-};
+use vouch_attest::request::{self, BadInput, Checked, TrustOptions};
+use vouch_attest::verify::Outcome;
+use vouch_attest::vouch_crypto::keys::{KeyAlgorithm, KeyError, PrivateKey, PublicKey};
 use vouch_attest::vouch_crypto::signer::{self, KeyRef, SecretInputs, Signer, Zeroizing};
 use vouch_core::InputError;
 
@@ -218,88 +211,57 @@ pub struct KeylessArgs {
 }
 
 impl KeylessArgs {
-    fn given(&self) -> bool {
-        self.certificate_identity.is_some()
-            || self.certificate_identity_regexp.is_some()
-            || self.certificate_oidc_issuer.is_some()
-            || self.certificate_oidc_issuer_regexp.is_some()
-    }
-
-    /// The thresholds and waivers every policy takes from these flags.
-    fn apply(&self, mut policy: Policy) -> Policy {
-        policy.tlog_threshold = self.tlog_threshold;
-        policy.timestamp_threshold = self.timestamp_threshold;
-        policy.ignore_tlog = self.insecure_ignore_tlog;
-        policy.ignore_sct = self.insecure_ignore_sct;
-        policy
-    }
-
-    /// The key policy: `keys`, plus the transparency logs of --trusted-root, whose entry is
-    /// then required (cosign's rule) unless --insecure-ignore-tlog.
-    fn key_policy(&self, keys: Vec<PublicKey>) -> Result<Checked<Policy>> {
-        let mut policy = Policy::keys(keys);
-        if let Some(path) = &self.trusted_root {
-            let root = match TrustedRoot::for_logs(&read_file(path)?) {
-                Ok(r) => r,
-                Err(e) => return Ok(Err(attest_error(path, e).to_string())),
-            };
-            policy = policy.with_tlog_root(Arc::new(root));
-            if !self.insecure_ignore_tlog {
-                policy = policy.requiring_tlog();
-            }
+    /// The trust options of these flags; `stored` is the installed trusted root, the keyless
+    /// fallback for --trusted-root.
+    fn trust<'a>(&'a self, stored: Option<&'a Path>) -> TrustOptions<'a> {
+        TrustOptions {
+            identity: self.certificate_identity.as_deref(),
+            identity_regexp: self.certificate_identity_regexp.as_deref(),
+            issuer: self.certificate_oidc_issuer.as_deref(),
+            issuer_regexp: self.certificate_oidc_issuer_regexp.as_deref(),
+            trusted_root: self.trusted_root.as_deref(),
+            stored_root: stored,
+            ignore_tlog: self.insecure_ignore_tlog,
+            ignore_sct: self.insecure_ignore_sct,
+            tlog_threshold: self.tlog_threshold,
+            timestamp_threshold: self.timestamp_threshold,
         }
-        Ok(Ok(self.apply(policy)))
     }
 
-    /// The keyless policy, or `None` when no keyless flag is given.
-    fn policy(&self) -> Result<Option<Checked<Policy>>> {
-        if !self.given() {
-            return Ok(None);
+    /// The trust store's trusted root, looked up only for keyless verification.
+    fn stored_root(&self) -> Option<PathBuf> {
+        if self.trust(None).keyless() {
+            crate::commands::trust::stored_root()
+        } else {
+            None
         }
-        let usage = |what: &str, hint: &str| anyhow!(InputError::new(what).with_hint(hint));
-        let matcher = |exact: &Option<String>, re: &Option<String>| -> Result<Option<Matcher>> {
-            Ok(match (exact, re) {
-                (Some(s), _) => Some(Matcher::Exact(s.clone())),
-                (None, Some(r)) => {
-                    Some(Matcher::regex(r).map_err(|e| anyhow!(InputError::new(e.to_string())))?)
-                }
-                (None, None) => None,
-            })
-        };
-        let subject = matcher(
-            &self.certificate_identity,
-            &self.certificate_identity_regexp,
-        )?;
-        let issuer = matcher(
-            &self.certificate_oidc_issuer,
-            &self.certificate_oidc_issuer_regexp,
-        )?;
-        let (Some(subject), Some(issuer)) = (subject, issuer) else {
-            return Err(usage(
-                "keyless verification needs both the signer's identity and its OIDC issuer",
-                "give --certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp]",
-            ));
-        };
-        let stored = crate::commands::trust::stored_root();
-        let Some(root_path) = self.trusted_root.as_ref().or(stored.as_ref()) else {
-            return Err(usage(
-                "keyless verification needs --trusted-root",
-                "vouch verifies offline: pass a Sigstore trusted_root.json (e.g. from `cosign trusted-root`), or install one with `vouch trust import`",
-            ));
-        };
-        let root = match TrustedRoot::from_json(&read_file(root_path)?) {
-            Ok(r) => r,
-            Err(e) => return Ok(Some(Err(attest_error(root_path, e).to_string()))),
-        };
-        let mut policy = Policy::keyless(Arc::new(root), vec![Identity { subject, issuer }]);
-        policy.require_tlog = !self.insecure_ignore_tlog;
-        Ok(Some(Ok(self.apply(policy))))
     }
 }
 
-/// Evidence that could be read: `Err` holds why a bundle, key or trusted root is unusable,
-/// which is a failed verification (exit 1), not a usage error.
-type Checked<T> = std::result::Result<T, String>;
+/// The library's bad input as the CLI's (exit 2).
+pub(crate) fn input(e: BadInput) -> anyhow::Error {
+    anyhow!(InputError {
+        file: e.file,
+        line: e.line,
+        column: e.column,
+        message: e.message,
+        hint: e.hint,
+    })
+}
+
+/// A CLI helper's error (always an `InputError` for key loading) as the library's bad input.
+fn bad(e: anyhow::Error) -> BadInput {
+    match e.downcast::<InputError>() {
+        Ok(i) => BadInput {
+            file: i.file,
+            line: i.line,
+            column: i.column,
+            message: i.message,
+            hint: i.hint,
+        },
+        Err(other) => BadInput::new(other.to_string()),
+    }
+}
 
 /// Prints why the evidence is unusable; exit 1.
 fn evidence_failure(reason: &str) -> u8 {
@@ -311,63 +273,8 @@ fn evidence_failure(reason: &str) -> u8 {
 /// Reads trusted keys for verification: a key file that is not a usable public key is bad
 /// evidence (exit 1); a missing file is a usage error (exit 2).
 pub(crate) fn verification_keys(refs: &[String]) -> Result<Checked<Vec<PublicKey>>> {
-    for r in refs {
-        let p = Path::new(r);
-        if !r.contains("://") && !r.starts_with("pkcs11:") && !p.exists() {
-            return Err(anyhow!(InputError::in_file(p, "cannot read: no such file")));
-        }
-    }
+    request::require_key_files(refs).map_err(input)?;
     Ok(load_public_keys(refs).map_err(|e| e.to_string()))
-}
-
-/// Reads a bundle (or envelope) for verification. A document that is not a Sigstore bundle
-/// at all (a JSON object sharing no field with one) was passed by mistake: usage, exit 2.
-/// Anything that claims to be a bundle and is malformed or unsupported is a failed
-/// verification, exit 1, as in every Sigstore client.
-fn read_evidence(path: &Path) -> Result<Checked<Evidence>> {
-    let bytes = read_file(path)?;
-    if let Ok(serde_json::Value::Object(o)) = serde_json::from_slice::<serde_json::Value>(&bytes) {
-        const FIELDS: [&str; 8] = [
-            "mediaType",
-            "media_type",
-            "verificationMaterial",
-            "verification_material",
-            "messageSignature",
-            "dsseEnvelope",
-            "payloadType",
-            "signatures",
-        ];
-        if !o.keys().any(|k| FIELDS.contains(&k.as_str())) {
-            return Err(anyhow!(
-                InputError::in_file(path, "not a Sigstore bundle or DSSE envelope")
-                    .with_hint("--bundle takes the .sigstore.json file the signer wrote")
-            ));
-        }
-    }
-    Ok(Evidence::from_json(&bytes).map_err(|e| attest_error(path, e).to_string()))
-}
-
-/// SUBJECT as a file or a digest (`sha256:<hex>`): a path that exists is a file.
-enum SubjectArg {
-    File(PathBuf),
-    Digest(SubjectDigest),
-}
-
-fn subject_arg(s: &str) -> Result<SubjectArg> {
-    let p = Path::new(s);
-    if p.exists() {
-        return Ok(SubjectArg::File(p.to_path_buf()));
-    }
-    if let Some(d) = SubjectDigest::parse(s) {
-        return Ok(SubjectArg::Digest(d));
-    }
-    if s.contains(':') && s.split_once(':').is_some_and(|(a, _)| a.starts_with("sha")) {
-        return Err(anyhow!(
-            InputError::new(format!("`{s}` is not a digest"))
-                .with_hint("a digest is sha256:<64 hex> or sha512:<128 hex>")
-        ));
-    }
-    Err(anyhow!(InputError::in_file(p, "cannot read: no such file")))
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -587,52 +494,12 @@ pub(crate) fn load_public_keys(refs: &[String]) -> Result<Vec<PublicKey>> {
         .collect()
 }
 
-fn attest_error(file: &Path, e: AttestError) -> anyhow::Error {
-    let ie = match e.position() {
-        Some(p) => InputError::at(file, p.line, Some(p.column), e.to_string()),
-        None => InputError::in_file(file, e.to_string()),
+fn report(global: &GlobalArgs, checked: Checked<Outcome>) -> u8 {
+    let outcome = match checked {
+        Ok(o) => o,
+        Err(reason) => return evidence_failure(&reason),
     };
-    anyhow!(ie)
-}
-
-fn read_file(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| anyhow!(InputError::in_file(path, format!("cannot read: {e}"))))
-}
-
-fn open_file(path: &Path) -> Result<BufReader<File>> {
-    File::open(path)
-        .map(|f| BufReader::with_capacity(256 * 1024, f))
-        .map_err(|e| anyhow!(InputError::in_file(path, format!("cannot read: {e}"))))
-}
-
-fn refuse_overwrite(paths: &[&Path], force: bool) -> Result<()> {
-    if force {
-        return Ok(());
-    }
-    for p in paths {
-        if p.exists() {
-            return Err(anyhow!(
-                InputError::in_file(p, "already exists").with_hint("pass --force to overwrite")
-            ));
-        }
-    }
-    Ok(())
-}
-
-fn write_key_pair(key: &PrivateKey, prefix: &str, force: bool, pass: &str) -> Result<()> {
-    let key_path = PathBuf::from(format!("{prefix}.key"));
-    let pub_path = PathBuf::from(format!("{prefix}.pub"));
-    refuse_overwrite(&[&key_path, &pub_path], force)?;
-    let pem = key
-        .to_pem((!pass.is_empty()).then_some(pass.as_bytes()))
-        .map_err(|e| anyhow!("{e}"))?;
-    output::write_atomic(&key_path, pem.as_bytes())?;
-    output::write_atomic(&pub_path, key.public_key().to_pem().as_bytes())?;
-    Ok(())
-}
-
-fn report(global: &GlobalArgs, outcome: &Outcome) -> u8 {
-    if let Outcome::Verified(v) = outcome {
+    if let Outcome::Verified(v) = &outcome {
         if !global.quiet {
             for c in &v.checks {
                 eprintln!("  {c}");
@@ -651,10 +518,24 @@ fn report(global: &GlobalArgs, outcome: &Outcome) -> u8 {
         }
         0
     } else {
-        eprintln!("error: {}", outcome.message());
-        eprintln!("Verification failed");
-        1
+        evidence_failure(&outcome.message())
     }
+}
+
+/// Writes a key pair's files (after the private key's path is protected from commits).
+fn write_key_pair(
+    global: &GlobalArgs,
+    key: &PrivateKey,
+    prefix: &str,
+    force: bool,
+    pass: &str,
+) -> Result<()> {
+    let key_path = PathBuf::from(format!("{prefix}.key"));
+    crate::gitignore::protect(global, &key_path, "a private signing key")?;
+    let files = request::key_pair(key, prefix, force, pass).map_err(input)?;
+    output::write_atomic(&files.private.0, files.private.1.as_bytes())?;
+    output::write_atomic(&files.public.0, files.public.1.as_bytes())?;
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -674,9 +555,7 @@ fn generate(global: &GlobalArgs, a: GenerateArgs) -> Result<u8> {
         );
     }
     let key = PrivateKey::generate(alg).map_err(|e| anyhow!("{e}"))?;
-    let key_path = PathBuf::from(format!("{}.key", a.output_key_prefix));
-    crate::gitignore::protect(global, &key_path, "a private signing key")?;
-    write_key_pair(&key, &a.output_key_prefix, a.force, &pass)?;
+    write_key_pair(global, &key, &a.output_key_prefix, a.force, &pass)?;
     if !global.quiet {
         eprintln!(
             "Private key written to {0}.key, public key to {0}.pub ({alg})",
@@ -687,8 +566,7 @@ fn generate(global: &GlobalArgs, a: GenerateArgs) -> Result<u8> {
 }
 
 fn import_cosign(global: &GlobalArgs, a: ImportCosignArgs) -> Result<u8> {
-    let text = String::from_utf8(read_file(&a.key)?)
-        .map_err(|_| anyhow!(InputError::in_file(&a.key, "not a PEM key: not text")))?;
+    let text = request::read_key_text(&a.key).map_err(input)?;
     let old = match std::env::var("COSIGN_PASSWORD") {
         Ok(p) => Zeroizing::new(p),
         Err(_) => passphrase("VOUCH_PASSWORD", false)?,
@@ -696,9 +574,7 @@ fn import_cosign(global: &GlobalArgs, a: ImportCosignArgs) -> Result<u8> {
     let key = PrivateKey::from_pem(&text, Some(old.as_bytes()))
         .map_err(|e| key_error(&a.key.display().to_string(), e))?;
     let new = passphrase("VOUCH_PASSWORD", true)?;
-    let key_path = PathBuf::from(format!("{}.key", a.output_key_prefix));
-    crate::gitignore::protect(global, &key_path, "a private signing key")?;
-    write_key_pair(&key, &a.output_key_prefix, a.force, &new)?;
+    write_key_pair(global, &key, &a.output_key_prefix, a.force, &new)?;
     if !global.quiet {
         eprintln!(
             "Imported {1} key to {0}.key / {0}.pub",
@@ -711,181 +587,61 @@ fn import_cosign(global: &GlobalArgs, a: ImportCosignArgs) -> Result<u8> {
 
 fn sign_blob(global: &GlobalArgs, a: SignBlobArgs) -> Result<u8> {
     let signer = load_signer(&a.key)?;
-    let reader = open_file(&a.file)?;
-    let sig = sign::sign_blob_raw(signer.as_ref(), reader).map_err(|e| attest_error(&a.file, e))?;
-    let raw_b64 = vouch_attest::b64::encode(&sig.signature);
-    let mut bundle = sign::blob_bundle(signer.as_ref(), sig);
+    let mut signed = request::sign_file(signer.as_ref(), &a.file).map_err(input)?;
     if let Some(dir) = &a.tlog {
-        crate::commands::log::log_bundle(global, dir, &mut bundle, signer.public_key())?;
+        crate::commands::log::log_bundle(global, dir, &mut signed.bundle, signer.public_key())?;
     }
     // Write everything only once everything is computed: no half results on failure.
     if let Some(p) = &a.output_signature {
-        output::write_atomic(p, raw_b64.as_bytes())?;
+        output::write_atomic(p, signed.signature.as_bytes())?;
     }
     match &a.bundle {
-        Some(p) => output::write_atomic(p, &bundle.to_json())?,
-        None if a.output_signature.is_none() => output::emit(global, &bundle.to_json())?,
+        Some(p) => output::write_atomic(p, &signed.bundle.to_json())?,
+        None if a.output_signature.is_none() => output::emit(global, &signed.bundle.to_json())?,
         None => {}
     }
     Ok(0)
 }
 
-/// Usage comes first: every path given must exist before any evidence is judged.
-fn require_paths<'a>(paths: impl IntoIterator<Item = &'a Path>) -> Result<()> {
-    for p in paths {
-        if p != Path::new("-") && !p.exists() {
-            return Err(anyhow!(InputError::in_file(p, "cannot read: no such file")));
-        }
-    }
-    Ok(())
+/// The keyref rule shared with the gate, as the library's key loader.
+fn key_loader(refs: &[String]) -> std::result::Result<Checked<Vec<PublicKey>>, BadInput> {
+    verification_keys(refs).map_err(bad)
 }
 
 fn verify_blob(global: &GlobalArgs, a: VerifyBlobArgs) -> Result<u8> {
-    let subject = subject_arg(&a.file)?;
-    require_paths(
-        a.bundle
-            .as_deref()
-            .into_iter()
-            .chain(a.signature.as_deref())
-            .chain(a.keyless.trusted_root.as_deref()),
-    )?;
-    let policy = match a.keyless.policy()? {
-        Some(_) if a.signature.is_some() => {
-            return Err(anyhow!(
-                InputError::new("--signature is for key signatures; keyless needs --bundle")
-                    .with_hint("the bundle carries the certificate and the log entry")
-            ));
-        }
-        Some(p) => p,
-        None => match verification_keys(&a.key)? {
-            Ok(keys) => a.keyless.key_policy(keys)?,
-            Err(reason) => Err(reason),
-        },
-    };
-    let policy = match policy {
-        Ok(p) => p,
-        Err(reason) => return Ok(evidence_failure(&reason)),
-    };
-    let verifier = Verifier::new(policy);
-    let outcome = if let Some(bpath) = &a.bundle {
-        let bundle = match read_evidence(bpath)? {
-            Ok(Evidence::Bundle(b)) => b,
-            Ok(Evidence::Envelope(_)) => {
-                return Ok(evidence_failure(&format!(
-                    "{}: a DSSE envelope, not a blob bundle (use verify-attestation)",
-                    bpath.display()
-                )));
-            }
-            Err(reason) => return Ok(evidence_failure(&reason)),
-        };
-        match &subject {
-            SubjectArg::File(p) => verifier.verify_blob(&bundle, open_file(p)?),
-            SubjectArg::Digest(d) => verifier.verify_blob_digest(&bundle, d),
-        }
-        .map_err(|e| attest_error(bpath, e))?
-    } else {
-        let SubjectArg::File(file) = &subject else {
-            return Err(anyhow!(
-                InputError::new("--signature needs the file itself, not its digest")
-                    .with_hint("pass the file, or verify a bundle")
-            ));
-        };
-        let spath = a.signature.as_deref().unwrap_or(Path::new("-"));
-        let text = read_file(spath)?;
-        let text = String::from_utf8_lossy(&text);
-        let Some(sig) = vouch_attest::b64::decode(text.trim()) else {
-            return Ok(evidence_failure(&format!(
-                "{}: not a signature: not base64",
-                spath.display()
-            )));
-        };
-        verifier
-            .verify_blob_signature(&sig, None, open_file(file)?)
-            .map_err(|e| attest_error(spath, e))?
-    };
-    Ok(report(global, &outcome))
-}
-
-fn sha256_file(path: &Path) -> Result<String> {
-    let mut h = vouch_attest::vouch_crypto::keys::HashAlgorithm::Sha256.hasher();
-    h.update_reader(open_file(path)?)
-        .map_err(|e| anyhow!(InputError::in_file(path, format!("cannot read: {e}"))))?;
-    Ok(h.finish().to_hex())
+    let stored = a.keyless.stored_root();
+    let checked = request::verify_blob(&request::VerifyBlobRequest {
+        subject: &a.file,
+        bundle: a.bundle.as_deref(),
+        signature: a.signature.as_deref(),
+        keys: &a.key,
+        trust: &a.keyless.trust(stored.as_deref()),
+        load_keys: &key_loader,
+    })
+    .map_err(input)?;
+    Ok(report(global, checked))
 }
 
 fn attest(global: &GlobalArgs, a: AttestArgs) -> Result<u8> {
-    let format = output::format_as(global, AttestFormat::Bundle)?;
-    if matches!(format, AttestFormat::Bundle) && a.key.len() > 1 {
-        return Err(anyhow!(
-            InputError::new("a Sigstore bundle carries one signature")
-                .with_hint("use --format dsse for several --key")
-        ));
-    }
-    let ptype = PredicateType::resolve(&a.type_).map_err(|e| {
-        anyhow!(InputError::new(e.to_string()).with_hint(
-            "use slsaprovenance, slsaprovenance1, slsaprovenance02, link, spdx, spdxjson, cyclonedx, vuln, openvex, custom or a URI"
-        ))
-    })?;
-    let pred_bytes = read_file(&a.predicate)?;
-    let predicate: serde_json::Value = serde_json::from_slice(&pred_bytes).map_err(|e| {
-        anyhow!(InputError::at(
-            &a.predicate,
-            u32::try_from(e.line()).unwrap_or(0),
-            Some(u32::try_from(e.column()).unwrap_or(0)),
-            format!("not JSON: {e}")
-        ))
-    })?;
-    if ptype.uri == statement::SLSA_V1 {
-        statement::validate_slsa_v1(&predicate).map_err(|e| {
-            anyhow!(
-                InputError::in_file(&a.predicate, e.to_string())
-                    .with_hint("see https://slsa.dev/provenance/v1")
-            )
-        })?;
-    }
-    let digest = sha256_file(&a.subject)?;
-    let name = a
-        .subject
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| a.subject.display().to_string());
-    let st = Statement::new(&name, &digest, &ptype.uri, predicate);
-    let signers: Vec<Box<dyn Signer>> = a
-        .key
-        .iter()
-        .map(|k| load_signer(k))
-        .collect::<Result<_>>()?;
-    let refs: Vec<&dyn Signer> = signers.iter().map(|s| s.as_ref()).collect();
-    for (i, s) in refs.iter().enumerate() {
-        if refs[..i].iter().any(|o| o.public_key() == s.public_key()) {
-            return Err(anyhow!(
-                InputError::new(format!(
-                    "--key {} is the same key as an earlier --key",
-                    a.key[i]
-                ))
-                .with_hint("each signature must come from a different key")
-            ));
-        }
-    }
-    if a.tlog.is_some() && matches!(format, AttestFormat::Dsse) {
-        return Err(anyhow!(
-            InputError::new("--tlog puts the log entry in a Sigstore bundle")
-                .with_hint("drop --format dsse, or log the envelope with `vouch log add`")
-        ));
-    }
-    let bytes = match format {
-        AttestFormat::Bundle => {
-            let mut bundle =
-                sign::attest(refs[0], &st).map_err(|e| attest_error(&a.predicate, e))?;
-            if let Some(dir) = &a.tlog {
-                crate::commands::log::log_bundle(global, dir, &mut bundle, refs[0].public_key())?;
-            }
-            bundle.to_json()
-        }
-        AttestFormat::Dsse => sign::attest_envelope(&refs, &st)
-            .map_err(|e| attest_error(&a.predicate, e))?
-            .to_json(),
+    let format = match output::format_as(global, AttestFormat::Bundle)? {
+        AttestFormat::Bundle => request::AttestFormat::Bundle,
+        AttestFormat::Dsse => request::AttestFormat::Dsse,
     };
+    let signer = |k: &str| load_signer(k).map_err(bad);
+    let mut attested = request::attest(&request::AttestRequest {
+        subject: &a.subject,
+        predicate: &a.predicate,
+        predicate_type: &a.type_,
+        keys: &a.key,
+        format,
+        log: a.tlog.is_some(),
+        load_signer: &signer,
+    })
+    .map_err(input)?;
+    if let (request::Attested::Bundle { bundle, key }, Some(dir)) = (&mut attested, &a.tlog) {
+        crate::commands::log::log_bundle(global, dir, bundle, key)?;
+    }
+    let bytes = attested.to_json();
     match &a.bundle {
         Some(p) => output::write_atomic(p, &bytes)?,
         None => output::emit(global, &bytes)?,
@@ -894,76 +650,18 @@ fn attest(global: &GlobalArgs, a: AttestArgs) -> Result<u8> {
 }
 
 fn verify_attestation(global: &GlobalArgs, a: VerifyAttestationArgs) -> Result<u8> {
-    require_paths(std::iter::once(a.bundle.as_path()).chain(a.keyless.trusted_root.as_deref()))?;
-    // A file is known by its sha256 and sha512 (npm statements name packages by sha512).
-    let subject = match subject_arg(&a.subject)? {
-        SubjectArg::Digest(d) => vec![d],
-        SubjectArg::File(p) => {
-            let mut h256 = HashAlgorithm::Sha256.hasher();
-            let mut h512 = HashAlgorithm::Sha512.hasher();
-            let mut r = open_file(&p)?;
-            let mut buf = vec![0u8; 256 * 1024];
-            loop {
-                let n = std::io::Read::read(&mut r, &mut buf)
-                    .map_err(|e| anyhow!(InputError::in_file(&p, format!("cannot read: {e}"))))?;
-                let Some(chunk) = buf.get(..n).filter(|c| !c.is_empty()) else {
-                    break;
-                };
-                h256.update(chunk);
-                h512.update(chunk);
-            }
-            [h256.finish(), h512.finish()]
-                .into_iter()
-                .map(|d| SubjectDigest {
-                    algorithm: d.algorithm,
-                    value: d.value,
-                })
-                .collect()
-        }
-    };
-    let keyless = a.keyless.policy()?;
-    if keyless.is_some() && a.threshold != 1 {
-        return Err(anyhow!(
-            InputError::new("--threshold applies to keys; a keyless bundle has one signer")
-                .with_hint("drop --threshold")
-        ));
-    }
-    if keyless.is_none() && (a.threshold == 0 || a.threshold > a.key.len()) {
-        return Err(anyhow!(
-            InputError::new(format!(
-                "--threshold {} with {} --key",
-                a.threshold,
-                a.key.len()
-            ))
-            .with_hint("the threshold is between 1 and the number of keys")
-        ));
-    }
-    let policy = match keyless {
-        Some(p) => p,
-        None => match verification_keys(&a.key)? {
-            Ok(keys) => a
-                .keyless
-                .key_policy(keys)?
-                .map(|p| p.with_threshold(a.threshold)),
-            Err(reason) => Err(reason),
-        },
-    };
-    let mut policy = match policy {
-        Ok(p) => p,
-        Err(reason) => return Ok(evidence_failure(&reason)),
-    };
-    if let Some(t) = &a.type_ {
-        let pt = PredicateType::resolve(t).map_err(|e| anyhow!(InputError::new(e.to_string())))?;
-        policy = policy.with_predicate_type(pt);
-    }
-    let evidence = match read_evidence(&a.bundle)? {
-        Ok(e) => e,
-        Err(reason) => return Ok(evidence_failure(&reason)),
-    };
-    let outcome = Verifier::new(policy)
-        .verify_attestation_for(&evidence, &subject)
-        .map_err(|e| attest_error(&a.bundle, e))?;
-    if let (Outcome::Verified(v), Some(dest)) = (&outcome, &a.output_statement) {
+    let stored = a.keyless.stored_root();
+    let checked = request::verify_attestation(&request::VerifyAttestationRequest {
+        subject: &a.subject,
+        bundle: &a.bundle,
+        predicate_type: a.type_.as_deref(),
+        keys: &a.key,
+        threshold: a.threshold,
+        trust: &a.keyless.trust(stored.as_deref()),
+        load_keys: &key_loader,
+    })
+    .map_err(input)?;
+    if let (Ok(Outcome::Verified(v)), Some(dest)) = (&checked, &a.output_statement) {
         let statement = v.statement.as_ref().map(|s| {
             let mut b = serde_json::to_vec_pretty(s).unwrap_or_default();
             b.push(b'\n');
@@ -975,15 +673,11 @@ fn verify_attestation(global: &GlobalArgs, a: VerifyAttestationArgs) -> Result<u
             None => output::emit(global, &bytes)?,
         }
     }
-    Ok(report(global, &outcome))
+    Ok(report(global, checked))
 }
 
 fn bundle_digest(global: &GlobalArgs, path: &Path) -> Result<u8> {
-    let bytes = read_file(path)?;
-    let digest = match Evidence::from_json(&bytes).map_err(|e| attest_error(path, e))? {
-        Evidence::Bundle(b) => b.canonical_digest(),
-        Evidence::Envelope(e) => e.canonical_digest(),
-    };
-    output::emit(global, format!("sha256:{digest}\n").as_bytes())?;
+    let digest = request::bundle_digest(path).map_err(input)?;
+    output::emit(global, format!("{digest}\n").as_bytes())?;
     Ok(0)
 }
