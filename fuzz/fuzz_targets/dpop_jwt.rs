@@ -42,6 +42,13 @@ fn fixture() -> &'static Fixture {
     })
 }
 
+/// Inputs the echo check applies to: long and with the two dots of a compact JWS. A shorter
+/// or dot-poor input can be a piece of a fixed error message (libFuzzer copies those from its
+/// comparison table), which is not an echo.
+fn jws_like(s: &str) -> bool {
+    s.len() >= 32 && s.matches('.').count() >= 2
+}
+
 fuzz_target!(|data: &[u8]| {
     let f = fixture();
     let mut lines = data.split(|&b| b == b'\n');
@@ -75,7 +82,7 @@ fuzz_target!(|data: &[u8]| {
         match f.rt.block_on(f.auth.authenticate(&facts)) {
             Ok(p) => panic!("authenticated without a server nonce: {p:?}"),
             Err(e) => {
-                if let Some(t) = token.filter(|t| t.len() >= 32) {
+                if let Some(t) = token.filter(|t| jws_like(t)) {
                     assert!(!e.to_string().contains(t), "the error echoes the token");
                 }
             }
@@ -96,7 +103,7 @@ fuzz_target!(|data: &[u8]| {
             now: NOW,
         };
         if let Err(e) = dpop::verify_proof(p, &req) {
-            if p.len() >= 32 {
+            if jws_like(p) {
                 assert!(!e.to_string().contains(p), "the error echoes the proof");
             }
         }
