@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes each target for SECONDS (default 60) on its corpus and prints one line per target:
 #   target  seconds  executions  exec/s  coverage(cov)  features(ft)  corpus  crashes
-# Usage: fuzz/run.sh [SECONDS] [TARGET...]     (all targets when none is named)
+# Usage: fuzz/run.sh [SECONDS] [TARGET...]     (all targets when none is named; only the
+#        named ones are built)
 # Environment: CARGO_TARGET_DIR (where cargo-fuzz builds), FUZZ_RSS_MB (default 2048).
 # Crashes are written to fuzz/artifacts/<target>/ and make the script exit 1.
 set -euo pipefail
@@ -17,10 +18,17 @@ bash "$here/install.sh"
 export RUSTC_BOOTSTRAP=1
 flags=(-s none -a --codegen-units 16)
 target_dir="${CARGO_TARGET_DIR:-$here/target}/fuzz"
-cargo fuzz build "${flags[@]}" --target-dir "$target_dir" >&2
 bin="$target_dir/$(rustc -vV | sed -n 's/^host: //p')/release"
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || mapfile -t targets < <(cargo fuzz list)
+if [ ${#targets[@]} -gt 0 ]; then
+    # Named targets: build only those (and only the crates they need).
+    for t in "${targets[@]}"; do
+        cargo fuzz build "${flags[@]}" --target-dir "$target_dir" "$t" >&2
+    done
+else
+    cargo fuzz build "${flags[@]}" --target-dir "$target_dir" >&2
+    mapfile -t targets < <(cargo fuzz list)
+fi
 status=0
 printf 'target\tseconds\texecutions\texec/s\tcov\tft\tcorpus\tcrashes\n'
 for t in "${targets[@]}"; do

@@ -248,3 +248,124 @@ fn line_col(text: &str, offset: usize) -> (u32, u32) {
         u32::try_from(col).unwrap_or(u32::MAX),
     )
 }
+
+/// `ServeConfig::parse` on generated text: never a panic, whatever the text.
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A valid configuration, in lines (see `docs/serve.md`).
+    const BASE: &[&str] = &[
+        "listen = \"127.0.0.1:8080\"",
+        "external_url = \"http://127.0.0.1:8080\"",
+        "data_dir = \"data\"",
+        "[auth]",
+        "issuer = \"https://idp.example.com\"",
+        "jwks_file = \"jwks.json\"",
+        "[quota]",
+        "default_plan = \"p\"",
+        "[quota.plans.p]",
+        "requests_per_second = 1.0",
+        "burst = 1",
+        "concurrent = 1",
+        "max_payload_bytes = 1024",
+        "daily_signatures = 1",
+        "[tenants.acme]",
+        "keys = [\"keys/a.key\", \"pkcs11:token=t;object=o\"]",
+        "pkcs11_pin_env = \"PIN\"",
+    ];
+
+    /// TOML-looking lines: the keys and tables of serve.toml with values of any type.
+    fn line() -> impl Strategy<Value = String> {
+        let key = prop_oneof![
+            Just("listen"),
+            Just("external_url"),
+            Just("data_dir"),
+            Just("max_body_bytes"),
+            Just("request_timeout_ms"),
+            Just("issuer"),
+            Just("jwks_file"),
+            Just("leeway_seconds"),
+            Just("sender_constraint"),
+            Just("algorithms"),
+            Just("iat_window_seconds"),
+            Just("default_plan"),
+            Just("requests_per_second"),
+            Just("burst"),
+            Just("keys"),
+            Just("origin"),
+            Just("batch_max_delay_ms"),
+        ];
+        let value = prop_oneof![
+            "\"[ -~]{0,24}\"",
+            "-?[0-9]{1,22}",
+            "-?[0-9]{1,4}\\.[0-9]{0,4}(e[+-]?[0-9]{1,4})?",
+            Just("inf".to_string()),
+            Just("nan".to_string()),
+            Just("true".to_string()),
+            Just("[]".to_string()),
+            Just("[\"ES256\", \"HS256\", \"none\"]".to_string()),
+            Just("{ a = 1 }".to_string()),
+            Just("\"[::1]:0\"".to_string()),
+            Just("\"0.0.0.0:443\"".to_string()),
+            Just("\"ftp://x\"".to_string()),
+            Just("1979-05-27T07:32:00Z".to_string()),
+        ];
+        let table = prop_oneof![
+            Just("[tls]"),
+            Just("[auth]"),
+            Just("[auth.dpop]"),
+            Just("[auth.step_up]"),
+            Just("[quota]"),
+            Just("[quota.plans.p]"),
+            Just("[quota.tenants]"),
+            Just("[log]"),
+            Just("[poe]"),
+            Just("[scanner]"),
+            Just("[tenants.acme]"),
+            Just("[[tenants]]"),
+        ];
+        prop_oneof![
+            (key, value).prop_map(|(k, v)| format!("{k} = {v}")),
+            table.prop_map(str::to_string),
+            ".{0,40}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn parse_never_panics_on_text(text in ".{0,600}") {
+            let _ = ServeConfig::parse(Path::new("serve.toml"), &text);
+        }
+
+        #[test]
+        fn parse_never_panics_on_config_like_text(lines in proptest::collection::vec(line(), 0..40)) {
+            let _ = ServeConfig::parse(Path::new("serve.toml"), &lines.join("\n"));
+        }
+
+        #[test]
+        fn parse_never_panics_on_an_edited_valid_config(
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), line(), any::<bool>()), 0..6),
+        ) {
+            let mut lines: Vec<String> = BASE.iter().map(|s| s.to_string()).collect();
+            prop_assert!(ServeConfig::parse(Path::new("dir/serve.toml"), &lines.join("\n")).is_ok());
+            for (at, line, replace) in edits {
+                let i = at.index(lines.len());
+                if replace {
+                    lines[i] = line;
+                } else {
+                    lines.insert(i, line);
+                }
+            }
+            if let Ok(c) = ServeConfig::parse(Path::new("dir/serve.toml"), &lines.join("\n")) {
+                // Relative paths are resolved against the file's directory.
+                prop_assert!(c.data_dir.starts_with("dir") || c.data_dir.is_absolute());
+                let _ = c.log_dir();
+                let _ = c.log_origin();
+            }
+        }
+    }
+}

@@ -893,3 +893,189 @@ mod tests {
         assert_eq!(trace_id(&h).len(), 32);
     }
 }
+
+/// Properties of the request parsers and the canonical manifest, on generated input.
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    /// Any JSON value, a few levels deep, with the request's own keys among the arbitrary ones
+    /// so that objects often get past the first field checks.
+    fn json_value() -> impl Strategy<Value = Value> {
+        let key = prop_oneof![
+            Just("tenant".to_string()),
+            Just("digest".to_string()),
+            Just("sha256".to_string()),
+            Just("subjects".to_string()),
+            Just("predicateType".to_string()),
+            Just("predicate".to_string()),
+            Just("statement".to_string()),
+            Just("scanner".to_string()),
+            Just("manifest".to_string()),
+            Just("files".to_string()),
+            Just("path".to_string()),
+            Just("name".to_string()),
+            Just("size".to_string()),
+            "[a-zA-Z_]{0,8}",
+        ];
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+            ".{0,12}".prop_map(Value::from),
+            "sha256:[0-9a-f]{62,66}".prop_map(Value::from),
+            "[0-9a-fA-F]{63,65}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 48, 6, move |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                proptest::collection::btree_map(key.clone(), inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn is_lower_hex64(s: &str) -> bool {
+        s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    }
+
+    /// Digest-like strings: mostly hex of about the right length, in either case, with
+    /// the odd non-hex character.
+    fn digest_text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[0-9a-f]{64}",
+            "[0-9a-fA-F]{60,68}",
+            "[0-9a-gz ]{64}",
+            "[0-9a-f]{63}[^0-9a-f]",
+            ".{0,70}",
+        ]
+    }
+
+    fn export_file() -> impl Strategy<Value = ExportFile> {
+        (
+            "[a-z]{1,4}(/[a-z0-9_-][a-z0-9._-]{0,5}){0,3}",
+            "[0-9a-f]{64}",
+            any::<u64>(),
+        )
+            .prop_map(|(path, sha256, size)| ExportFile { path, sha256, size })
+    }
+
+    /// Manifests whose paths are distinct (what `parse_export` lets through).
+    fn manifest() -> impl Strategy<Value = ExportManifest> {
+        (".{0,16}", proptest::collection::vec(export_file(), 1..12)).prop_map(|(name, files)| {
+            let mut seen = std::collections::BTreeSet::new();
+            let files = files
+                .into_iter()
+                .filter(|f| seen.insert(f.path.clone()))
+                .collect();
+            ExportManifest { name, files }
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn parsers_never_panic_on_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = parse_dsse(&bytes);
+            let _ = parse_blob(&bytes);
+            let _ = parse_export(&bytes);
+        }
+
+        #[test]
+        fn parsers_never_panic_on_json(v in json_value()) {
+            let bytes = serde_json::to_vec(&v).unwrap();
+            let _ = parse_dsse(&bytes);
+            let _ = parse_blob(&bytes);
+            let _ = parse_export(&bytes);
+        }
+
+        #[test]
+        fn request_shaped_json_never_panics(
+            tenant in json_value(),
+            digest in json_value(),
+            predicate in json_value(),
+            files in json_value(),
+        ) {
+            for body in [
+                json!({"tenant": tenant, "digest": digest}),
+                json!({"tenant": tenant, "subjects": [{"name": "a", "digest": digest}],
+                       "predicateType": "https://slsa.dev/provenance/v1", "predicate": predicate}),
+                json!({"tenant": tenant, "statement": predicate}),
+                json!({"tenant": tenant, "manifest": {"name": "n", "files": files}}),
+            ] {
+                let bytes = serde_json::to_vec(&body).unwrap();
+                let _ = parse_dsse(&bytes);
+                let _ = parse_blob(&bytes);
+                let _ = parse_export(&bytes);
+            }
+        }
+
+        #[test]
+        fn blob_digests_are_64_lowercase_hex(hex in digest_text(), prefix in prop_oneof![Just("sha256:"), Just("SHA256:"), Just("sha512:"), Just("")]) {
+            let body = serde_json::to_vec(&json!({"tenant": "t", "digest": format!("{prefix}{hex}")})).unwrap();
+            let ok = parse_blob(&body).is_ok();
+            prop_assert_eq!(ok, prefix == "sha256:" && is_lower_hex64(&hex), "{}{}", prefix, hex);
+            if let Ok((_, Work::Blob(p))) = parse_blob(&body) {
+                prop_assert_eq!(hex::encode(&p.value), hex);
+            }
+        }
+
+        #[test]
+        fn dsse_subject_digests_are_64_lowercase_hex(hex in digest_text()) {
+            let subjects = json!([{"name": "a", "digest": {"sha256": hex}}]);
+            let by_parts = json!({"tenant": "t", "subjects": subjects,
+                                  "predicateType": "https://example.com/p", "predicate": {}});
+            let whole = json!({"tenant": "t", "statement": {
+                "_type": STATEMENT_V1, "subject": subjects,
+                "predicateType": "https://example.com/p", "predicate": {}}});
+            for body in [by_parts, whole] {
+                let ok = parse_dsse(&serde_json::to_vec(&body).unwrap()).is_ok();
+                prop_assert_eq!(ok, is_lower_hex64(&hex), "{}", hex);
+            }
+        }
+
+        #[test]
+        fn export_digests_are_64_lowercase_hex(hex in digest_text()) {
+            let body = json!({"tenant": "t", "manifest": {"name": "n", "files": [
+                {"path": "a/b", "sha256": hex, "size": 1}]}});
+            let ok = parse_export(&serde_json::to_vec(&body).unwrap()).is_ok();
+            prop_assert_eq!(ok, is_lower_hex64(&hex), "{}", hex);
+        }
+
+        #[test]
+        fn canonical_manifest_ignores_file_order(
+            (m, shuffled) in manifest().prop_flat_map(|m| {
+                let files = m.files.clone();
+                (Just(m), Just(files).prop_shuffle())
+            })
+        ) {
+            let other = ExportManifest { name: m.name.clone(), files: shuffled };
+            prop_assert_eq!(canonical_manifest(&m), canonical_manifest(&other));
+        }
+
+        #[test]
+        fn canonical_manifest_is_idempotent(m in manifest()) {
+            let bytes = canonical_manifest(&m);
+            let mut v: Value = serde_json::from_slice(&bytes).unwrap();
+            prop_assert_eq!(v["mediaType"].as_str(), Some(EXPORT_MEDIA_TYPE));
+            v.as_object_mut().unwrap().remove("mediaType");
+            let back: ExportManifest = serde_json::from_value(v).unwrap();
+            let paths: Vec<&str> = back.files.iter().map(|f| f.path.as_str()).collect();
+            prop_assert!(paths.windows(2).all(|w| w[0] < w[1]), "{:?}", paths);
+            prop_assert_eq!(canonical_manifest(&back), bytes);
+            // What the export parser accepts canonicalises to the same bytes.
+            let body = serde_json::to_vec(&json!({"tenant": "t", "manifest": m})).unwrap();
+            match parse_export(&body) {
+                Ok((_, Work::Export(parsed))) => prop_assert_eq!(canonical_manifest(&parsed), canonical_manifest(&m)),
+                Ok(_) => prop_assert!(false, "an export request parsed as other work"),
+                Err(e) => prop_assert!(false, "a well-formed manifest was refused: {}", e),
+            }
+        }
+    }
+}
