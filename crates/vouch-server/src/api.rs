@@ -82,6 +82,42 @@ fn body_or_error(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError>
     })
 }
 
+/// What every authenticated endpoint reads of a request besides its body: method, URI,
+/// headers and the TLS client certificate of its connection.
+struct Parts {
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    cert: Option<ClientCert>,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Parts {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Parts {
+            method: parts.method.clone(),
+            uri: parts.uri.clone(),
+            headers: parts.headers.clone(),
+            cert: parts.extensions.get::<ClientCert>().cloned(),
+        })
+    }
+}
+
+impl Parts {
+    fn request(&self) -> Request<'_> {
+        Request {
+            method: &self.method,
+            uri: &self.uri,
+            headers: &self.headers,
+            cert: self.cert.as_ref(),
+        }
+    }
+}
+
 struct Request<'a> {
     method: &'a Method,
     uri: &'a Uri,
@@ -180,19 +216,10 @@ async fn run_sign(
     security(("dpop" = ["signer.sign"]), ("mtls" = ["signer.sign"])))]
 async fn sign_dsse(
     State(s): State<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    cert: Option<axum::Extension<ClientCert>>,
+    parts: Parts,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let cert = cert.map(|c| c.0);
-    let req = Request {
-        method: &method,
-        uri: &uri,
-        headers: &headers,
-        cert: cert.as_ref(),
-    };
+    let req = parts.request();
     run_sign(s, "sign/dsse", req, body, service::parse_dsse).await
 }
 
@@ -202,19 +229,10 @@ async fn sign_dsse(
     security(("dpop" = ["signer.sign"]), ("mtls" = ["signer.sign"])))]
 async fn sign_blob(
     State(s): State<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    cert: Option<axum::Extension<ClientCert>>,
+    parts: Parts,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let cert = cert.map(|c| c.0);
-    let req = Request {
-        method: &method,
-        uri: &uri,
-        headers: &headers,
-        cert: cert.as_ref(),
-    };
+    let req = parts.request();
     run_sign(s, "sign/blob", req, body, service::parse_blob).await
 }
 
@@ -225,19 +243,10 @@ async fn sign_blob(
     security(("dpop" = ["signer.sign"]), ("mtls" = ["signer.sign"])))]
 async fn sign_export(
     State(s): State<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    cert: Option<axum::Extension<ClientCert>>,
+    parts: Parts,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let cert = cert.map(|c| c.0);
-    let req = Request {
-        method: &method,
-        uri: &uri,
-        headers: &headers,
-        cert: cert.as_ref(),
-    };
+    let req = parts.request();
     run_sign(s, "sign/export", req, body, service::parse_export).await
 }
 
@@ -266,19 +275,10 @@ pub struct DigestQuery {
     security(("dpop" = ["signer.sign"]), ("mtls" = ["signer.sign"])))]
 async fn verify_referrers(
     State(s): State<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    cert: Option<axum::Extension<ClientCert>>,
+    parts: Parts,
     Query(q): Query<DigestQuery>,
 ) -> Response {
-    let cert = cert.map(|c| c.0);
-    let req = Request {
-        method: &method,
-        uri: &uri,
-        headers: &headers,
-        cert: cert.as_ref(),
-    };
+    let req = parts.request();
     audited_read(
         s,
         req,
@@ -376,20 +376,8 @@ async fn admin_auth(
 /// Every key with its status (no private material).
 #[utoipa::path(get, path = "/api/v1/admin/keys", responses((status = 200, body = Object)),
     security(("dpop" = ["signer.admin"])))]
-async fn admin_keys(
-    State(s): State<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    cert: Option<axum::Extension<ClientCert>>,
-) -> Response {
-    let cert = cert.map(|c| c.0);
-    let req = Request {
-        method: &method,
-        uri: &uri,
-        headers: &headers,
-        cert: cert.as_ref(),
-    };
+async fn admin_keys(State(s): State<Shared>, parts: Parts) -> Response {
+    let req = parts.request();
     audited_read(s, req, "admin/keys", &[ADMIN_SCOPE], async |s, _| {
         s.keys.list().map(|k| serde_json::json!({ "keys": k }))
     })
@@ -464,19 +452,10 @@ fn parse_body<T: serde::de::DeserializeOwned>(b: &[u8]) -> Result<T, ApiError> {
     responses((status = 200, body = Object)), security(("dpop" = ["signer.admin"])))]
 async fn admin_rotate(
     State(s): State<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    cert: Option<axum::Extension<ClientCert>>,
+    parts: Parts,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let cert = cert.map(|c| c.0);
-    let req = Request {
-        method: &method,
-        uri: &uri,
-        headers: &headers,
-        cert: cert.as_ref(),
-    };
+    let req = parts.request();
     admin_action(s, req, "admin/keys/rotate", body, async |s, b| {
         let r: RotateRequest = parse_body(b)?;
         let alg = crate::keys::parse_algorithm(r.algorithm.as_deref())?;
@@ -492,19 +471,10 @@ async fn admin_rotate(
     responses((status = 200, body = Object)), security(("dpop" = ["signer.admin"])))]
 async fn admin_revoke(
     State(s): State<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    cert: Option<axum::Extension<ClientCert>>,
+    parts: Parts,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let cert = cert.map(|c| c.0);
-    let req = Request {
-        method: &method,
-        uri: &uri,
-        headers: &headers,
-        cert: cert.as_ref(),
-    };
+    let req = parts.request();
     admin_action(s, req, "admin/keys/revoke", body, async |s, b| {
         let r: RevokeRequest = parse_body(b)?;
         let k = s.keys.revoke(&r.key_id, &r.reason)?;
@@ -520,19 +490,10 @@ async fn admin_revoke(
     responses((status = 200, body = Object)), security(("dpop" = ["signer.admin"])))]
 async fn admin_bypass(
     State(s): State<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    cert: Option<axum::Extension<ClientCert>>,
+    parts: Parts,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let cert = cert.map(|c| c.0);
-    let req = Request {
-        method: &method,
-        uri: &uri,
-        headers: &headers,
-        cert: cert.as_ref(),
-    };
+    let req = parts.request();
     admin_action(s, req, "admin/poe/bypass", body, async |s, b| {
         let r: BypassRequest = parse_body(b)?;
         if r.reason.trim().is_empty() {
@@ -559,19 +520,10 @@ pub struct AuditParams {
     responses((status = 200, body = Object)), security(("dpop" = ["signer.audit"])))]
 async fn admin_audit(
     State(s): State<Shared>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    cert: Option<axum::Extension<ClientCert>>,
+    parts: Parts,
     Query(q): Query<AuditParams>,
 ) -> Response {
-    let cert = cert.map(|c| c.0);
-    let req = Request {
-        method: &method,
-        uri: &uri,
-        headers: &headers,
-        cert: cert.as_ref(),
-    };
+    let req = parts.request();
     let query = crate::audit::AuditQuery {
         tenant: q.tenant,
         since_seq: q.since,
