@@ -13,7 +13,6 @@
 //! that cannot be used (a malformed bundle, a key file that is no key, an unreadable trusted
 //! root) is a failed verification, [`Checked`]'s `Err` with the reason.
 
-use std::fmt;
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -30,88 +29,15 @@ use crate::statement::{self, PredicateType, Statement};
 use crate::trusted_root::TrustedRoot;
 use crate::verify::{Evidence, Identity, Matcher, Outcome, Policy, SubjectDigest, Verifier};
 
-/// Bad input the user must fix (exit 2 in the CLI): the file at fault, the position when
-/// known, what is wrong and how to fix it. Converts field by field into
-/// `vouch_core::InputError`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BadInput {
-    /// The file at fault, if the input came from a file.
-    pub file: Option<PathBuf>,
-    /// 1-based line, when known.
-    pub line: Option<u32>,
-    /// 1-based column, when known.
-    pub column: Option<u32>,
-    /// What is wrong, without the file name.
-    pub message: String,
-    /// How to fix it.
-    pub hint: Option<String>,
-}
+pub use vouch_tlog::input::BadInput;
 
-impl BadInput {
-    /// A problem with no file in particular (a flag).
-    pub fn new(message: impl Into<String>) -> Self {
-        BadInput {
-            file: None,
-            line: None,
-            column: None,
-            message: message.into(),
-            hint: None,
-        }
-    }
-
-    /// A problem with a file.
-    pub fn in_file(file: impl AsRef<Path>, message: impl Into<String>) -> Self {
-        BadInput {
-            file: Some(file.as_ref().to_path_buf()),
-            ..BadInput::new(message)
-        }
-    }
-
-    /// A problem at a line and column of a file.
-    pub fn at(file: impl AsRef<Path>, line: u32, column: u32, message: impl Into<String>) -> Self {
-        BadInput {
-            line: Some(line),
-            column: Some(column),
-            ..BadInput::in_file(file, message)
-        }
-    }
-
-    /// Adds how to fix it.
-    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
-        self.hint = Some(hint.into());
-        self
-    }
-
-    /// A signing or verification error about `file`, with its position when it has one.
-    pub fn attest(file: &Path, e: AttestError) -> Self {
-        match e.position() {
-            Some(p) => BadInput::at(file, p.line, p.column, e.to_string()),
-            None => BadInput::in_file(file, e.to_string()),
-        }
+/// A signing or verification error about `file`, with its position when it has one.
+pub fn attest_input(file: &Path, e: AttestError) -> BadInput {
+    match e.position() {
+        Some(p) => BadInput::at(file, p.line, p.column, e.to_string()),
+        None => BadInput::in_file(file, e.to_string()),
     }
 }
-
-impl fmt::Display for BadInput {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(file) = &self.file {
-            write!(f, "{}", file.display())?;
-            if let Some(line) = self.line {
-                write!(f, ":{line}")?;
-                if let Some(col) = self.column {
-                    write!(f, ":{col}")?;
-                }
-            }
-            f.write_str(": ")?;
-        }
-        f.write_str(&self.message)?;
-        if let Some(hint) = &self.hint {
-            write!(f, " ({hint})")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for BadInput {}
 
 /// Evidence that could be read: `Err` holds why a bundle, key or trusted root is unusable,
 /// which is a failed verification (exit 1), not a usage error.
@@ -187,7 +113,7 @@ impl TrustOptions<'_> {
         if let Some(path) = self.trusted_root {
             let root = match TrustedRoot::for_logs(&read_file(path)?) {
                 Ok(r) => r,
-                Err(e) => return Ok(Err(BadInput::attest(path, e).to_string())),
+                Err(e) => return Ok(Err(attest_input(path, e).to_string())),
             };
             policy = policy.with_tlog_root(Arc::new(root));
             if !self.ignore_tlog {
@@ -229,7 +155,7 @@ impl TrustOptions<'_> {
         };
         let root = match TrustedRoot::from_json(&read_file(root_path)?) {
             Ok(r) => r,
-            Err(e) => return Ok(Some(Err(BadInput::attest(root_path, e).to_string()))),
+            Err(e) => return Ok(Some(Err(attest_input(root_path, e).to_string()))),
         };
         let mut policy = Policy::keyless(Arc::new(root), vec![Identity { subject, issuer }]);
         policy.require_tlog = !self.ignore_tlog;
@@ -261,7 +187,7 @@ pub fn read_evidence(path: &Path) -> Result<Checked<Evidence>, BadInput> {
             );
         }
     }
-    Ok(Evidence::from_json(&bytes).map_err(|e| BadInput::attest(path, e).to_string()))
+    Ok(Evidence::from_json(&bytes).map_err(|e| attest_input(path, e).to_string()))
 }
 
 /// A subject as given: a file, or a digest (`sha256:<hex>`, `sha512:<hex>`).
@@ -391,7 +317,7 @@ pub fn verify_blob(req: &VerifyBlobRequest<'_>) -> Result<Checked<Outcome>, BadI
             Subject::Digest(d) => verifier.verify_blob_digest(&bundle, d),
         }
         .map(Ok)
-        .map_err(|e| BadInput::attest(bpath, e));
+        .map_err(|e| attest_input(bpath, e));
     }
     let Subject::File(file) = &subject else {
         return Err(
@@ -411,7 +337,7 @@ pub fn verify_blob(req: &VerifyBlobRequest<'_>) -> Result<Checked<Outcome>, BadI
     verifier
         .verify_blob_signature(&sig, None, open_file(file)?)
         .map(Ok)
-        .map_err(|e| BadInput::attest(spath, e))
+        .map_err(|e| attest_input(spath, e))
 }
 
 /// `verify-attestation`: an attestation about a file or digest.
@@ -479,7 +405,7 @@ pub fn verify_attestation(
     Verifier::new(policy)
         .verify_attestation_for(&evidence, &subject)
         .map(Ok)
-        .map_err(|e| BadInput::attest(req.bundle, e))
+        .map_err(|e| attest_input(req.bundle, e))
 }
 
 /// What `attest` writes.
@@ -586,7 +512,7 @@ pub fn attest(req: &AttestRequest<'_>) -> Result<Attested, BadInput> {
                 .with_hint("drop --format dsse, or log the envelope with `vouch log add`"),
         );
     }
-    let attest_err = |e| BadInput::attest(req.predicate, e);
+    let attest_err = |e| attest_input(req.predicate, e);
     match (req.format, refs.first()) {
         (AttestFormat::Bundle, Some(signer)) => Ok(Attested::Bundle {
             bundle: Box::new(sign::attest(*signer, &st).map_err(attest_err)?),
@@ -609,8 +535,7 @@ pub struct SignedFile {
 
 /// Signs a file (streamed, constant memory for ECDSA keys) into a bundle and a raw signature.
 pub fn sign_file(signer: &dyn Signer, file: &Path) -> Result<SignedFile, BadInput> {
-    let sig =
-        sign::sign_blob_raw(signer, open_file(file)?).map_err(|e| BadInput::attest(file, e))?;
+    let sig = sign::sign_blob_raw(signer, open_file(file)?).map_err(|e| attest_input(file, e))?;
     let signature = crate::b64::encode(&sig.signature);
     Ok(SignedFile {
         bundle: sign::blob_bundle(signer, sig),
@@ -621,7 +546,7 @@ pub fn sign_file(signer: &dyn Signer, file: &Path) -> Result<SignedFile, BadInpu
 /// `bundle digest`: `sha256:HEX` of the canonical JSON of a bundle or envelope.
 pub fn bundle_digest(path: &Path) -> Result<String, BadInput> {
     let bytes = read_file(path)?;
-    let digest = match Evidence::from_json(&bytes).map_err(|e| BadInput::attest(path, e))? {
+    let digest = match Evidence::from_json(&bytes).map_err(|e| attest_input(path, e))? {
         Evidence::Bundle(b) => b.canonical_digest(),
         Evidence::Envelope(e) => e.canonical_digest(),
     };

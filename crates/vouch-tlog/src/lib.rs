@@ -20,6 +20,7 @@ pub mod http;
 pub mod index;
 #[cfg(feature = "postgres")]
 pub mod index_pg;
+pub mod input;
 #[cfg(feature = "sqlite")]
 pub mod log;
 pub mod merkle;

@@ -7,7 +7,6 @@
 //! command gets that far, as before. Writing the follow state is the caller's too (atomic file
 //! output): [`encode_state`] gives its bytes.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::audit::{AuditReport, audit, require_history};
@@ -21,67 +20,7 @@ use crate::store::{PosixStore, TileStore};
 use crate::tiles::TileReader;
 use crate::witness::{self, FollowError, FollowState};
 
-/// Bad input the user must fix (exit 2 in the CLI), field by field a `vouch_core::InputError`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BadInput {
-    /// The file at fault.
-    pub file: Option<PathBuf>,
-    /// 1-based line, when known.
-    pub line: Option<u32>,
-    /// 1-based column, when known.
-    pub column: Option<u32>,
-    /// What is wrong.
-    pub message: String,
-    /// How to fix it.
-    pub hint: Option<String>,
-}
-
-impl BadInput {
-    /// A problem with no file in particular.
-    pub fn new(message: impl Into<String>) -> Self {
-        BadInput {
-            file: None,
-            line: None,
-            column: None,
-            message: message.into(),
-            hint: None,
-        }
-    }
-
-    /// A problem with a file.
-    pub fn in_file(file: impl AsRef<Path>, message: impl Into<String>) -> Self {
-        BadInput {
-            file: Some(file.as_ref().to_path_buf()),
-            ..BadInput::new(message)
-        }
-    }
-
-    /// Adds how to fix it.
-    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
-        self.hint = Some(hint.into());
-        self
-    }
-}
-
-impl fmt::Display for BadInput {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(file) = &self.file {
-            write!(f, "{}", file.display())?;
-            if let Some(line) = self.line {
-                write!(f, ":{line}")?;
-                if let Some(col) = self.column {
-                    write!(f, ":{col}")?;
-                }
-            }
-            f.write_str(": ")?;
-        }
-        f.write_str(&self.message)?;
-        if let Some(hint) = &self.hint {
-            write!(f, " ({hint})")?;
-        }
-        Ok(())
-    }
-}
+pub use crate::input::BadInput;
 
 /// Why a log command could not run.
 #[derive(Debug, thiserror::Error)]
