@@ -36,7 +36,7 @@ SCHEMA="vouch_bench_$$"
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
   if [ -n "${PG_OK:-}" ]; then
-    psql "$PG" -q -c "DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE; DROP SCHEMA IF EXISTS ${SCHEMA}_log CASCADE" >/dev/null 2>&1 || true
+    psql "$PG" -q -c "DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE; DROP SCHEMA IF EXISTS ${SCHEMA}_log CASCADE; DROP SCHEMA IF EXISTS ${SCHEMA}_ct CASCADE" >/dev/null 2>&1 || true
   fi
   rm -rf "$T"
 }
