@@ -12,7 +12,9 @@ use anyhow::{Result, anyhow};
 use clap::{Args, Subcommand, ValueEnum};
 use vouch_attest::request::{self, BadInput, Checked, TrustOptions};
 use vouch_attest::verify::Outcome;
-use vouch_attest::vouch_crypto::keys::{KeyAlgorithm, KeyError, PrivateKey, PublicKey};
+use vouch_attest::vouch_crypto::keys::{
+    HashAlgorithm, KeyAlgorithm, KeyError, PrivateKey, PublicKey,
+};
 use vouch_attest::vouch_crypto::signer::{self, KeyRef, SecretInputs, Signer, Zeroizing};
 use vouch_core::InputError;
 
@@ -121,8 +123,20 @@ pub struct SignBlobArgs {
     /// The file to sign.
     pub file: PathBuf,
     /// Private key: a PEM path, env://VAR, or a pkcs11: URI.
-    #[arg(long, value_name = "KEYREF")]
-    pub key: String,
+    #[arg(long, value_name = "KEYREF", required_unless_present = "keyless")]
+    pub key: Option<String>,
+    /// Sign keylessly: an ephemeral key, a certificate for the identity token's identity from
+    /// the CA the --trust-config names, an RFC 3161 timestamp and a Rekor v2 entry. The bundle
+    /// is verified against the config's trusted root before it is written.
+    #[arg(long, conflicts_with_all = ["key", "tlog", "output_signature"], requires = "trust_config")]
+    pub keyless: bool,
+    /// The OIDC identity token for --keyless: a file holding the JWT, or env://VAR.
+    #[arg(long, value_name = "FILE|env://VAR", requires = "keyless")]
+    pub identity_token: Option<String>,
+    /// The ClientTrustConfig JSON naming the CA, TSA and log, and their trusted root (a
+    /// `vouch serve` instance serves it at /api/v1/trust/config).
+    #[arg(long, value_name = "FILE", requires = "keyless")]
+    pub trust_config: Option<PathBuf>,
     /// Write the Sigstore bundle here.
     #[arg(long, value_name = "FILE")]
     pub bundle: Option<PathBuf>,
@@ -586,7 +600,14 @@ fn import_cosign(global: &GlobalArgs, a: ImportCosignArgs) -> Result<u8> {
 }
 
 fn sign_blob(global: &GlobalArgs, a: SignBlobArgs) -> Result<u8> {
-    let signer = load_signer(&a.key)?;
+    if a.keyless {
+        return sign_blob_keyless(global, &a);
+    }
+    let key = a
+        .key
+        .as_deref()
+        .ok_or_else(|| anyhow!(InputError::new("give --key or --keyless")))?;
+    let signer = load_signer(key)?;
     let mut signed = request::sign_file(signer.as_ref(), &a.file).map_err(input)?;
     if let Some(dir) = &a.tlog {
         crate::commands::log::log_bundle(global, dir, &mut signed.bundle, signer.public_key())?;
@@ -599,6 +620,88 @@ fn sign_blob(global: &GlobalArgs, a: SignBlobArgs) -> Result<u8> {
         Some(p) => output::write_atomic(p, &signed.bundle.to_json())?,
         None if a.output_signature.is_none() => output::emit(global, &signed.bundle.to_json())?,
         None => {}
+    }
+    Ok(0)
+}
+
+/// `sign-blob --keyless`: bad input (file, token, trust config) exits 2, a service that
+/// refuses or answers something that does not verify exits 1.
+fn sign_blob_keyless(global: &GlobalArgs, a: &SignBlobArgs) -> Result<u8> {
+    use vouch_server::keyless::client::{ClientError, KeylessSignRequest, sign_blob_blocking};
+    let token_ref = match &a.identity_token {
+        Some(t) => t,
+        None if std::env::var_os("ACTIONS_ID_TOKEN_REQUEST_URL").is_some()
+            && std::env::var_os("ACTIONS_ID_TOKEN_REQUEST_TOKEN").is_some() =>
+        {
+            return Err(anyhow!(InputError::new(
+                "GitHub Actions ambient tokens are not fetched yet; pass --identity-token"
+            )));
+        }
+        None => {
+            return Err(anyhow!(
+                InputError::new("--keyless needs an identity token")
+                    .with_hint("pass --identity-token FILE or env://VAR")
+            ));
+        }
+    };
+    let token = match token_ref.strip_prefix("env://") {
+        Some(var) => std::env::var(var).map_err(|_| {
+            anyhow!(InputError::new(format!(
+                "--identity-token: the environment variable {var} is not set"
+            )))
+        })?,
+        None => std::fs::read_to_string(token_ref).map_err(|e| {
+            anyhow!(InputError::new(format!(
+                "--identity-token {token_ref}: {e}"
+            )))
+        })?,
+    };
+    let token = token.trim().to_string();
+    if token.is_empty() {
+        return Err(anyhow!(InputError::new("the identity token is empty")));
+    }
+    let cfg_path = a
+        .trust_config
+        .as_deref()
+        .ok_or_else(|| anyhow!(InputError::new("--keyless needs --trust-config")))?;
+    let cfg_bytes = std::fs::read(cfg_path).map_err(|e| {
+        anyhow!(InputError::new(format!(
+            "--trust-config {}: {e}",
+            cfg_path.display()
+        )))
+    })?;
+    let trust_config: serde_json::Value = serde_json::from_slice(&cfg_bytes).map_err(|e| {
+        anyhow!(InputError::new(format!(
+            "--trust-config {}: not JSON: {e}",
+            cfg_path.display()
+        )))
+    })?;
+    let file = std::fs::File::open(&a.file)
+        .map_err(|e| anyhow!(InputError::new(format!("{}: {e}", a.file.display()))))?;
+    let mut hasher = HashAlgorithm::Sha256.hasher();
+    hasher
+        .update_reader(BufReader::new(file))
+        .map_err(|e| anyhow!(InputError::new(format!("{}: {e}", a.file.display()))))?;
+    let digest = hasher.finish().value;
+    let artifact_sha256: [u8; 32] = digest
+        .as_slice()
+        .try_into()
+        .map_err(|_| anyhow!("SHA-256 gave {} bytes", digest.len()))?;
+    let bundle = match sign_blob_blocking(&KeylessSignRequest {
+        artifact_sha256,
+        identity_token: token,
+        trust_config,
+    }) {
+        Ok(b) => b,
+        Err(ClientError::BadInput(m)) => return Err(anyhow!(InputError::new(m))),
+        Err(ClientError::Service(m)) => {
+            output::print_error(&anyhow!("keyless signing failed: {m}"));
+            return Ok(1);
+        }
+    };
+    match &a.bundle {
+        Some(p) => output::write_atomic(p, &bundle)?,
+        None => output::emit(global, &bundle)?,
     }
     Ok(0)
 }

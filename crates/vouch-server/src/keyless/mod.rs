@@ -9,6 +9,7 @@
 //! without a CT key, or a key that does not match its certificate, is a start-up error.
 
 pub mod ca;
+pub mod client;
 pub mod rekor;
 pub mod trust;
 pub mod tsa;
