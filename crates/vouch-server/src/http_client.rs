@@ -53,7 +53,8 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-fn loopback_http(url: &str) -> bool {
+/// Whether `url` is plain HTTP to a loopback host (the only plain HTTP allowed).
+pub(crate) fn loopback_http(url: &str) -> bool {
     let Some(rest) = url.strip_prefix("http://") else {
         return false;
     };

@@ -26,7 +26,7 @@ use vouch_attest::x509::Cert;
 use vouch_attest::{Bundle, Identity, Matcher, Policy, TrustedRoot, Verifier};
 use vouch_crypto::keys::{HashAlgorithm, KeyAlgorithm, Prehash, PrivateKey};
 
-use crate::http_client::redact_url;
+use crate::http_client::{loopback_http, redact_url};
 
 /// The v0.3 bundle media type.
 pub const BUNDLE_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
@@ -145,23 +145,6 @@ fn challenge(token: &str) -> Result<String, ClientError> {
         })
         .map(str::to_owned)
         .ok_or_else(|| bad("the identity token has no `sub` claim"))
-}
-
-fn loopback_http(url: &str) -> bool {
-    let Some(rest) = url.strip_prefix("http://") else {
-        return false;
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host = authority.rsplit('@').next().unwrap_or(authority);
-    let host = match host.strip_prefix('[') {
-        Some(h) => h.split(']').next().unwrap_or(""),
-        None => host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host),
-    };
-    host == "localhost"
-        || host
-            .parse::<std::net::IpAddr>()
-            .map(|ip| ip.is_loopback())
-            .unwrap_or(false)
 }
 
 type Client = hyper_util::client::legacy::Client<
