@@ -555,6 +555,28 @@ fn keyless_part<'a, T>(
         .ok_or_else(|| ApiError::new(Code::NotFound, format!("this instance runs no {what}")))
 }
 
+/// Runs a keyless request inside the quota of its endpoint's bucket (`keyless/ca`,
+/// `keyless/log`, `keyless/tsa`: the default plan unless `[quota.tenants]` names them), so the
+/// public endpoints are rate-limited like signing is.
+async fn within_quota<T>(
+    s: &Service,
+    bucket: &str,
+    work: impl std::future::Future<Output = Result<T, ApiError>>,
+) -> Result<T, ApiError> {
+    let now_ms = u64::try_from(jiff::Timestamp::now().as_millisecond()).unwrap_or(0);
+    let permit = s.quotas.admit(bucket, now_ms).await.inspect_err(|_| {
+        s.metrics
+            .quota_hits
+            .get_or_create(&crate::metrics::TenantLabels {
+                tenant: bucket.to_string(),
+            })
+            .inc();
+    })?;
+    let result = work.await;
+    permit.release().await;
+    result
+}
+
 /// Audits a keyless request (no tenant: the identity token or the entry says who).
 async fn audit_keyless(
     s: &Service,
@@ -581,12 +603,12 @@ async fn ca_signing_cert(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::to_string);
-    let result = async {
+    let result = within_quota(&s, "keyless/ca", async {
         let ca = keyless_part(&s, |k| k.ca.as_ref(), "certificate authority")?;
         let body = body_or_error(body)?;
         ca.signing_cert(bearer.as_deref(), &body, jiff::Timestamp::now())
             .await
-    }
+    })
     .await;
     let audited = audit_keyless(
         &s,
@@ -629,15 +651,14 @@ async fn rekor_create_entry(
 ) -> Response {
     let started = std::time::Instant::now();
     let trace = service::trace_id(&headers);
-    let result = match body_or_error(body) {
-        Ok(b) => {
-            let log = s.log.clone();
-            tokio::task::spawn_blocking(move || crate::keyless::rekor::create_entry(&log, &b))
-                .await
-                .unwrap_or_else(|e| Err(ApiError::internal(format!("log task: {e}"))))
-        }
-        Err(e) => Err(e),
-    };
+    let result = within_quota(&s, "keyless/log", async {
+        let b = body_or_error(body)?;
+        let log = s.log.clone();
+        tokio::task::spawn_blocking(move || crate::keyless::rekor::create_entry(&log, &b))
+            .await
+            .unwrap_or_else(|e| Err(ApiError::internal(format!("log task: {e}"))))
+    })
+    .await;
     let audited = audit_keyless(
         &s,
         "keyless/log/entries",
@@ -712,11 +733,12 @@ async fn tsa_timestamp(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let result = (|| {
+    let result = within_quota(&s, "keyless/tsa", async {
         let tsa = keyless_part(&s, |k| k.tsa.as_ref(), "timestamp authority")?;
         let body = body_or_error(body)?;
         tsa.timestamp(content_type.as_deref(), &body, jiff::Timestamp::now())
-    })();
+    })
+    .await;
     let audited = audit_keyless(
         &s,
         "keyless/timestamp",

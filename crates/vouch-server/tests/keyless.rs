@@ -198,3 +198,36 @@ async fn rekor_v2_refuses_entries_whose_signature_does_not_verify() {
     bad.refused(400, "invalid_request");
     inst.stop().await;
 }
+
+#[tokio::test]
+async fn keyless_endpoints_are_rate_limited() {
+    let mut inst = start_with(|c| {
+        c.quota = one_plan(vouch_server::quota::Limits {
+            requests_per_second: 0.001,
+            burst: 2,
+            concurrent: 4,
+            max_payload_bytes: 1 << 20,
+            daily_signatures: 100,
+        })
+    })
+    .await;
+    let headers = [("content-type", "application/timestamp-query".to_string())];
+    let ask = || {
+        inst.raw(
+            "POST",
+            "/api/v1/timestamp",
+            &headers,
+            Some(b"not DER".to_vec()),
+        )
+    };
+    // A malformed query is answered with a rejection reply (HTTP 200), and counted.
+    assert_eq!(ask().await.status, 200);
+    assert_eq!(ask().await.status, 200);
+    let third = ask().await;
+    assert_eq!(third.status, 429, "{}", third.text());
+    assert!(third.header("retry-after").is_some());
+    // Each endpoint has its own bucket: the log still answers (400: not a valid entry).
+    let entry = inst.post_public("/api/v2/log/entries", &json!({})).await;
+    assert_eq!(entry.status, 400, "{}", entry.text());
+    inst.stop().await;
+}
