@@ -109,9 +109,9 @@ require_nonce = false
 default_plan = "bench"
 
 [quota.plans.bench]
-requests_per_second = 1000.0
-burst = 2000
-concurrent = 256
+requests_per_second = 100000.0
+burst = 100000
+concurrent = 4096
 max_payload_bytes = 1048576
 daily_signatures = 10000000
 
