@@ -112,7 +112,8 @@ mod tests {
             let s = format!("x https://user:{pw}@{host}/p and pkcs11:object=k?pin-value={pw}&a=b");
             let r = credentials(&s);
             proptest::prop_assert!(!r.contains(&format!(":{pw}@")), "{}", r);
-            proptest::prop_assert!(!r.contains(&format!("pin-value={pw}")), "{}", r);
+            // Delimited: a one-letter secret like `R` is a prefix of the `REDACTED` marker.
+            proptest::prop_assert!(!r.contains(&format!("pin-value={pw}&")), "{}", r);
         }
 
         #[test]
