@@ -242,7 +242,7 @@ impl TsaKeys {
     pub fn chain_pem(&self) -> Vec<String> {
         self.chain_der
             .iter()
-            .map(|d| pem_cert(d))
+            .map(|d| crate::fulcio::cert_pem(d))
             .collect::<Vec<_>>()
     }
 }
@@ -292,19 +292,6 @@ fn issued_by(cert: &Certificate, issuer: &Certificate) -> Result<bool, TsaError>
     Ok(sig::UnparsedPublicKey::new(alg, key)
         .verify(&tbs, signature)
         .is_ok())
-}
-
-/// One DER certificate as PEM.
-pub fn pem_cert(der: &[u8]) -> String {
-    use base64::Engine as _;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut out = String::from("-----BEGIN CERTIFICATE-----\n");
-    for line in b64.as_bytes().chunks(64) {
-        out.push_str(&String::from_utf8_lossy(line));
-        out.push('\n');
-    }
-    out.push_str("-----END CERTIFICATE-----\n");
-    out
 }
 
 /// (digest, signature) algorithm OIDs and the digest for a TSA key: the hash is the one

@@ -469,8 +469,12 @@ fn openssl_requests_parse_and_responses_verify() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     std::fs::write(d.join("data"), SIGNATURE).unwrap();
-    std::fs::write(d.join("root.pem"), tsa::pem_cert(&root)).unwrap();
-    std::fs::write(d.join("tsa.pem"), tsa::pem_cert(&keys.chain_der[0])).unwrap();
+    std::fs::write(d.join("root.pem"), vouch_ca::fulcio::cert_pem(&root)).unwrap();
+    std::fs::write(
+        d.join("tsa.pem"),
+        vouch_ca::fulcio::cert_pem(&keys.chain_der[0]),
+    )
+    .unwrap();
     for (name, extra) in [
         ("cert", &["-cert"][..]),
         ("nocert", &[][..]),

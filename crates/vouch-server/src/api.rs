@@ -26,7 +26,8 @@ type Shared = Arc<Service>;
 
 /// The router of the whole service (the log's tiles under `/log`).
 pub fn router(service: Shared, max_body: usize, timeout: std::time::Duration) -> Router {
-    let tiles = vouch_tlog::serve::router(service_log_store(&service));
+    let store = service_log_store(&service);
+    let tiles = vouch_tlog::serve::router(store.clone());
     Router::new()
         .route("/api/v1/signer/sign/dsse", post(sign_dsse))
         .route("/api/v1/signer/sign/blob", post(sign_blob))
@@ -43,8 +44,15 @@ pub fn router(service: Shared, max_body: usize, timeout: std::time::Duration) ->
         .route("/api/v2/configuration", get(ca_configuration))
         .route("/api/v2/trustBundle", get(ca_trust_bundle))
         .route("/api/v2/log/entries", post(rekor_create_entry))
-        .route("/api/v2/checkpoint", get(rekor_checkpoint))
-        .route("/api/v2/tile/{*path}", get(rekor_tile))
+        // Rekor v2's read paths: the same tile handlers as `/log`.
+        .route(
+            "/api/v2/checkpoint",
+            get(vouch_tlog::serve::checkpoint).with_state(store.clone()),
+        )
+        .route(
+            "/api/v2/tile/{*path}",
+            get(vouch_tlog::serve::tile).with_state(store.clone()),
+        )
         .route("/api/v1/timestamp", post(tsa_timestamp))
         .route("/api/v1/trust/config", get(trust_config))
         .route("/healthz", get(healthz))
@@ -673,53 +681,6 @@ async fn rekor_create_entry(
     }
 }
 
-fn tile_store(s: &Service) -> Arc<dyn vouch_tlog::store::TileStore> {
-    service_log_store(s)
-}
-
-/// The log's latest checkpoint (C2SP signed note).
-#[utoipa::path(get, path = "/api/v2/checkpoint", responses((status = 200, body = String)))]
-async fn rekor_checkpoint(State(s): State<Shared>) -> Response {
-    let store = tile_store(&s);
-    match tokio::task::spawn_blocking(move || store.get("checkpoint")).await {
-        Ok(Ok(Some(b))) => {
-            let mut r = b.into_response();
-            r.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/plain; charset=utf-8"),
-            );
-            r.headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-            r
-        }
-        _ => ApiError::new(Code::NotFound, "no checkpoint").into_response(),
-    }
-}
-
-/// A C2SP tile of the log.
-#[utoipa::path(get, path = "/api/v2/tile/{path}", params(("path" = String, Path, description = "tile path")), responses((status = 200, body = String)))]
-async fn rekor_tile(
-    State(s): State<Shared>,
-    axum::extract::Path(path): axum::extract::Path<String>,
-) -> Response {
-    let store = tile_store(&s);
-    let full = format!("tile/{path}");
-    match tokio::task::spawn_blocking(move || store.get(&full)).await {
-        Ok(Ok(Some(b))) => {
-            let mut r = b.into_response();
-            r.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/octet-stream"),
-            );
-            r
-        }
-        Ok(Err(e)) if e.kind() == std::io::ErrorKind::InvalidInput => {
-            ApiError::new(Code::InvalidRequest, "not a tile path").into_response()
-        }
-        _ => ApiError::new(Code::NotFound, "no such tile").into_response(),
-    }
-}
-
 /// RFC 3161: a timestamp reply for a DER timestamp query.
 #[utoipa::path(post, path = "/api/v1/timestamp", responses((status = 200, description = "application/timestamp-reply")))]
 async fn tsa_timestamp(
@@ -818,8 +779,7 @@ async fn metrics(State(s): State<Shared>) -> Response {
 #[openapi(
     info(title = "vouch serve", description = "The vouch signing service: DPoP- or mTLS-bound tokens, entitlement, quotas, a transparency log and a hash-chained audit log. Error codes: docs/serve.md."),
     paths(sign_dsse, sign_blob, sign_export, verify_referrers, public_keys, trusted_root,
-          ca_signing_cert, ca_configuration, ca_trust_bundle, rekor_create_entry, rekor_checkpoint,
-          rekor_tile, tsa_timestamp, trust_config,
+          ca_signing_cert, ca_configuration, ca_trust_bundle, rekor_create_entry, tsa_timestamp, trust_config,
           admin_keys, admin_rotate, admin_revoke, admin_bypass, admin_audit, healthz, readyz, metrics),
     components(schemas(ErrorBody, ErrorDetail, service::DsseRequest, service::BlobRequest,
         service::ExportRequest, service::ExportManifest, service::ExportFile, service::SubjectInput,

@@ -42,20 +42,8 @@ fn nonce_secret(dir: &Path) -> Result<Zeroizing<Vec<u8>>, StartError> {
     }
     let mut secret = Zeroizing::new(vec![0u8; 32]);
     aws_lc_rs::rand::fill(&mut secret).map_err(|_| StartError("no randomness".into()))?;
-    write_private(&path, &secret).map_err(io(&path))?;
+    crate::keys::write_private(&path, &secret, true).map_err(io(&path))?;
     Ok(secret)
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    opts.open(path)?.write_all(bytes)
 }
 
 /// The configuration of a dev instance on `addr` keeping its state in `dir`.

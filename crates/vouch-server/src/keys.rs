@@ -343,7 +343,8 @@ impl KeyRing {
             std::fs::create_dir_all(p)
                 .map_err(|e| internal("cannot create the key directory", e))?;
         }
-        write_private(&path, pem.as_bytes()).map_err(|e| internal("cannot write the key", e))?;
+        write_private(&path, pem.as_bytes(), false)
+            .map_err(|e| internal("cannot write the key", e))?;
         let now = now_secs();
         let serial = inner
             .state
@@ -471,11 +472,17 @@ fn sanitize(tenant: &str) -> String {
         .collect()
 }
 
-/// Writes a private key readable by the owner only.
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes a secret (a private key, a nonce secret) readable by the owner only, synced.
+/// `replace` allows overwriting an existing file; without it an existing file is an error.
+pub(crate) fn write_private(path: &Path, bytes: &[u8], replace: bool) -> std::io::Result<()> {
     use std::io::Write;
     let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
+    opts.write(true);
+    if replace {
+        opts.create(true).truncate(true);
+    } else {
+        opts.create_new(true);
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;

@@ -31,7 +31,8 @@ fn respond(bytes: Vec<u8>, content_type: &'static str, cache: &'static str) -> R
     r
 }
 
-async fn checkpoint(State(store): State<Arc<dyn TileStore>>) -> Response {
+/// `GET /checkpoint`: the latest checkpoint (also mounted elsewhere, e.g. Rekor v2 paths).
+pub async fn checkpoint(State(store): State<Arc<dyn TileStore>>) -> Response {
     match tokio::task::spawn_blocking(move || store.get("checkpoint")).await {
         Ok(Ok(Some(b))) => respond(b, "text/plain; charset=utf-8", "no-cache"),
         Ok(Ok(None)) => StatusCode::NOT_FOUND.into_response(),
@@ -39,7 +40,8 @@ async fn checkpoint(State(store): State<Arc<dyn TileStore>>) -> Response {
     }
 }
 
-async fn tile(State(store): State<Arc<dyn TileStore>>, Path(path): Path<String>) -> Response {
+/// `GET /tile/{*path}`: a tile or entry bundle.
+pub async fn tile(State(store): State<Arc<dyn TileStore>>, Path(path): Path<String>) -> Response {
     let full = format!("tile/{path}");
     let immutable = !full.contains(".p/");
     match tokio::task::spawn_blocking(move || store.get(&full)).await {

@@ -21,6 +21,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use vouch_ca::chain::{CaCert, CaKeys};
 use vouch_ca::ct::CtLog;
+use vouch_ca::fulcio::cert_pem;
 use vouch_ca::identity::IssuerType;
 use vouch_ca::tsa::{DEFAULT_POLICY, TsaKeys};
 use vouch_crypto::keys::{KeyAlgorithm, PrivateKey};
@@ -220,8 +221,7 @@ fn open_ct_log(
     )))
 }
 
-async fn issuers(config: &[OidcIssuerConfig], leeway: u64) -> Result<Vec<OidcIssuer>, StartError> {
-    let _ = leeway;
+async fn issuers(config: &[OidcIssuerConfig]) -> Result<Vec<OidcIssuer>, StartError> {
     let mut out = Vec::new();
     for i in config {
         let kind: IssuerType = i
@@ -287,7 +287,7 @@ pub async fn build(
                 keys,
                 ct,
                 append,
-                issuers(&c.oidc_issuers, 60).await?,
+                issuers(&c.oidc_issuers).await?,
             ))
         }
     };
@@ -310,30 +310,6 @@ pub async fn build(
         operator: config.operator.clone(),
         _ct: ct_seq,
     })
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    opts.open(path)?.write_all(bytes)
-}
-
-fn pem(label: &str, der: &[u8]) -> String {
-    use base64::Engine;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut out = format!("-----BEGIN {label}-----\n");
-    for chunk in b64.as_bytes().chunks(64) {
-        out.push_str(&String::from_utf8_lossy(chunk));
-        out.push('\n');
-    }
-    out.push_str(&format!("-----END {label}-----\n"));
-    out
 }
 
 /// Dev mode: the CA chain, CT key and TSA chain under `dir/keyless/`, generated on first
@@ -363,16 +339,15 @@ pub fn dev_config(
             .intermediate_key
             .to_pem(None)
             .map_err(|e| StartError(format!("dev CA: {e}")))?;
-        write_private(&ca_key, key_pem.as_bytes()).map_err(io(&ca_key))?;
-        let text =
-            pem("CERTIFICATE", &chain.intermediate_der) + &pem("CERTIFICATE", &chain.root_der);
+        crate::keys::write_private(&ca_key, key_pem.as_bytes(), true).map_err(io(&ca_key))?;
+        let text = cert_pem(&chain.intermediate_der) + &cert_pem(&chain.root_der);
         std::fs::write(&ca_chain, text).map_err(io(&ca_chain))?;
         let ct = PrivateKey::generate(KeyAlgorithm::EcdsaP256)
             .map_err(|e| StartError(format!("dev CT key: {e}")))?;
         let ct_pem = ct
             .to_pem(None)
             .map_err(|e| StartError(format!("dev CT key: {e}")))?;
-        write_private(&ct_key, ct_pem.as_bytes()).map_err(io(&ct_key))?;
+        crate::keys::write_private(&ct_key, ct_pem.as_bytes(), true).map_err(io(&ct_key))?;
     }
     let tsa_chain = k.join("tsa-chain.pem");
     let tsa_key = k.join("tsa.key");
@@ -384,12 +359,8 @@ pub fn dev_config(
             .map_err(|e| StartError(format!("dev TSA key: {e}")))?;
         let (keys, _root) = vouch_ca::tsa::generate_dev_tsa_for(now, key)
             .map_err(|e| StartError(format!("dev TSA: {e}")))?;
-        write_private(&tsa_key, key_pem.as_bytes()).map_err(io(&tsa_key))?;
-        let text: String = keys
-            .chain_der
-            .iter()
-            .map(|c| pem("CERTIFICATE", c))
-            .collect();
+        crate::keys::write_private(&tsa_key, key_pem.as_bytes(), true).map_err(io(&tsa_key))?;
+        let text: String = keys.chain_der.iter().map(|c| cert_pem(c)).collect();
         std::fs::write(&tsa_chain, text).map_err(io(&tsa_chain))?;
     }
     Ok(KeylessConfig {
