@@ -14,9 +14,11 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
 use vouch_attest::Bundle;
+use vouch_attest::logging::LogRequest;
 use vouch_attest::statement::{ResourceDescriptor, STATEMENT_V1, Statement};
 use vouch_crypto::keys::{HashAlgorithm, KeyAlgorithm, Prehash};
 use vouch_crypto::signer::Signer;
+use vouch_tlog::log::Appended;
 use vouch_tlog::note::Verifier as NoteVerifier;
 use vouch_tlog::sequencer::Sequencer;
 
@@ -237,6 +239,11 @@ fn rfc3339_now() -> String {
 /// The audit fields filled as the request goes through the pipeline.
 struct Trail {
     record: AuditRecord,
+    started: Instant,
+    /// Set once the `signed` record is committed (written while the log batch that holds
+    /// the signature is in flight); the pipeline's end then writes nothing more, or a
+    /// refusal when the log failed after all.
+    signed_recorded: bool,
 }
 
 impl Trail {
@@ -258,7 +265,23 @@ impl Trail {
                 latency_ms: 0,
                 trace_id: trace_id.to_string(),
             },
+            started: Instant::now(),
+            signed_recorded: false,
         }
+    }
+
+    /// The record of this request as decided so far, with its latency up to now.
+    fn decided(&self, result: Result<(), &ApiError>) -> AuditRecord {
+        let mut record = self.record.clone();
+        record.latency_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        match result {
+            Ok(()) => record.decision = "signed".into(),
+            Err(e) => {
+                record.decision = "refused".into();
+                record.error_code = Some(e.code.as_str().to_string());
+            }
+        }
+        record
     }
 }
 
@@ -390,22 +413,16 @@ impl Service {
         let started = Instant::now();
         let mut trail = Trail::new(req.endpoint, &req.trace_id);
         let result = self.sign_inner(&req, parse, &mut trail).await;
-        let mut record = trail.record;
-        record.latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        match &result {
-            Ok(_) => record.decision = "signed".into(),
-            Err(e) => {
-                record.decision = "refused".into();
-                record.error_code = Some(e.code.as_str().to_string());
-            }
-        }
-        let audit_started = Instant::now();
-        let audited = self.audit.append(record).await;
-        self.metrics
-            .audit_write
-            .observe(audit_started.elapsed().as_secs_f64());
+        // A `signed` record already committed covers a success; a failure after it (the log
+        // refused the entry) gets its own refusal record, so the chain says what happened.
+        let audited = if trail.signed_recorded && result.is_ok() {
+            Ok(())
+        } else {
+            let record = trail.decided(result.as_ref().map(|_| ()));
+            self.record_audit(record).await
+        };
         let result = match (result, audited) {
-            (r, Ok(_)) => r,
+            (r, Ok(())) => r,
             // No audit record, no signature: the bundle is dropped.
             (_, Err(e)) => Err(ApiError::unavailable(format!(
                 "the audit record cannot be written, so nothing is returned: {}",
@@ -414,6 +431,16 @@ impl Service {
         };
         self.observe(req.endpoint, &result, started.elapsed());
         result
+    }
+
+    /// Appends one record, timing the write for the metrics.
+    async fn record_audit(&self, record: AuditRecord) -> Result<(), ApiError> {
+        let audit_started = Instant::now();
+        let audited = self.audit.append(record).await;
+        self.metrics
+            .audit_write
+            .observe(audit_started.elapsed().as_secs_f64());
+        audited.map(|_| ())
     }
 
     fn observe(&self, endpoint: &str, result: &Result<Signed, ApiError>, took: Duration) {
@@ -538,17 +565,28 @@ impl Service {
             }
             work => {
                 let s = signer.clone();
-                let log = self.log.clone();
-                let (bundle, index) =
-                    tokio::task::spawn_blocking(move || sign_and_log(s.as_ref(), work, &log))
+                let (mut bundle, request) =
+                    tokio::task::spawn_blocking(move || sign_work(s.as_ref(), work))
                         .await
                         .map_err(|e| ApiError::internal(format!("signing task: {e}")))??;
+                // The signature exists: its `signed` record is committed while the log batch
+                // that will hold it is written, so the request waits for one durable write,
+                // not two in a row. Neither alone releases the bundle.
+                let (appended, audited) = tokio::join!(
+                    self.log.append(request.body.clone()),
+                    self.record_audit(trail.decided(Ok(())))
+                );
+                audited?;
+                trail.signed_recorded = true;
+                let appended = appended?;
+                vouch_attest::logging::attach(&mut bundle, &request, &appended, &self.log.key)
+                    .map_err(|e| bad(e.to_string()))?;
                 let bundle = serde_json::from_slice(&bundle.to_json())
                     .map_err(|e| ApiError::internal(format!("bundle encoding: {e}")))?;
                 Signed::Bundle(SignResponse {
                     bundle,
                     signing_identity: identity,
-                    log_index: index,
+                    log_index: appended.index,
                 })
             }
         };
@@ -789,12 +827,9 @@ fn sign_export(signer: &dyn Signer, m: &ExportManifest) -> Result<ExportResponse
     })
 }
 
-fn sign_and_log(
-    signer: &dyn Signer,
-    work: Work,
-    log: &ServiceLog,
-) -> Result<(Bundle, u64), ApiError> {
-    let mut bundle = match work {
+/// Signs `work` (a statement or a digest) and builds its log entry's body.
+fn sign_work(signer: &dyn Signer, work: Work) -> Result<(Bundle, LogRequest), ApiError> {
+    let bundle = match work {
         Work::Dsse(st, _) => vouch_attest::sign::attest(signer, &st),
         Work::Blob(digest) => vouch_attest::sign::sign_digest(signer, digest, 0),
         Work::Export(_) => return Err(ApiError::internal("an export is not a bundle")),
@@ -803,19 +838,24 @@ fn sign_and_log(
         vouch_attest::AttestError::Key(k) => ApiError::internal(format!("signing: {k}")),
         other => bad(other.to_string()),
     })?;
-    let appended = vouch_attest::logging::log_bundle_with(
-        &mut bundle,
-        signer.public_key(),
-        &log.key,
-        |body| log.sequencer.append(body.to_vec()),
-    )
-    .map_err(|e| match e {
-        vouch_attest::logging::LogBundleError::Log(e) => {
-            ApiError::unavailable(format!("the transparency log cannot append: {e}"))
-        }
-        vouch_attest::logging::LogBundleError::Bundle(e) => bad(e.to_string()),
-    })?;
-    Ok((bundle, appended.index))
+    let request = vouch_attest::logging::log_request(&bundle, signer.public_key())
+        .map_err(|e| bad(e.to_string()))?;
+    Ok((bundle, request))
+}
+
+impl ServiceLog {
+    /// Appends `body` and waits, without holding a thread, until its batch is durable.
+    pub async fn append(&self, body: Vec<u8>) -> Result<Appended, ApiError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.sequencer.submit(body, move |r| {
+            let _ = tx.send(r);
+        });
+        let unavailable =
+            |e: String| ApiError::unavailable(format!("the transparency log cannot append: {e}"));
+        rx.await
+            .map_err(|_| unavailable("the sequencer stopped".into()))?
+            .map_err(|e| unavailable(e.to_string()))
+    }
 }
 
 /// A trace id: the W3C `traceparent` header's trace id when valid, else a fresh random one.

@@ -306,12 +306,12 @@ impl Log {
         Ok(self.signer.sign_checkpoint(&body)?)
     }
 
-    /// Publishes `checkpoint` (atomic, file fsynced). The rename itself is not waited for:
-    /// the checkpoint is already committed in the index, and a lost rename is repaired when
-    /// the log is next opened.
+    /// Publishes `checkpoint` atomically, without waiting for the disk: the checkpoint is
+    /// already committed in the index, and a checkpoint file that a crash lost or left
+    /// unreadable is re-published from the index when the log is next opened.
     fn publish(&mut self, note: &str) -> Result<(), LogError> {
         self.store
-            .put("checkpoint", note.as_bytes())
+            .put_unsynced("checkpoint", note.as_bytes())
             .map_err(io("checkpoint"))
     }
 

@@ -32,7 +32,9 @@ impl Default for BatchConfig {
     }
 }
 
-type Reply = mpsc::SyncSender<Result<Appended, String>>;
+/// Where a batch's outcome for one entry goes: a waiting thread's channel ([`Sequencer::append`])
+/// or a caller's callback ([`Sequencer::submit`], e.g. completing an async task).
+type Reply = Box<dyn FnOnce(Result<Appended, String>) + Send>;
 
 /// A running sequencer; dropping it stops the worker after the pending batch and closes the
 /// log on the worker's thread.
@@ -62,14 +64,14 @@ impl Sequencer {
                 let refs: Vec<&[u8]> = batch.iter().map(|(d, _)| d.as_slice()).collect();
                 match log.append_batch(&refs) {
                     Ok(acks) => {
-                        for ((_, reply), ack) in batch.iter().zip(acks) {
-                            let _ = reply.send(Ok(ack));
+                        for ((_, reply), ack) in batch.into_iter().zip(acks) {
+                            reply(Ok(ack));
                         }
                     }
                     Err(e) => {
                         let msg = e.to_string();
-                        for (_, reply) in &batch {
-                            let _ = reply.send(Err(msg.clone()));
+                        for (_, reply) in batch {
+                            reply(Err(msg.clone()));
                         }
                     }
                 }
@@ -88,19 +90,34 @@ impl Sequencer {
 
     /// Appends one entry and waits until it is durable.
     pub fn append(&self, data: Vec<u8>) -> Result<Appended, LogError> {
-        if data.len() > crate::log::MAX_ENTRY {
-            return Err(LogError::TooLarge(data.len()));
-        }
         let (rtx, rrx) = mpsc::sync_channel(1);
-        let stopped = || LogError::Corrupt("the sequencer stopped".into());
-        self.tx
-            .as_ref()
-            .ok_or_else(stopped)?
-            .send((data, rtx))
-            .map_err(|_| stopped())?;
+        self.submit(data, move |r| {
+            let _ = rtx.send(r);
+        });
         rrx.recv()
-            .map_err(|_| stopped())?
-            .map_err(LogError::Corrupt)
+            .map_err(|_| LogError::Corrupt("the sequencer stopped".into()))?
+    }
+
+    /// Queues one entry; `done` is called exactly once, on the worker's thread, with its
+    /// acknowledgement once the batch holding it is durable (or with the error). It must be
+    /// quick: the rest of the batch's callers wait for it. For callers that must not block
+    /// a thread while the batch is written (an async server hands over a oneshot sender).
+    pub fn submit(
+        &self,
+        data: Vec<u8>,
+        done: impl FnOnce(Result<Appended, LogError>) + Send + 'static,
+    ) {
+        if data.len() > crate::log::MAX_ENTRY {
+            return done(Err(LogError::TooLarge(data.len())));
+        }
+        let reply: Reply = Box::new(move |r| done(r.map_err(LogError::Corrupt)));
+        let Some(tx) = self.tx.as_ref() else {
+            return reply(Err("the sequencer stopped".into()));
+        };
+        // A send fails only when the worker is gone; it hands the entry (and reply) back.
+        if let Err(mpsc::SendError((_, reply))) = tx.send((data, reply)) {
+            reply(Err("the sequencer stopped".into()));
+        }
     }
 
     /// Stops the worker and returns the log.

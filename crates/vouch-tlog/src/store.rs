@@ -19,6 +19,12 @@ pub trait TileStore: Send + Sync {
     fn put(&self, path: &str, data: &[u8]) -> io::Result<()>;
     /// Makes every `put` so far durable.
     fn sync(&self) -> io::Result<()>;
+    /// Writes an object atomically but without waiting for the disk: only for objects that
+    /// are rebuilt from durable state after a crash (the published checkpoint, which the
+    /// index holds), where an fsync would only add latency to every batch.
+    fn put_unsynced(&self, path: &str, data: &[u8]) -> io::Result<()> {
+        self.put(path, data)
+    }
     /// Writes several objects (an implementation may do so in parallel).
     fn put_many(&self, objects: &[(&str, &[u8])]) -> io::Result<()> {
         for (p, d) in objects {
@@ -66,6 +72,10 @@ impl PosixStore {
 /// Durable atomic file write: temp file in the same directory, fsync, rename. (The rename
 /// is durable once the directory is synced.)
 pub fn write_file_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
+    write_atomic(path, data, true)
+}
+
+fn write_atomic(path: &Path, data: &[u8], durable: bool) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     if !dir.is_dir() {
         fs::create_dir_all(dir)?;
@@ -77,7 +87,9 @@ pub fn write_file_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
     let tmp = dir.join(format!(".{name}.tmp.{}", unique_suffix()));
     let mut f = fs::File::create(&tmp)?;
     f.write_all(data)?;
-    f.sync_all()?;
+    if durable {
+        f.sync_all()?;
+    }
     drop(f);
     fs::rename(&tmp, path)
 }
@@ -143,6 +155,11 @@ impl TileStore for PosixStore {
         Ok(())
     }
 
+    fn put_unsynced(&self, path: &str, data: &[u8]) -> io::Result<()> {
+        check_path(path)?;
+        write_atomic(&self.root.join(path), data, false)
+    }
+
     fn put_many(&self, objects: &[(&str, &[u8])]) -> io::Result<()> {
         // fsyncs of different files overlap in the device queue: write them in parallel.
         std::thread::scope(|s| {
@@ -162,26 +179,17 @@ impl TileStore for PosixStore {
             Ok(mut d) => std::mem::take(&mut *d),
             Err(_) => BTreeSet::new(),
         };
-        // Deepest first, so that a directory's entry in its parent is synced after it.
-        // Siblings at the same depth are synced in parallel.
-        let mut by_depth: Vec<Vec<&PathBuf>> = Vec::new();
-        for d in &dirs {
-            let depth = d.components().count();
-            if by_depth.len() <= depth {
-                by_depth.resize(depth + 1, Vec::new());
-            }
-            by_depth[depth].push(d);
-        }
-        for group in by_depth.iter().rev().filter(|g| !g.is_empty()) {
-            std::thread::scope(|s| {
-                let hs: Vec<_> = group.iter().map(|d| s.spawn(move || sync_dir(d))).collect();
-                hs.into_iter().try_for_each(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| Err(io::Error::other("sync panicked")))
-                })
-            })?;
-        }
-        Ok(())
+        // All at once: nothing is acknowledged until every one has returned, so the order
+        // in which a new directory and its parent reach the disk does not matter, and
+        // waiting level by level would cost one device flush per level.
+        let dirs: Vec<&PathBuf> = dirs.iter().collect();
+        std::thread::scope(|s| {
+            let hs: Vec<_> = dirs.iter().map(|d| s.spawn(move || sync_dir(d))).collect();
+            hs.into_iter().try_for_each(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(io::Error::other("sync panicked")))
+            })
+        })
     }
 }
 

@@ -5,6 +5,11 @@
 //! appends from all replicas queue on that row and form ONE chain: each inserts seq+1 with
 //! the previous hash and moves the head before releasing the lock at commit.
 //!
+//! Appends are committed in groups: one writer task per handle takes every record waiting
+//! (up to 512) into one transaction, so one commit serves many requests; each caller is
+//! answered after the commit that holds its record. The writer is a task of its own so that
+//! a request dropped mid-way (its client went away) never aborts other requests' commit.
+//!
 //! Each handle keeps one connection (its task spawned on the runtime). A dead connection is
 //! replaced on the next call; the call that found it dead fails with `unavailable`, and the
 //! caller refuses to sign (it never signs without an audit record). Every round trip is bounded
@@ -13,9 +18,10 @@
 //! It must never echo the connection string (it may hold a password) in an error or `Debug`,
 //! nor interpolate anything but the validated schema name into SQL.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio_postgres::{Client, Config, NoTls};
 
 use super::{Appended, GENESIS_HASH, RawRow, chain_hash};
@@ -26,14 +32,92 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Bound on one operation (an append waits here for other replicas' appends too).
 const OP_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A PostgreSQL audit log in one schema.
+/// Most records one transaction commits.
+const MAX_GROUP: usize = 512;
+
+/// A PostgreSQL audit log in one schema: the connection, and the writer task's queue.
 pub struct PgAudit {
+    conn: Arc<PgConn>,
+    writer: mpsc::UnboundedSender<Pending>,
+}
+
+/// A record waiting for the writer, and where its answer goes.
+struct Pending {
+    tenant: String,
+    json: String,
+    reply: oneshot::Sender<Result<Appended, ApiError>>,
+}
+
+impl std::ops::Deref for PgAudit {
+    type Target = PgConn;
+    fn deref(&self) -> &PgConn {
+        &self.conn
+    }
+}
+
+impl std::fmt::Debug for PgAudit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.conn.fmt(f)
+    }
+}
+
+impl PgAudit {
+    pub(crate) async fn open(params: &str, schema: &str) -> Result<Self, ApiError> {
+        let conn = Arc::new(PgConn::open(params, schema).await?);
+        let (writer, rx) = mpsc::unbounded_channel();
+        tokio::spawn(write_groups(conn.clone(), rx));
+        Ok(PgAudit { conn, writer })
+    }
+
+    /// Appends one record; returns once the transaction holding it has committed.
+    pub(crate) async fn append(&self, tenant: &str, json: &str) -> Result<Appended, ApiError> {
+        let (reply, answer) = oneshot::channel();
+        let gone = || ApiError::unavailable("audit database (postgres): the writer stopped");
+        self.writer
+            .send(Pending {
+                tenant: tenant.to_owned(),
+                json: json.to_owned(),
+                reply,
+            })
+            .map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
+    }
+}
+
+/// The writer: takes every record waiting, commits them in one transaction, answers each.
+/// Ends when the handle (the queue's sender) is dropped.
+async fn write_groups(conn: Arc<PgConn>, mut rx: mpsc::UnboundedReceiver<Pending>) {
+    while let Some(first) = rx.recv().await {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(p) => group.push(p),
+                Err(_) => break,
+            }
+        }
+        match conn.append_group(&group).await {
+            Ok(appended) => {
+                for (p, a) in group.into_iter().zip(appended) {
+                    let _ = p.reply.send(Ok(a));
+                }
+            }
+            Err(e) => {
+                for p in group {
+                    let _ = p.reply.send(Err(e.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// The connection and schema: every read, and the writer's transactions.
+pub struct PgConn {
     config: Box<Config>,
     schema: String,
     client: Mutex<Option<Client>>,
 }
 
-impl std::fmt::Debug for PgAudit {
+impl std::fmt::Debug for PgConn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Not the config: it is the connection string, and that may carry a password.
         f.debug_struct("PgAudit")
@@ -72,8 +156,8 @@ fn raw(r: &tokio_postgres::Row) -> Result<RawRow, ApiError> {
     })
 }
 
-impl PgAudit {
-    pub(crate) async fn open(params: &str, schema: &str) -> Result<Self, ApiError> {
+impl PgConn {
+    async fn open(params: &str, schema: &str) -> Result<Self, ApiError> {
         if !valid_schema(schema) {
             return Err(ApiError::internal(format!(
                 "audit schema name `{schema}` must be letters, digits and _ (not starting with a digit)"
@@ -85,7 +169,7 @@ impl PgAudit {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
-        let store = PgAudit {
+        let store = PgConn {
             config: Box::new(config),
             schema: schema.to_string(),
             client: Mutex::new(None),
@@ -162,7 +246,9 @@ impl PgAudit {
         }
     }
 
-    pub(crate) async fn append(&self, tenant: &str, json: &str) -> Result<Appended, ApiError> {
+    /// One transaction for `group`, in order: takes the head row (so replicas queue on it),
+    /// inserts the records chained from it, moves the head, commits.
+    async fn append_group(&self, group: &[Pending]) -> Result<Vec<Appended>, ApiError> {
         let s = &self.schema;
         let mut guard = self.client.lock().await;
         let client = self.connected(&mut guard).await?;
@@ -174,32 +260,43 @@ impl PgAudit {
                     &[],
                 )
                 .await?;
-            let seq: i64 = head.try_get(0)?;
-            let prev: String = head.try_get(1)?;
-            let Some(hash) = chain_hash(&prev, json) else {
-                // Rolled back on drop; the head is corrupt and verify will say how.
-                return Ok(Err(ApiError::internal(
-                    "audit head hash is not 64 hex digits: run verify",
-                )));
-            };
-            let next = seq + 1;
+            let mut seq: i64 = head.try_get(0)?;
+            let mut prev: String = head.try_get(1)?;
+            let mut rows = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            let mut out = Vec::with_capacity(group.len());
+            for p in group {
+                let Some(hash) = chain_hash(&prev, &p.json) else {
+                    // Rolled back on drop; the head is corrupt and verify will say how.
+                    return Ok(Err(ApiError::internal(
+                        "audit head hash is not 64 hex digits: run verify",
+                    )));
+                };
+                seq += 1;
+                rows.0.push(seq);
+                rows.1.push(p.tenant.as_str());
+                rows.2.push(std::mem::replace(&mut prev, hash.clone()));
+                rows.3.push(hash.clone());
+                rows.4.push(p.json.as_str());
+                out.push(Appended {
+                    seq: seq as u64,
+                    hash,
+                });
+            }
             tx.execute(
                 &format!(
-                    "INSERT INTO {s}.audit_log (seq, tenant, prev_hash, hash, record) VALUES ($1, $2, $3, $4, $5)"
+                    "INSERT INTO {s}.audit_log (seq, tenant, prev_hash, hash, record)
+                     SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[])"
                 ),
-                &[&next, &tenant, &prev, &hash, &json],
+                &[&rows.0, &rows.1, &rows.2, &rows.3, &rows.4],
             )
             .await?;
             tx.execute(
                 &format!("UPDATE {s}.audit_head SET seq = $1, hash = $2 WHERE id = 1"),
-                &[&next, &hash],
+                &[&seq, &prev],
             )
             .await?;
             tx.commit().await?;
-            Ok(Ok(Appended {
-                seq: next as u64,
-                hash,
-            }))
+            Ok(Ok(out))
         })
         .await;
         Self::settle(&mut guard, r)?

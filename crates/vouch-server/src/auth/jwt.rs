@@ -5,8 +5,18 @@
 //!
 //! It must never: accept `alg: none`, an HMAC algorithm, a token without `kid`, `exp` or
 //! tenant, a DPoP proof passed off as a token (`typ: dpop+jwt`), or put the token in an error.
+//!
+//! A CI job sends the same token with every request, so a token whose signature and fixed
+//! claims verified is remembered ([`VerifiedTokens`], by its SHA-256): a later request skips
+//! the signature check but not the clock (`exp`/`nbf`/`iat` are checked every time) nor the key
+//! (the `kid` must still be published by the key source, so a key rotated out of the JWKS stops
+//! its tokens at once).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 
 use super::dpop::{asymmetric_alg, jws_header, verify_jws};
 use super::jwks::KeySource;
@@ -90,10 +100,116 @@ pub async fn verify_optok(
     keys: &KeySource,
     rules: &TokenRules<'_>,
     now: u64,
+    verified: &VerifiedTokens,
 ) -> Result<TokenClaims, ApiError> {
     if token.is_empty() || token.len() > MAX_TOKEN_LEN {
         return Err(invalid("the access token is empty or too large"));
     }
+    let id: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+    if let Some(hit) = verified.get(&id) {
+        let key = keys.key(&hit.kid).await?;
+        if !key.allows(hit.alg) {
+            return Err(invalid("the access token's alg is not its key's"));
+        }
+        hit.times.check(now, rules.leeway_seconds)?;
+        return Ok(hit.claims);
+    }
+    let (claims, kid, alg, times) = verify_uncached(token, keys, rules, now).await?;
+    verified.put(
+        id,
+        Verified {
+            kid,
+            alg,
+            times,
+            claims: claims.clone(),
+        },
+    );
+    Ok(claims)
+}
+
+/// The token's time claims, checked against the request's clock on every use.
+#[derive(Debug, Clone, Copy)]
+struct Times {
+    exp: u64,
+    nbf: Option<u64>,
+    iat: Option<u64>,
+}
+
+impl Times {
+    fn check(&self, now: u64, leeway: u64) -> Result<(), ApiError> {
+        if self.exp.saturating_add(leeway) <= now {
+            return Err(invalid("the access token has expired"));
+        }
+        if let Some(nbf) = self.nbf
+            && nbf > now.saturating_add(leeway)
+        {
+            return Err(invalid("the access token is not yet valid"));
+        }
+        if let Some(iat) = self.iat
+            && iat > now.saturating_add(leeway)
+        {
+            return Err(invalid("the access token was issued in the future"));
+        }
+        Ok(())
+    }
+}
+
+/// What a verified token left behind: everything but its clock checks.
+#[derive(Debug, Clone)]
+struct Verified {
+    kid: String,
+    alg: jsonwebtoken::Algorithm,
+    times: Times,
+    claims: TokenClaims,
+}
+
+/// Tokens already verified, by SHA-256 of the token (never the token itself). Bounded: when
+/// full, entries past their `exp` go first, then everything (a refill costs one signature
+/// check per token).
+#[derive(Debug, Default)]
+pub struct VerifiedTokens {
+    map: Mutex<HashMap<[u8; 32], Verified>>,
+}
+
+/// Most tokens remembered at once.
+const MAX_VERIFIED: usize = 4096;
+
+impl VerifiedTokens {
+    fn get(&self, id: &[u8; 32]) -> Option<Verified> {
+        self.map.lock().ok()?.get(id).cloned()
+    }
+
+    fn put(&self, id: [u8; 32], v: Verified) {
+        let Ok(mut map) = self.map.lock() else { return };
+        if map.len() >= MAX_VERIFIED {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            map.retain(|_, v| v.times.exp > now);
+            if map.len() >= MAX_VERIFIED {
+                map.clear();
+            }
+        }
+        map.insert(id, v);
+    }
+
+    /// How many tokens are remembered.
+    pub fn len(&self) -> usize {
+        self.map.lock().map_or(0, |m| m.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The full check: header, key, signature, then every claim.
+async fn verify_uncached(
+    token: &str,
+    keys: &KeySource,
+    rules: &TokenRules<'_>,
+    now: u64,
+) -> Result<(TokenClaims, String, jsonwebtoken::Algorithm, Times), ApiError> {
     let header = jws_header(token).ok_or_else(|| invalid("the access token is not a JWS"))?;
     if let Some(typ) = header.get("typ") {
         match typ.as_str() {
@@ -120,7 +236,6 @@ pub async fn verify_optok(
     let claims = verify_jws(token, key.decoding_key(), alg)
         .ok_or_else(|| invalid("the access token's signature does not verify"))?;
 
-    let leeway = rules.leeway_seconds;
     if claims.get("iss").and_then(Value::as_str) != Some(rules.issuer) {
         return Err(invalid("the access token is from another issuer"));
     }
@@ -129,21 +244,13 @@ pub async fn verify_optok(
     if !aud.iter().any(|a| a == rules.audience) {
         return Err(invalid("the access token is not for this audience"));
     }
-    let exp =
-        numeric_date(claims.get("exp"))?.ok_or_else(|| invalid("the access token has no exp"))?;
-    if exp.saturating_add(leeway) <= now {
-        return Err(invalid("the access token has expired"));
-    }
-    if let Some(nbf) = numeric_date(claims.get("nbf"))?
-        && nbf > now.saturating_add(leeway)
-    {
-        return Err(invalid("the access token is not yet valid"));
-    }
-    if let Some(iat) = numeric_date(claims.get("iat"))?
-        && iat > now.saturating_add(leeway)
-    {
-        return Err(invalid("the access token was issued in the future"));
-    }
+    let times = Times {
+        exp: numeric_date(claims.get("exp"))?
+            .ok_or_else(|| invalid("the access token has no exp"))?,
+        nbf: numeric_date(claims.get("nbf"))?,
+        iat: numeric_date(claims.get("iat"))?,
+    };
+    times.check(now, rules.leeway_seconds)?;
     let subject = opt_string(&claims, "sub")?
         .filter(|s| !s.is_empty())
         .ok_or_else(|| invalid("the access token has no subject"))?;
@@ -165,7 +272,7 @@ pub async fn verify_optok(
         Some(Value::Object(cnf)) => (opt_string(cnf, "jkt")?, opt_string(cnf, "x5t#S256")?),
         Some(_) => return Err(invalid("the access token has a malformed cnf")),
     };
-    Ok(TokenClaims {
+    let claims = TokenClaims {
         subject,
         tenant,
         scopes,
@@ -174,5 +281,6 @@ pub async fn verify_optok(
         amr,
         cnf_jkt,
         cnf_x5t_s256,
-    })
+    };
+    Ok((claims, kid.to_owned(), alg, times))
 }

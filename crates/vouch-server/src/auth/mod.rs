@@ -302,6 +302,7 @@ pub struct Authenticator {
     keys: KeySource,
     replay: ReplayCache,
     nonces: nonce::NonceIssuer,
+    verified: jwt::VerifiedTokens,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -353,6 +354,7 @@ impl Authenticator {
             keys,
             replay,
             nonces,
+            verified: jwt::VerifiedTokens::default(),
         })
     }
 
@@ -406,7 +408,7 @@ impl Authenticator {
             tenant_claim: &cfg.tenant_claim,
             leeway_seconds: cfg.leeway_seconds,
         };
-        let claims = jwt::verify_optok(token, &self.keys, &rules, req.now).await?;
+        let claims = jwt::verify_optok(token, &self.keys, &rules, req.now, &self.verified).await?;
         let mut proofs = req.headers.get_all("dpop").iter();
         let proof = proofs.next();
         let binding = match scheme {

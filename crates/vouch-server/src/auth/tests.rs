@@ -900,6 +900,71 @@ async fn jwks_file_rotation() {
     );
 }
 
+/// A token is verified once and remembered; a later use still checks the clock and that its
+/// key is still published.
+#[tokio::test]
+async fn a_remembered_token_is_checked_again_for_time_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = LocalIssuer::load_or_create(&dir.path().join("a"), ISS).unwrap();
+    let b = LocalIssuer::load_or_create(&dir.path().join("b"), ISS).unwrap();
+    let jwks = dir.path().join("jwks.json");
+    std::fs::write(&jwks, a.jwks().to_string()).unwrap();
+    let mut cfg = AuthConfig::new(ISS);
+    cfg.jwks_file = Some(jwks.clone());
+    cfg.jwks_min_refetch_seconds = 0;
+    let keys = cfg.key_source().await.unwrap();
+    let auth = Authenticator::new(cfg, keys, ReplayCache::memory(100), SECRET).unwrap();
+    let key = DpopKey::generate().unwrap();
+    let token = a.mint(&mint_req(Some(key.thumbprint()))).unwrap();
+    let call = |now: u64| {
+        let pr = key
+            .proof("POST", URL, Some(&token), Some(&auth.fresh_nonce(now)), now)
+            .unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert("authorization", format!("DPoP {token}").parse().unwrap());
+        headers.insert("dpop", pr.parse().unwrap());
+        headers
+    };
+    fn facts(h: &HeaderMap, now: u64) -> RequestFacts<'_> {
+        RequestFacts {
+            method: &Method::POST,
+            url: URL,
+            headers: h,
+            client_cert: None,
+            now,
+        }
+    }
+    let h = call(NOW);
+    assert!(auth.authenticate(&facts(&h, NOW)).await.is_ok());
+    let h = call(NOW + 1);
+    assert!(auth.authenticate(&facts(&h, NOW + 1)).await.is_ok());
+    // Remembered, but past its exp (600 s + leeway): refused.
+    let late = NOW + 3600;
+    let h = call(late);
+    let e = auth.authenticate(&facts(&h, late)).await.unwrap_err();
+    assert_eq!(e.code, Code::InvalidToken);
+    assert!(e.message.contains("expired"), "{}", e.message);
+    // Its key rotated out of the JWKS (seen by the key source when B's new kid makes it
+    // re-read the file): refused, though it verified a moment ago.
+    std::fs::write(&jwks, b.jwks().to_string()).unwrap();
+    let tb = b.mint(&mint_req(Some(key.thumbprint()))).unwrap();
+    let pb = key
+        .proof("POST", URL, Some(&tb), Some(&auth.fresh_nonce(NOW)), NOW)
+        .unwrap();
+    let mut hb = HeaderMap::new();
+    hb.insert("authorization", format!("DPoP {tb}").parse().unwrap());
+    hb.insert("dpop", pb.parse().unwrap());
+    assert!(auth.authenticate(&facts(&hb, NOW)).await.is_ok());
+    let h = call(NOW + 2);
+    assert_eq!(
+        auth.authenticate(&facts(&h, NOW + 2))
+            .await
+            .unwrap_err()
+            .code,
+        Code::InvalidToken
+    );
+}
+
 #[tokio::test]
 async fn jwks_periodic_refresh_and_failure() {
     let dir = tempfile::tempdir().unwrap();
