@@ -51,6 +51,42 @@ const NO_OUTPUT: [&str; 5] = [
     "trust update",
 ];
 
+/// Commands whose text report can be coloured (`--color`): the finding reports.
+const COLOR: [&str; 8] = [
+    "check",
+    "ci audit",
+    "iam lint",
+    "secrets scan",
+    "vuln scan",
+    "register lint",
+    "policy test",
+    "policy verify",
+];
+
+/// Commands that print nothing on stderr but errors, so `--quiet` has nothing to silence
+/// (no progress, warnings, notes or status lines).
+const NO_QUIET: [&str; 16] = [
+    "explain",
+    "completions",
+    "bundle digest",
+    "key public-key",
+    "ci audit",
+    "iam lint",
+    "policy test",
+    "policy verify",
+    "exceptions list",
+    "trust show",
+    "vuln vex",
+    "register export",
+    "register threats",
+    "register report",
+    "log prove",
+    "log trusted-root",
+];
+
+/// Commands that may fetch over the network, which `--offline` forbids.
+const ONLINE: [&str; 2] = ["trust update", "db update"];
+
 /// Command families that read vouch.toml (`--config`).
 const CONFIG_FAMILIES: [&str; 9] = [
     "check", "ci", "db", "iam", "register", "seal", "secrets", "vuln",
@@ -88,6 +124,9 @@ fn takes(path: &str, id: &str) -> bool {
             let family = path.split(' ').next().unwrap_or(path);
             CONFIG_FAMILIES.contains(&family)
         }
+        "color" => COLOR.contains(&path),
+        "quiet" => !NO_QUIET.contains(&path),
+        "offline" => ONLINE.contains(&path),
         _ => true,
     }
 }
@@ -139,9 +178,14 @@ fn cosign_signing_flags() -> [Arg; 3] {
 }
 
 /// The global options some commands ignore.
-const GLOBALS: [&str; 4] = ["fail_on", "format", "output", "config"];
+const GLOBALS: [&str; 7] = [
+    "fail_on", "format", "output", "config", "color", "quiet", "offline",
+];
 
-/// Hides `--fail-on` / `--format` / `-o` / `--config` in the help of commands that do not take them, recursively.
+/// Hides the global options (`--fail-on`, `--format`, `-o`, `--config`, `--color`,
+/// `--quiet`, `--offline`) in the help of commands that do not take them, recursively.
+/// `--color`, `--quiet` and `--offline` stay accepted there (they change nothing, and
+/// scripts pass them everywhere); the others are refused by [`check`].
 fn hide_ignored(cmd: &mut Command, path: &str) {
     let has_subcommands = cmd.has_subcommands();
     if !has_subcommands || path == "gate" {

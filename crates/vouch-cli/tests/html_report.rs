@@ -1,8 +1,8 @@
-//! The HTML report as a person sees it: every report command's page is rendered in headless
-//! Chromium (Debian's `chromium`, installed by `.ci/setup.d/40-chromium.sh`; a missing browser
-//! fails the test with that instruction), and the rendered DOM is checked against the same
-//! run's JSON report: the summary counts, one row per finding, every rule's fix text, the
-//! skipped checks. Screenshots are kept as artifacts under the target directory
+//! The HTML report as a person sees it: every report command's page, `register report`'s
+//! included, is rendered in headless Chromium (Debian's `chromium`, installed by
+//! `.ci/setup.d/40-chromium.sh`; a missing browser fails the test with that instruction),
+//! and the rendered DOM is checked against the same run's JSON report: the summary counts,
+//! one row per finding, every rule's fix text, the skipped checks. Screenshots are kept as artifacts under the target directory
 //! (`$CARGO_TARGET_TMPDIR/html-report/*.png`) and their size is checked.
 
 use std::path::{Path, PathBuf};
@@ -268,10 +268,49 @@ fn every_report_renders_in_chromium_with_all_its_content() {
         }
     }
 
+    // The register report is the same findings page (its findings are `register lint`'s)
+    // with the registers' own sections around it.
+    let lint = vouch(d)
+        .args(["register", "lint", "--format", "json"])
+        .output()
+        .unwrap();
+    let lint: Value = serde_json::from_slice(&lint.stdout).unwrap();
+    let page = artifacts.join("register-report.html");
+    vouch(d)
+        .args(["register", "report", "--format", "html", "-o"])
+        .arg(&page)
+        .assert()
+        .success();
+    let dom = dump_dom(&page, profile.path());
+    check_page("register-report", &dom, &lint);
+    assert_eq!(
+        dom.matches("<tr data-register=").count(),
+        7,
+        "gate status of D1–D7"
+    );
+    for section in ["gate-status-section", "heat-map", "findings", "register-D5"] {
+        assert!(
+            dom.contains(&format!("<section id=\"{section}\"")),
+            "register report lacks {section}"
+        );
+    }
+    assert!(
+        dom.find("id=\"gate-status-section\"") < dom.find("id=\"findings\""),
+        "gate status above the findings"
+    );
+    assert!(
+        dom.contains("Content-Security-Policy"),
+        "the register report has the CSP"
+    );
+
     // Screenshots: the summary and the first findings render at the window's size, and the
     // page is not blank (a blank 1280x1600 PNG is a few kB).
-    for (name, width, height) in [("check", 1280u32, 1600u32), ("check-phone", 412, 915)] {
-        let page = artifacts.join("check.html");
+    for (name, page, width, height) in [
+        ("check", "check.html", 1280u32, 1600u32),
+        ("check-phone", "check.html", 412, 915),
+        ("register-report", "register-report.html", 1280, 1600),
+    ] {
+        let page = artifacts.join(page);
         let png = artifacts.join(format!("{name}.png"));
         let _ = std::fs::remove_file(&png);
         let out = headless(profile.path())

@@ -302,7 +302,7 @@ fn lint_settles_exceptions_and_fail_on_like_check() {
             )
         })
         .collect();
-    assert_eq!(rules.len(), 3, "{rules:?}");
+    assert_eq!(rules.len(), 2, "{rules:?}");
     assert!(
         rules
             .iter()
@@ -314,7 +314,8 @@ fn lint_settles_exceptions_and_fail_on_like_check() {
             .iter()
             .filter(|(r, _)| *r == "register/threat-uncontrolled")
             .count(),
-        2
+        1,
+        "one threat without control or owner: one finding"
     );
     // --fail-on and vouch.toml's fail_on set the threshold, as in `vouch check`.
     vouch(d.path())
@@ -335,4 +336,89 @@ fn lint_settles_exceptions_and_fail_on_like_check() {
         .code(1)
         .stdout(predicate::str::contains("exception/expired"))
         .stdout(predicate::str::contains("register/threat-uncontrolled").not());
+}
+
+/// `vouch check` on a repository whose registers record problems a scanner also reports, or
+/// several problems of one row: each problem is one finding.
+#[test]
+fn check_reports_one_finding_per_problem_across_registers_and_scanners() {
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    let vuln = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vuln");
+    vouch(d)
+        .args(["db", "build"])
+        .arg(vuln.join("osv"))
+        .args(["-o", "osv.db"])
+        .assert()
+        .success();
+    fs::copy(vuln.join("bom.cdx.json"), d.join("bom.cdx.json")).unwrap();
+    fs::write(d.join("vouch.toml"), "[vuln]\ndb = \"osv.db\"\n").unwrap();
+    vouch(d).args(["register", "init"]).assert().success();
+    // D6: two advisories the scanner reports (one by its alias), past their SLA; and a
+    // pentest finding no scanner knows.
+    fs::write(
+        d.join("security/vulnerabilities.csv"),
+        "Source,CVE/Issue,Affected,Severity,Decision,SLA,Status,Evidence,Opened\n\
+         OSV,GHSA-demo-0001,pad-demo@1.1.0,High,Fix,7,Open,PR#1,2026-01-01\n\
+         OSV,GHSA-demo-0002,pad-demo@1.1.0,Med,Fix,7,Open,PR#3,2026-01-01\n\
+         Pentest,login bypass,app,High,Fix,7,Open,PR#2,2026-01-01\n",
+    )
+    .unwrap();
+    // D2: one item neither encrypted at rest nor in transit, with empty fields.
+    fs::write(
+        d.join("security/data-handling.csv"),
+        "Data Item,Source,Purpose,StorageLocation,Retention,Access Roles,In-Transit,At-Rest,Anonymization,Legal Basis,DSR Process,Owner\n\
+         Emails,App,Login,DB,,,No,No,,Contract,Script,Ana\n",
+    )
+    .unwrap();
+    let out = vouch(d)
+        .args(["check", ".", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    let at = |path: &str| -> Vec<&serde_json::Value> {
+        findings
+            .iter()
+            .filter(|f| f["location"]["path"] == path)
+            .collect()
+    };
+
+    let d6 = at("security/vulnerabilities.csv");
+    assert_eq!(d6.len(), 1, "only the pentest row stays: {d6:#?}");
+    assert!(d6[0]["message"].as_str().unwrap().contains("login bypass"));
+    let advisory = findings
+        .iter()
+        .find(|f| f["rule"] == "vuln/CVE-2099-0001")
+        .unwrap();
+    assert!(
+        advisory["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("; recorded in security/vulnerabilities.csv:2"),
+        "{advisory}"
+    );
+    let medium = findings
+        .iter()
+        .find(|f| f["rule"] == "vuln/GHSA-demo-0002")
+        .unwrap();
+    assert!(
+        medium["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("; recorded in security/vulnerabilities.csv:3")
+    );
+    assert_eq!(
+        medium["severity"], "high",
+        "a medium advisory past its SLA (a high register finding) stays high after the merge"
+    );
+
+    let d2 = at("security/data-handling.csv");
+    assert_eq!(d2.len(), 1, "{d2:#?}");
+    assert_eq!(d2[0]["rule"], "register/data-unencrypted");
+    assert_eq!(
+        d2[0]["message"],
+        "data item Emails is not encrypted in transit or at rest (its row has no retention or access roles yet)"
+    );
 }

@@ -169,43 +169,108 @@ pub fn run(
 }
 
 /// The property a finding derived from another finding carries (a register row that
-/// `vouch register sync` wrote from a scanner finding): `{"rule", "path", "line"}` of the source.
+/// `vouch register sync` wrote from a scanner finding, or that records a problem a scanner
+/// also reports). Either `{"rule", "path", "line"}` of the one source finding, or
+/// `{"family", "ids"}`: every finding of that rule family whose id (`family/ID`) or `aliases`
+/// property names one of `ids` (a D6 row about `CVE-2024-1` and the `vuln/GHSA-…` finding
+/// whose alias it is).
 pub const DERIVED_FROM: &str = "derived_from";
+
+/// What a derived finding names as its source.
+enum Source {
+    At {
+        rule: String,
+        path: String,
+        line: u32,
+    },
+    Ids {
+        family: String,
+        ids: Vec<String>,
+    },
+}
+
+impl Source {
+    fn of(f: &Finding) -> Option<Source> {
+        let d = f.properties.get(DERIVED_FROM)?;
+        if let Some(ids) = d.get("ids").and_then(|v| v.as_array()) {
+            return Some(Source::Ids {
+                family: d.get("family")?.as_str()?.to_string(),
+                ids: ids
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect(),
+            });
+        }
+        Some(Source::At {
+            rule: d.get("rule")?.as_str()?.to_string(),
+            path: d.get("path")?.as_str()?.to_string(),
+            line: u32::try_from(d.get("line")?.as_u64()?).ok()?,
+        })
+    }
+
+    fn matches(&self, s: &Finding) -> bool {
+        if s.properties.contains_key(DERIVED_FROM) {
+            return false;
+        }
+        match self {
+            Source::At { rule, path, line } => {
+                s.rule == *rule && s.location.path == *path && s.location.line() == Some(*line)
+            }
+            Source::Ids { family, ids } => {
+                let Some(id) = s
+                    .rule
+                    .strip_prefix(family.as_str())
+                    .and_then(|r| r.strip_prefix('/'))
+                else {
+                    return false;
+                };
+                let aliases = s
+                    .properties
+                    .get("aliases")
+                    .and_then(|a| a.as_array())
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                ids.iter().any(|want| {
+                    want.eq_ignore_ascii_case(id)
+                        || aliases
+                            .iter()
+                            .any(|a| a.as_str().is_some_and(|a| a.eq_ignore_ascii_case(want)))
+                })
+            }
+        }
+    }
+}
 
 /// One problem, one finding: a derived finding whose source finding is in the same run is
 /// dropped, and the source says where the problem is also recorded (`; recorded in
-/// security/secrets.csv:2`, and the `recorded_in` property). A derived finding whose source is
-/// not in the run (the secret was removed but its register row still says plaintext) stays.
+/// security/secrets.csv:2`, and the `recorded_in` property) and takes the derived finding's
+/// severity when that is higher, so merging never weakens the gate. A derived finding whose
+/// source is not in the run (the secret was removed but its register row still says
+/// plaintext) stays.
 pub fn merge_derived(findings: &mut Vec<Finding>) {
-    let source_of = |f: &Finding| -> Option<(String, String, u32)> {
-        let d = f.properties.get(DERIVED_FROM)?;
-        Some((
-            d.get("rule")?.as_str()?.to_string(),
-            d.get("path")?.as_str()?.to_string(),
-            u32::try_from(d.get("line")?.as_u64()?).ok()?,
-        ))
-    };
-    let mut notes: Vec<(usize, String)> = Vec::new();
+    let mut notes: Vec<(usize, String, Severity)> = Vec::new();
     let mut drop = vec![false; findings.len()];
     for (i, f) in findings.iter().enumerate() {
-        let Some((rule, path, line)) = source_of(f) else {
+        let Some(source) = Source::of(f) else {
             continue;
         };
-        let source = findings.iter().position(|s| {
-            s.rule == rule && s.location.path == path && s.location.line() == Some(line)
-        });
-        if let Some(s) = source {
+        let at = match f.location.line() {
+            Some(l) => format!("{}:{l}", f.location.path),
+            None => f.location.path.clone(),
+        };
+        for (s, _) in findings
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| source.matches(s))
+        {
             drop[i] = true;
-            let at = match f.location.line() {
-                Some(l) => format!("{}:{l}", f.location.path),
-                None => f.location.path.clone(),
-            };
-            notes.push((s, at));
+            notes.push((s, at.clone(), f.severity));
         }
     }
-    for (s, at) in notes {
+    for (s, at, severity) in notes {
         let f = &mut findings[s];
         f.message = format!("{}; recorded in {at}", f.message);
+        f.severity = f.severity.max(severity);
         let list = f
             .properties
             .entry("recorded_in")
@@ -386,6 +451,64 @@ mod tests {
             Some(3),
             "no source: the row stays"
         );
+    }
+
+    #[test]
+    fn a_register_row_about_an_advisory_merges_into_the_scanner_finding() {
+        let mut vuln = Finding::dynamic(
+            "vuln/GHSA-aaaa-bbbb-cccc",
+            Severity::Low,
+            Location::at("package-lock.json", crate::Region::line(9)),
+            "x 1.0 is affected",
+            "v",
+        );
+        vuln.properties
+            .insert("aliases".into(), serde_json::json!(["CVE-2025-1"]));
+        let other = Finding::dynamic(
+            "vuln/GHSA-zzzz-zzzz-zzzz",
+            Severity::Low,
+            Location::at("package-lock.json", crate::Region::line(20)),
+            "y 2.0 is affected",
+            "w",
+        );
+        let mut row = Finding::dynamic(
+            "register/vuln-sla-overdue",
+            Severity::High,
+            Location::at("security/vulnerabilities.csv", crate::Region::line(2)),
+            "CVE-2025-1 was due on 2026-11-08",
+            "r",
+        );
+        row.properties.insert(
+            DERIVED_FROM.into(),
+            serde_json::json!({"family": "vuln", "ids": ["cve-2025-1"]}),
+        );
+        let mut orphan = row.clone();
+        orphan.properties.insert(
+            DERIVED_FROM.into(),
+            serde_json::json!({"family": "vuln", "ids": ["CVE-2099-9"]}),
+        );
+        let mut findings = vec![row, vuln, other, orphan];
+        merge_derived(&mut findings);
+        let rules: Vec<&str> = findings.iter().map(|f| f.rule.as_str()).collect();
+        assert_eq!(
+            rules,
+            [
+                "vuln/GHSA-aaaa-bbbb-cccc",
+                "vuln/GHSA-zzzz-zzzz-zzzz",
+                "register/vuln-sla-overdue"
+            ],
+            "the row whose advisory is not in the run stays"
+        );
+        assert_eq!(
+            findings[0].message,
+            "x 1.0 is affected; recorded in security/vulnerabilities.csv:2"
+        );
+        assert_eq!(
+            findings[0].severity,
+            Severity::High,
+            "merging never lowers what the gate sees"
+        );
+        assert_eq!(findings[1].severity, Severity::Low);
     }
 
     #[test]

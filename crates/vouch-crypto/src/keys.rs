@@ -467,6 +467,11 @@ impl PublicKey {
     }
 }
 
+/// PKCS#8 v1 `PrivateKeyInfo` of an Ed25519 key (RFC 8410) up to its 32-byte seed.
+const ED25519_PKCS8_V1_PREFIX: [u8; 16] = [
+    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
+
 enum Inner {
     Ecdsa(EcdsaKeyPair),
     Ed25519(Ed25519KeyPair),
@@ -540,6 +545,31 @@ impl PrivateKey {
                 "not a PKCS#8 private key: {e}"
             ))),
         }
+    }
+
+    /// An Ed25519 key from its 32-byte RFC 8032 seed, for formats that store the seed itself
+    /// (C2SP signed-note keys), so they can be written with [`PrivateKey::to_pem`]'s encryption.
+    pub fn ed25519_from_seed(seed: &[u8; 32]) -> Result<Self, KeyError> {
+        let mut der = Zeroizing::new(Vec::with_capacity(ED25519_PKCS8_V1_PREFIX.len() + 32));
+        der.extend_from_slice(&ED25519_PKCS8_V1_PREFIX);
+        der.extend_from_slice(seed);
+        Self::from_pkcs8_der(&der)
+    }
+
+    /// The 32-byte seed of an Ed25519 key; `None` for other algorithms.
+    pub fn ed25519_seed(&self) -> Option<Zeroizing<[u8; 32]>> {
+        if !matches!(self.inner, Inner::Ed25519(_)) {
+            return None;
+        }
+        let info = pkcs8::PrivateKeyInfo::from_der(&self.pkcs8).ok()?;
+        // RFC 8410: the private key is a CurvePrivateKey, an OCTET STRING of the seed.
+        let inner = info.private_key.strip_prefix(&[0x04, 0x20])?;
+        let mut seed = Zeroizing::new([0u8; 32]);
+        if inner.len() != 32 {
+            return None;
+        }
+        seed.copy_from_slice(inner);
+        Some(seed)
     }
 
     fn from_ecdsa(kp: EcdsaKeyPair, der: &[u8]) -> Result<Self, KeyError> {
@@ -990,6 +1020,29 @@ mod tests {
             let pem = k.public_key().to_pem();
             assert_eq!(&PublicKey::from_pem(&pem).unwrap(), k.public_key());
         }
+    }
+
+    #[test]
+    fn ed25519_seed_round_trips_through_encrypted_pkcs8() {
+        // RFC 8032 test 1: this seed's public key is d75a9801…
+        let seed: [u8; 32] =
+            hex::decode("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
+                .unwrap()
+                .try_into()
+                .unwrap();
+        let k = PrivateKey::ed25519_from_seed(&seed).unwrap();
+        assert_eq!(
+            hex::encode(&k.public_key().spki_der()[12..]),
+            "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
+        );
+        let pem = k.to_pem_with_iterations(Some(b"pw"), 1000).unwrap();
+        let back = PrivateKey::from_pem(&pem, Some(b"pw")).unwrap();
+        assert_eq!(*back.ed25519_seed().unwrap(), seed);
+        let generated = PrivateKey::generate(KeyAlgorithm::Ed25519).unwrap();
+        let again = PrivateKey::ed25519_from_seed(&generated.ed25519_seed().unwrap()).unwrap();
+        assert_eq!(again.public_key(), generated.public_key());
+        let ecdsa = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        assert!(ecdsa.ed25519_seed().is_none());
     }
 
     #[test]

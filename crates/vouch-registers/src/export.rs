@@ -151,8 +151,11 @@ pub fn to_markdown(r: &Register) -> String {
     out
 }
 
+/// A cell for a Markdown table: pipes escaped, lines joined with `<br>`, HTML escaped, and
+/// control characters (a pasted terminal sequence) made visible.
 pub(crate) fn md_cell(s: &str) -> String {
-    s.replace('|', "\\|")
+    vouch_report::clean_block(s)
+        .replace('|', "\\|")
         .replace('\n', "<br>")
         .replace('<', "&lt;")
         .replace("&lt;br>", "<br>")

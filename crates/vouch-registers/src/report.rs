@@ -1,15 +1,27 @@
 //! The register report: gate status per register, a likelihood × impact heat map of the threat
 //! model, the data-flow diagram, SLA status of open vulnerabilities, findings and the tables —
-//! as one self-contained HTML page (inline CSS and SVG, no scripts, no remote assets; readable
-//! on a phone, printable) or as Markdown.
+//! as one self-contained HTML page or as Markdown.
+//!
+//! The findings part is vouch-report's, as in every other report (summary with counts by
+//! severity and by check and a bar chart, findings grouped by severity then rule with fix
+//! text, source line, references and collapsible details, suppressed findings, skipped checks,
+//! one page under a strict Content-Security-Policy); this module only builds the
+//! register-specific sections around it. It must never write a second findings renderer, and
+//! never put a `style` attribute, script or remote resource in a section (the CSP blocks them).
 
 use std::fmt::Write as _;
 
 use jiff::civil::Date;
-use vouch_core::{Finding, Severity};
-use vouch_report::html::{STYLE, escape};
+use vouch_core::{Finding, Report};
+use vouch_report::RenderOptions;
+use vouch_report::html::{Extra, Section, escape};
 
-use crate::export::md_cell;
+/// Register cells and names are the team's text, maybe pasted from a terminal: control
+/// characters become visible escapes (vouch-report's `clean`) before HTML escaping.
+fn text(s: &str) -> String {
+    escape(&vouch_report::clean_block(s))
+}
+
 use crate::register::Register;
 use crate::schema::RegisterKind;
 use crate::threats::Flows;
@@ -17,10 +29,12 @@ use crate::threats::Flows;
 /// What the report shows.
 pub struct ReportInput<'a> {
     pub registers: &'a [Register],
-    pub findings: &'a [Finding],
+    /// The gates' findings, settled (exceptions, threshold) as `vouch register lint` does.
+    pub report: &'a Report,
     pub flows: Option<&'a Flows>,
     pub today: Date,
-    pub fail_on: Severity,
+    /// The repository root, for the source lines under findings.
+    pub root: Option<&'a std::path::Path>,
 }
 
 /// Gate status of one register.
@@ -53,6 +67,7 @@ pub fn statuses<'a>(
             let reg = input.registers.iter().find(|r| r.kind == *k);
             let active: Vec<&Finding> = match reg {
                 Some(r) => input
+                    .report
                     .findings
                     .iter()
                     .filter(|f| {
@@ -64,7 +79,13 @@ pub fn statuses<'a>(
             let status = match reg {
                 None => Status::Missing,
                 Some(r) if r.rows.is_empty() => Status::Empty,
-                Some(_) if active.iter().any(|f| f.severity >= input.fail_on) => Status::Fail,
+                Some(_)
+                    if active
+                        .iter()
+                        .any(|f| f.severity >= input.report.summary.fail_on) =>
+                {
+                    Status::Fail
+                }
                 Some(_) => Status::Pass,
             };
             (*k, reg, status, active.len())
@@ -160,8 +181,8 @@ fn sla_svg(items: &[(String, String, i64)]) -> String {
             s,
             "<text x=\"4\" y=\"{:.0}\" fill=\"#1b1f23\">{} ({})</text><rect x=\"{x:.0}\" y=\"{y:.0}\" width=\"{:.0}\" height=\"{:.0}\" fill=\"{color}\"/><text x=\"{:.0}\" y=\"{:.0}\" fill=\"#1b1f23\">{}</text>",
             y + 13.0,
-            escape(id),
-            escape(sev),
+            text(id),
+            text(sev),
             len.max(2.0),
             row_h - 6.0,
             if *left < 0 {
@@ -181,20 +202,16 @@ fn sla_svg(items: &[(String, String, i64)]) -> String {
     s
 }
 
-/// The self-contained HTML page.
-pub fn html(input: &ReportInput<'_>) -> String {
-    let mut out = String::new();
-    let _ = write!(
-        out,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>Security registers</title><style>{STYLE}.scroll{{overflow-x:auto}}.heat td{{text-align:center;min-width:4rem}}.h0{{background:#f6f8fa}}.h1{{background:#fff8c5}}.h2{{background:#ffd8b5}}.h3{{background:#ffcecb}}section{{page-break-inside:avoid}}</style></head><body>\n"
-    );
-    let _ = writeln!(
-        out,
-        "<h1>Security registers</h1><p>Gates judged on {} with fail-on {}.</p>",
-        input.today, input.fail_on
-    );
+/// CSS of the register sections, added to the report's stylesheet (and its CSP hash).
+const REGISTER_STYLE: &str = ".scroll{overflow-x:auto}.heat td{text-align:center;min-width:4rem}.h0{background:#f6f8fa}.h1{background:#fff8c5}.h2{background:#ffd8b5}.h3{background:#ffcecb}section{page-break-inside:avoid}td.cell{white-space:pre-wrap}";
 
-    out.push_str("<section><h2>Gate status</h2><div class=\"scroll\"><table><tr><th>register</th><th>file</th><th>rows</th><th>findings</th><th>gate</th></tr>");
+const TITLE: &str = "vouch register report";
+
+fn gate_table(input: &ReportInput<'_>) -> String {
+    let mut out = format!(
+        "<p>Gates judged on {} with fail-on {}.</p><div class=\"scroll\"><table id=\"gate-status\"><tr><th>register</th><th>file</th><th>rows</th><th>findings</th><th>gate</th></tr>",
+        input.today, input.report.summary.fail_on
+    );
     for (kind, reg, status, n) in statuses(input) {
         let class = match status {
             Status::Pass => "pass",
@@ -203,18 +220,25 @@ pub fn html(input: &ReportInput<'_>) -> String {
         };
         let _ = write!(
             out,
-            "<tr><td>{} {}</td><td><code>{}</code></td><td>{}</td><td>{n}</td><td class=\"{class}\"><strong>{}</strong></td></tr>",
+            "<tr data-register=\"{}\" data-gate=\"{}\"><td>{} {}</td><td><code>{}</code></td><td>{}</td><td>{n}</td><td class=\"{class}\"><strong>{}</strong></td></tr>",
+            kind.code(),
+            status.label(),
             kind.code(),
             escape(kind.title()),
-            reg.map(|r| escape(&r.path)).unwrap_or_else(|| "—".into()),
+            reg.map(|r| text(&r.path)).unwrap_or_else(|| "—".into()),
             reg.map(|r| r.rows.len()).unwrap_or(0),
             status.label()
         );
     }
-    out.push_str("</table></div></section>\n");
+    out.push_str("</table></div>");
+    out
+}
 
+fn heat_table(input: &ReportInput<'_>) -> String {
     let grid = heat(input);
-    out.push_str("<section><h2>Threats by likelihood and impact</h2><p>D1 rows not yet mitigated.</p><table class=\"heat\"><tr><th>impact \\ likelihood</th><th>Low</th><th>Medium</th><th>High</th></tr>");
+    let mut out = String::from(
+        "<p>D1 rows not yet mitigated.</p><table class=\"heat\"><tr><th>impact \\ likelihood</th><th>Low</th><th>Medium</th><th>High</th></tr>",
+    );
     for (i, impact) in LEVELS.iter().enumerate().rev() {
         let _ = write!(out, "<tr><th>{impact}</th>");
         for (l, n) in grid[i].iter().enumerate() {
@@ -223,80 +247,115 @@ pub fn html(input: &ReportInput<'_>) -> String {
         }
         out.push_str("</tr>");
     }
-    out.push_str("</table></section>\n");
-
-    if let Some(flows) = input.flows {
-        let _ = writeln!(
-            out,
-            "<section><h2>Data-flow diagram</h2><div class=\"scroll\">{}</div><p>Dashed boxes are trust boundaries.</p></section>",
-            crate::svg::dfd(flows)
-        );
-    }
-
-    let items = sla_items(input);
-    if !items.is_empty() {
-        let _ = writeln!(
-            out,
-            "<section><h2>Vulnerability SLAs</h2><p>Open D6 items: days left before the SLA runs out (red: overdue).</p>{}</section>",
-            sla_svg(&items)
-        );
-    }
-
-    out.push_str("<section><h2>Findings</h2><div class=\"scroll\"><table><tr><th>severity</th><th>rule</th><th>where</th><th>what</th></tr>");
-    for f in input.findings.iter().filter(|f| f.is_active()) {
-        let at = match f.location.region {
-            Some(r) if !r.is_whole_line() => format!("{}:{}:{}", f.location.path, r.line, r.column),
-            Some(r) => format!("{}:{}", f.location.path, r.line),
-            None => f.location.path.clone(),
-        };
-        let _ = write!(
-            out,
-            "<tr><td><span class=\"sev {0}\">{0}</span></td><td><code>{1}</code></td><td><code>{2}</code></td><td>{3}</td></tr>",
-            f.severity,
-            escape(&f.rule),
-            escape(&at),
-            escape(&f.message)
-        );
-    }
-    out.push_str("</table></div></section>\n");
-
-    for r in input.registers {
-        let _ = write!(
-            out,
-            "<section><h2>{} — {}</h2><div class=\"scroll\"><table><tr>",
-            r.kind.code(),
-            escape(r.kind.title())
-        );
-        for f in r.present_fields() {
-            let _ = write!(out, "<th>{}</th>", escape(f.name));
-        }
-        out.push_str("</tr>");
-        for row in &r.rows {
-            out.push_str("<tr>");
-            for i in &r.columns {
-                let v = row.cells[*i]
-                    .as_ref()
-                    .map(|c| c.value.as_str())
-                    .unwrap_or("");
-                let _ = write!(out, "<td>{}</td>", escape(v).replace('\n', "<br>"));
-            }
-            out.push_str("</tr>");
-        }
-        out.push_str("</table></div></section>\n");
-    }
-    out.push_str("<footer><small>vouch register report</small></footer></body></html>\n");
+    out.push_str("</table>");
     out
 }
 
-/// The Markdown report: gate status, findings, tables.
+fn register_table(r: &Register) -> String {
+    let mut out = String::from("<div class=\"scroll\"><table class=\"register\"><tr>");
+    for f in r.present_fields() {
+        let _ = write!(out, "<th>{}</th>", escape(f.name));
+    }
+    out.push_str("</tr>");
+    for row in &r.rows {
+        out.push_str("<tr>");
+        for i in &r.columns {
+            let v = row.cells[*i]
+                .as_ref()
+                .map(|c| c.value.as_str())
+                .unwrap_or("");
+            let _ = write!(out, "<td class=\"cell\">{}</td>", text(v));
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</table></div>");
+    out
+}
+
+/// The self-contained HTML page: vouch-report's findings page with the gate status, heat
+/// map, data-flow diagram and SLA chart above the findings and the register tables below.
+pub fn html(input: &ReportInput<'_>) -> String {
+    let gates = gate_table(input);
+    let heat = heat_table(input);
+    let dfd = input.flows.map(|flows| {
+        format!(
+            "<div class=\"scroll\">{}</div><p>Dashed boxes are trust boundaries.</p>",
+            crate::svg::dfd(flows)
+        )
+    });
+    let items = sla_items(input);
+    let sla = (!items.is_empty()).then(|| {
+        format!(
+            "<p>Open D6 items: days left before the SLA runs out (red: overdue).</p>{}",
+            sla_svg(&items)
+        )
+    });
+    let mut before = vec![
+        Section {
+            id: "gate-status-section",
+            title: "Gate status",
+            body: &gates,
+        },
+        Section {
+            id: "heat-map",
+            title: "Threats by likelihood and impact",
+            body: &heat,
+        },
+    ];
+    if let Some(body) = &dfd {
+        before.push(Section {
+            id: "data-flow",
+            title: "Data-flow diagram",
+            body,
+        });
+    }
+    if let Some(body) = &sla {
+        before.push(Section {
+            id: "sla",
+            title: "Vulnerability SLAs",
+            body,
+        });
+    }
+    let tables: Vec<(String, String, String)> = input
+        .registers
+        .iter()
+        .map(|r| {
+            (
+                format!("register-{}", r.kind.code()),
+                format!("{} — {}", r.kind.code(), r.kind.title()),
+                register_table(r),
+            )
+        })
+        .collect();
+    let after: Vec<Section<'_>> = tables
+        .iter()
+        .map(|(id, title, body)| Section { id, title, body })
+        .collect();
+    vouch_report::html::render_with(
+        input.report,
+        &RenderOptions {
+            root: input.root,
+            color: false,
+            title: TITLE,
+        },
+        &Extra {
+            style: REGISTER_STYLE,
+            before: &before,
+            after: &after,
+        },
+    )
+}
+
+/// The Markdown report: vouch-report's findings (summary, `<details>` per severity and rule)
+/// followed by the gate status and the register tables.
 pub fn markdown(input: &ReportInput<'_>) -> String {
-    let mut out = format!(
-        "# Security registers\n\nGates judged on {} with fail-on {}.\n\n| register | file | rows | findings | gate |\n|---|---|---:|---:|---|\n",
-        input.today, input.fail_on
+    let mut gates = format!(
+        "Gates judged on {} with fail-on {}.\n\n| register | file | rows | findings | gate |\n|---|---|---:|---:|---|\n",
+        input.today, input.report.summary.fail_on
     );
     for (kind, reg, status, n) in statuses(input) {
         let _ = writeln!(
-            out,
+            gates,
             "| {} {} | {} | {} | {n} | {} |",
             kind.code(),
             kind.title(),
@@ -306,27 +365,24 @@ pub fn markdown(input: &ReportInput<'_>) -> String {
             status.label()
         );
     }
-    let active: Vec<&Finding> = input.findings.iter().filter(|f| f.is_active()).collect();
-    if !active.is_empty() {
-        out.push_str("\n## Findings\n\n| severity | rule | where | what |\n|---|---|---|---|\n");
-        for f in active {
-            let at = match f.location.line() {
-                Some(l) => format!("{}:{l}", f.location.path),
-                None => f.location.path.clone(),
-            };
-            let _ = writeln!(
-                out,
-                "| {} | `{}` | `{}` | {} |",
-                f.severity,
-                f.rule,
-                at,
-                md_cell(&f.message)
-            );
-        }
-    }
+    let mut tables = String::new();
     for r in input.registers {
-        out.push('\n');
-        out.push_str(&crate::export::to_markdown(r));
+        if !tables.is_empty() {
+            tables.push('\n');
+        }
+        tables.push_str(&crate::export::to_markdown(r));
     }
-    out
+    let mut after = vec![("Gate status", gates.as_str())];
+    if !tables.is_empty() {
+        after.push(("Registers", tables.as_str()));
+    }
+    vouch_report::markdown::render_with(
+        input.report,
+        &RenderOptions {
+            root: input.root,
+            color: false,
+            title: TITLE,
+        },
+        &after,
+    )
 }

@@ -4,9 +4,12 @@
 
 use std::fmt::Write as _;
 
-use vouch_report::html::escape;
-
 use crate::threats::{ElementKind, Flows};
+
+/// Names from the flows file, control characters made visible, then HTML-escaped.
+fn escape(s: &str) -> String {
+    vouch_report::html::escape(&vouch_report::clean(s))
+}
 
 const BOX_W: i64 = 170;
 const BOX_H: i64 = 46;

@@ -83,9 +83,38 @@ fn text(s: &str) -> String {
     escape(&clean(s))
 }
 
+/// A part of a page that one command adds around the findings (a register's gate status,
+/// heat map and tables): its own HTML, built and escaped by that command, under an `<h2>`.
+/// It may use inline SVG and classes of [`Extra::style`], never scripts, `style` attributes
+/// or remote resources: the page's Content-Security-Policy would block them.
+#[derive(Debug, Clone, Copy)]
+pub struct Section<'a> {
+    /// The section's `id` attribute.
+    pub id: &'a str,
+    pub title: &'a str,
+    /// Trusted HTML (the caller escaped every untrusted value in it).
+    pub body: &'a str,
+}
+
+/// What a command adds to the findings report: sections before the findings (right under the
+/// summary), sections after them, and the CSS they need (covered by the page's CSP hash).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Extra<'a> {
+    pub style: &'a str,
+    pub before: &'a [Section<'a>],
+    pub after: &'a [Section<'a>],
+}
+
+/// The findings report as one self-contained page.
 pub fn render(report: &Report, options: &RenderOptions<'_>) -> String {
+    render_with(report, options, &Extra::default())
+}
+
+/// [`render`] with a command's own sections around the findings: one page layout, one CSP
+/// and one findings renderer for every report.
+pub fn render_with(report: &Report, options: &RenderOptions<'_>, extra: &Extra<'_>) -> String {
     let s = &report.summary;
-    let style = format!("{STYLE}{REPORT_STYLE}");
+    let style = format!("{STYLE}{REPORT_STYLE}{}", extra.style);
     let mut out = String::new();
     let _ = write!(
         out,
@@ -122,9 +151,11 @@ pub fn render(report: &Report, options: &RenderOptions<'_>) -> String {
         s.suppressed
     );
     summary(&mut out, report);
+    sections(&mut out, extra.before);
     findings(&mut out, report, options);
     suppressed(&mut out, report);
     notes(&mut out, report);
+    sections(&mut out, extra.after);
     let _ = writeln!(
         out,
         "<footer><small>{} {}</small></footer></body></html>",
@@ -132,6 +163,18 @@ pub fn render(report: &Report, options: &RenderOptions<'_>) -> String {
         escape(&report.tool.version)
     );
     out
+}
+
+fn sections(out: &mut String, list: &[Section<'_>]) {
+    for s in list {
+        let _ = writeln!(
+            out,
+            "<section id=\"{}\" class=\"extra\"><h2>{}</h2>{}</section>",
+            escape(s.id),
+            escape(s.title),
+            s.body
+        );
+    }
 }
 
 /// Counts by severity and by check, and the bar chart.
@@ -434,5 +477,35 @@ mod tests {
         let style = format!("{STYLE}{REPORT_STYLE}");
         assert!(html.contains(&csp(&style)));
         assert_eq!(html.matches("<tr class=\"finding\"").count(), 1);
+    }
+
+    #[test]
+    fn extra_sections_sit_around_the_findings_and_their_style_is_in_the_csp() {
+        let mut report = Report::new("repo");
+        report.finalize(Severity::High, &[]);
+        let before = [Section {
+            id: "gates",
+            title: "Gate <status>",
+            body: "<table class=\"gates\"></table>",
+        }];
+        let after = [Section {
+            id: "tables",
+            title: "Tables",
+            body: "<p>rows</p>",
+        }];
+        let extra = Extra {
+            style: ".gates{width:50%}",
+            before: &before,
+            after: &after,
+        };
+        let html = render_with(&report, &RenderOptions::default(), &extra);
+        let at = |needle: &str| html.find(needle).unwrap_or_else(|| panic!("{needle}"));
+        assert!(at("id=\"summary\"") < at("id=\"gates\""));
+        assert!(at("id=\"gates\"") < at("id=\"findings\""));
+        assert!(at("id=\"findings\"") < at("id=\"tables\""));
+        assert!(html.contains("<h2>Gate &lt;status&gt;</h2>"));
+        let style = format!("{STYLE}{REPORT_STYLE}.gates{{width:50%}}");
+        assert!(html.contains(&format!("<style>{style}</style>")));
+        assert!(html.contains(&csp(&style)));
     }
 }

@@ -13,6 +13,21 @@ use crate::{RenderOptions, clean, family, position, snippet};
 const MAX_ROWS: usize = 50;
 
 pub fn render(report: &Report, options: &RenderOptions<'_>) -> String {
+    render_with(report, options, &[])
+}
+
+/// [`render`] followed by a command's own sections: `(title, trusted Markdown)` pairs, each
+/// under a `####` heading (a register's gate status and tables).
+pub fn render_with(report: &Report, options: &RenderOptions<'_>, after: &[(&str, &str)]) -> String {
+    let mut out = render_findings(report, options);
+    for (title, body) in after {
+        let _ = write!(out, "\n#### {}\n\n{}", prose(title), body.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn render_findings(report: &Report, options: &RenderOptions<'_>) -> String {
     let s = &report.summary;
     let mut out = String::new();
     let verdict = if s.failed { "❌ failed" } else { "✅ passed" };

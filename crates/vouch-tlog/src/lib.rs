@@ -22,6 +22,8 @@ pub mod index;
 pub mod index_pg;
 pub mod input;
 #[cfg(feature = "sqlite")]
+pub mod keyfile;
+#[cfg(feature = "sqlite")]
 pub mod log;
 pub mod merkle;
 pub mod note;

@@ -16,7 +16,8 @@
 //! DIR/.state/index.db       SQLite sequencing index (not meant to be served)
 //! DIR/.state/vkey           the log's public note key
 //! DIR.key                   the log's private note key, beside the directory (mode 0600),
-//!                           so that serving DIR never serves the key
+//!                           so that serving DIR never serves the key; encrypted with a
+//!                           passphrase unless it was empty (see [`crate::keyfile`])
 //! ```
 
 use std::collections::HashMap;
@@ -55,6 +56,13 @@ pub enum LogError {
     Corrupt(String),
     #[error("{0}")]
     Usage(String),
+    /// The private key file cannot be used (encrypted without a passphrase, a wrong
+    /// passphrase, not a key).
+    #[error("{path}: {source}")]
+    Key {
+        path: String,
+        source: crate::keyfile::KeyFileError,
+    },
 }
 
 fn io(path: impl AsRef<Path>) -> impl FnOnce(std::io::Error) -> LogError {
@@ -129,6 +137,18 @@ pub fn init_with_index(
     key_path: Option<&Path>,
     index: Option<Box<dyn Index>>,
 ) -> Result<String, LogError> {
+    init_encrypted(dir, origin, key_path, index, b"")
+}
+
+/// [`init_with_index`] writing the private key encrypted with `passphrase` (an empty
+/// passphrase writes the plaintext note key, as `vouch key generate` does).
+pub fn init_encrypted(
+    dir: &Path,
+    origin: &str,
+    key_path: Option<&Path>,
+    index: Option<Box<dyn Index>>,
+    passphrase: &[u8],
+) -> Result<String, LogError> {
     if dir.join("checkpoint").exists() || state_dir(dir).join("index.db").exists() {
         return Err(LogError::Usage(format!(
             "{} already holds a log",
@@ -155,8 +175,12 @@ pub fn init_with_index(
             key_path.display()
         )));
     }
+    let key_file = crate::keyfile::encode(&signer, passphrase).map_err(|source| LogError::Key {
+        path: key_path.display().to_string(),
+        source,
+    })?;
     std::fs::create_dir_all(state_dir(dir)).map_err(io(dir))?;
-    write_secret(&key_path, signer.to_private_string().as_bytes())?;
+    write_secret(&key_path, key_file.as_bytes())?;
     let vkey = signer.vkey();
     crate::store::write_file_atomic(&state_dir(dir).join("vkey"), format!("{vkey}\n").as_bytes())
         .map_err(io(state_dir(dir).join("vkey")))?;
@@ -174,6 +198,23 @@ pub fn init_with_index(
     Ok(vkey)
 }
 
+/// Reads a note key file in either form (see [`crate::keyfile`]).
+pub fn load_key(path: &Path, passphrase: Option<&[u8]>) -> Result<Signer, LogError> {
+    let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(io(path))?);
+    crate::keyfile::decode(&text, passphrase).map_err(|source| LogError::Key {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// Whether the key file at `path` is encrypted, so the caller knows to ask for the
+/// passphrase before opening the log. An unreadable file says no: opening it reports why.
+pub fn key_is_encrypted(path: &Path) -> bool {
+    std::fs::read_to_string(path)
+        .map(|t| crate::keyfile::is_encrypted(&zeroize::Zeroizing::new(t)))
+        .unwrap_or(false)
+}
+
 fn write_secret(path: &Path, data: &[u8]) -> Result<(), LogError> {
     use std::io::Write as _;
     #[cfg(unix)]
@@ -184,7 +225,6 @@ fn write_secret(path: &Path, data: &[u8]) -> Result<(), LogError> {
     o.mode(0o600);
     let mut f = o.open(path).map_err(io(path))?;
     f.write_all(data)
-        .and_then(|_| f.write_all(b"\n"))
         .and_then(|_| f.sync_all())
         .map_err(io(path))
 }
@@ -195,11 +235,22 @@ impl Log {
         Self::open_with_index(dir, key_path, None)
     }
 
-    /// Opens an existing POSIX log whose index is `index` (default: the SQLite index).
+    /// Opens an existing POSIX log whose index is `index` (default: the SQLite index); its
+    /// key must be the plaintext form.
     pub fn open_with_index(
         dir: &Path,
         key_path: Option<&Path>,
         index: Option<Box<dyn Index>>,
+    ) -> Result<Log, LogError> {
+        Self::open_with_passphrase(dir, key_path, index, None)
+    }
+
+    /// [`Log::open_with_index`] for a key that may be encrypted: `passphrase` decrypts it.
+    pub fn open_with_passphrase(
+        dir: &Path,
+        key_path: Option<&Path>,
+        index: Option<Box<dyn Index>>,
+        passphrase: Option<&[u8]>,
     ) -> Result<Log, LogError> {
         let key_path = key_path
             .map(Path::to_path_buf)
@@ -218,8 +269,7 @@ impl Log {
                 Box::new(SqliteIndex::open(&db)?)
             }
         };
-        let skey = std::fs::read_to_string(&key_path).map_err(io(&key_path))?;
-        let signer = Signer::parse(&skey)?;
+        let signer = load_key(&key_path, passphrase)?;
         Self::with_parts(Box::new(store), index, signer)
     }
 

@@ -235,7 +235,11 @@ impl Signer {
         Self::from_seed(name, alg, seed)
     }
 
-    fn from_seed(name: &str, alg: u8, seed: Zeroizing<[u8; 32]>) -> Result<Self, NoteError> {
+    pub(crate) fn from_seed(
+        name: &str,
+        alg: u8,
+        seed: Zeroizing<[u8; 32]>,
+    ) -> Result<Self, NoteError> {
         let pair = Ed25519KeyPair::from_seed_unchecked(seed.as_ref())
             .map_err(|_| NoteError::BadSignerKey)?;
         Ok(Signer {
@@ -272,6 +276,16 @@ impl Signer {
             return Err(NoteError::BadSignerKey);
         }
         Ok(s)
+    }
+
+    /// The signature type: [`ALG_ED25519`] or [`ALG_COSIGNATURE_V1`].
+    pub(crate) fn alg(&self) -> u8 {
+        self.alg
+    }
+
+    /// The Ed25519 seed (a secret), for the encrypted key file.
+    pub(crate) fn seed(&self) -> &[u8; 32] {
+        &self.seed
     }
 
     /// The private key string (a secret: write it to a 0600 file, never log it).

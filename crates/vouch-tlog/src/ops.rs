@@ -65,6 +65,16 @@ pub fn log_error(dir: &Path, e: LogError) -> OpsError {
         LogError::Note(n) => {
             OpsError::Input(BadInput::new(n.to_string()).with_hint("check the key file"))
         }
+        LogError::Key { path, source } => {
+            let hint = match source {
+                crate::keyfile::KeyFileError::PassphraseRequired
+                | crate::keyfile::KeyFileError::WrongPassphrase => {
+                    "the key's passphrase comes from VOUCH_PASSWORD or a prompt"
+                }
+                crate::keyfile::KeyFileError::Malformed(_) => "check the key file (--key)",
+            };
+            OpsError::Input(BadInput::in_file(path, source.to_string()).with_hint(hint))
+        }
         other => OpsError::Log(other),
     }
 }
@@ -97,9 +107,11 @@ pub fn log_vkey(dir: &Path, vkey: Option<&str>) -> Result<Verifier, OpsError> {
 
 /// `log add FILE…`: appends the files as one batch, one entry each; an entry already in
 /// the log keeps its index. Returns once durable, in the order of `files`.
+/// `passphrase` decrypts an encrypted key.
 pub fn add_files(
     dir: &Path,
     key: Option<&Path>,
+    passphrase: Option<&[u8]>,
     files: &[PathBuf],
     index: &IndexOpener<'_>,
 ) -> Result<Vec<Appended>, OpsError> {
@@ -107,7 +119,8 @@ pub fn add_files(
     for f in files {
         data.push(std::fs::read(f).map_err(|e| BadInput::in_file(f, format!("cannot read: {e}")))?);
     }
-    let mut log = Log::open_with_index(dir, key, index()?).map_err(|e| log_error(dir, e))?;
+    let mut log =
+        Log::open_with_passphrase(dir, key, index()?, passphrase).map_err(|e| log_error(dir, e))?;
     let refs: Vec<&[u8]> = data.iter().map(Vec::as_slice).collect();
     log.append_batch(&refs).map_err(|e| log_error(dir, e))
 }
@@ -322,28 +335,30 @@ pub fn follow_once(
 }
 
 /// `log witness`: one follow step, and the checkpoint cosigned by the witness key in
-/// `key_path` at `now` (seconds). `Ok(Err(..))` is a refusal (a fork, a rollback).
+/// `key_path` at `now` (seconds); `passphrase` decrypts an encrypted key. `Ok(Err(..))` is a
+/// refusal (a fork, a rollback).
 pub fn witness_once(
     at: &Followed<'_>,
     key_path: &Path,
+    passphrase: Option<&[u8]>,
     vkey: &str,
     now: u64,
 ) -> Result<Result<(String, FollowState), FollowError>, OpsError> {
-    let skey = std::fs::read_to_string(key_path)
-        .map_err(|e| BadInput::in_file(key_path, e.to_string()))?;
-    let signer = Signer::parse(&skey).map_err(|e| BadInput::in_file(key_path, e.to_string()))?;
+    let signer = crate::log::load_key(key_path, passphrase).map_err(|e| log_error(key_path, e))?;
     let key = read_vkey(vkey)?;
     Ok(follow_once(at, &key)?.map(|(v, st)| (witness::cosign(&v, &signer, now), st)))
 }
 
 /// `log witness --new-key NAME`: writes a new witness key to `path` (mode 0600, never over
-/// an existing file) and returns its vkey.
-pub fn new_witness_key(name: &str, path: &Path) -> Result<String, OpsError> {
+/// an existing file), encrypted with `passphrase` unless it is empty, and returns its vkey.
+pub fn new_witness_key(name: &str, path: &Path, passphrase: &[u8]) -> Result<String, OpsError> {
     let s = Signer::generate(name, ALG_COSIGNATURE_V1).map_err(|e| BadInput::new(e.to_string()))?;
     if path.exists() {
         return Err(BadInput::in_file(path, "already exists; not overwriting a key").into());
     }
-    write_secret(path, s.to_private_string().as_bytes())?;
+    let file = crate::keyfile::encode(&s, passphrase)
+        .map_err(|e| BadInput::in_file(path, e.to_string()))?;
+    write_secret(path, file.as_bytes())?;
     Ok(s.vkey())
 }
 
@@ -359,7 +374,6 @@ fn write_secret(path: &Path, data: &[u8]) -> Result<(), BadInput> {
         .open(path)
         .map_err(|e| BadInput::in_file(path, e.to_string()))?;
     f.write_all(data)
-        .and_then(|_| f.write_all(b"\n"))
         .and_then(|_| f.sync_all())
         .map_err(|e| BadInput::in_file(path, e.to_string()))
 }
@@ -400,7 +414,7 @@ mod tests {
                 f
             })
             .collect();
-        let acks = add_files(&dir, None, &files, &sqlite).unwrap();
+        let acks = add_files(&dir, None, None, &files, &sqlite).unwrap();
         assert_eq!(acks.len(), n);
         (dir, vkey, files)
     }
@@ -409,7 +423,7 @@ mod tests {
     fn add_prove_verify_and_audit() {
         let tmp = tempfile::tempdir().unwrap();
         let (dir, vkey, files) = log_with(tmp.path(), 3);
-        let again = add_files(&dir, None, &files[..1], &sqlite).unwrap();
+        let again = add_files(&dir, None, None, &files[..1], &sqlite).unwrap();
         assert!(again[0].duplicate && again[0].index == 0);
 
         let proof = prove(&dir, 2).unwrap();
@@ -451,7 +465,7 @@ mod tests {
         let (dir, _, _) = log_with(tmp.path(), 1);
         let missing = tmp.path().join("missing");
         let OpsError::Input(e) =
-            add_files(&dir, None, std::slice::from_ref(&missing), &sqlite).unwrap_err()
+            add_files(&dir, None, None, std::slice::from_ref(&missing), &sqlite).unwrap_err()
         else {
             panic!("not bad input")
         };
@@ -489,16 +503,26 @@ mod tests {
         std::fs::remove_file(&state).unwrap();
 
         let wkey = tmp.path().join("witness.key");
-        let wvkey = new_witness_key("witness.example", &wkey).unwrap();
+        let wvkey = new_witness_key("witness.example", &wkey, b"pw").unwrap();
         assert!(wvkey.starts_with("witness.example+"));
         assert!(matches!(
-            new_witness_key("witness.example", &wkey),
+            new_witness_key("witness.example", &wkey, b"pw"),
             Err(OpsError::Input(_))
         ));
-        let (cosigned, _) = witness_once(&at, &wkey, &vkey, 1_700_000_000)
+        let (cosigned, _) = witness_once(&at, &wkey, Some(b"pw"), &vkey, 1_700_000_000)
             .unwrap()
             .unwrap();
         assert!(cosigned.contains("\u{2014} witness.example "));
+        let OpsError::Input(e) = witness_once(&at, &wkey, None, &vkey, 1_700_000_000).unwrap_err()
+        else {
+            panic!("not bad input")
+        };
+        assert!(e.message.contains("no passphrase"), "{}", e.message);
+        assert!(
+            !std::fs::read_to_string(&wkey)
+                .unwrap()
+                .contains("PRIVATE+KEY")
+        );
     }
 
     #[test]

@@ -23,7 +23,9 @@ const DEFAULT_DIR: &str = ".vouch/log";
 #[derive(Debug, Subcommand)]
 pub enum LogCommand {
     /// Create a new log: a signing key (DIR.key, beside the directory, mode 0600), an empty
-    /// signed checkpoint and the SQLite index. Prints the log's public key (vkey).
+    /// signed checkpoint and the SQLite index. Prints the log's public key (vkey). The key is
+    /// encrypted with VOUCH_PASSWORD (or a prompt), as `vouch key generate` encrypts signing
+    /// keys; an empty VOUCH_PASSWORD writes it unencrypted.
     Init(InitArgs),
     /// Append files as log entries (one entry per file, at most 64 KiB each). Prints each
     /// entry's index; an entry already in the log keeps its index. Returns once durable.
@@ -275,10 +277,46 @@ fn init(global: &GlobalArgs, a: InitArgs) -> Result<u8> {
     let dir = &a.dir.dir;
     let key_path = a.key.clone().unwrap_or_else(|| log::default_key_path(dir));
     crate::gitignore::protect(global, &key_path, "the log's private signing key")?;
-    let vkey = log::init_with_index(dir, &a.origin, a.key.as_deref(), a.index.open()?)
-        .map_err(|e| log_err(dir, e))?;
+    let pass = new_key_passphrase(global)?;
+    let vkey = log::init_encrypted(
+        dir,
+        &a.origin,
+        a.key.as_deref(),
+        a.index.open()?,
+        pass.as_bytes(),
+    )
+    .map_err(|e| log_err(dir, e))?;
     output::emit(global, format!("{vkey}\n").as_bytes())?;
     Ok(0)
+}
+
+/// The passphrase a new note key is encrypted with: VOUCH_PASSWORD or a prompt (asked
+/// twice); empty means unencrypted, with a warning, as for `vouch key generate`.
+fn new_key_passphrase(
+    global: &GlobalArgs,
+) -> Result<vouch_attest::vouch_crypto::signer::Zeroizing<String>> {
+    let pass = crate::commands::signing::passphrase("VOUCH_PASSWORD", true)?;
+    if pass.is_empty() {
+        output::warn(
+            global,
+            "empty passphrase: the private key is written unencrypted",
+        );
+    }
+    Ok(pass)
+}
+
+/// The passphrase of the note key at `key_path` when it is encrypted (VOUCH_PASSWORD or a
+/// prompt); `None` for a plaintext key, which needs none.
+fn key_passphrase(
+    key_path: &Path,
+) -> Result<Option<vouch_attest::vouch_crypto::signer::Zeroizing<String>>> {
+    if !log::key_is_encrypted(key_path) {
+        return Ok(None);
+    }
+    Ok(Some(crate::commands::signing::passphrase(
+        "VOUCH_PASSWORD",
+        false,
+    )?))
 }
 
 /// Logs a key-signed bundle's signature in the log at `dir` (key beside it) and puts the
@@ -290,7 +328,9 @@ pub(crate) fn log_bundle(
     bundle: &mut Bundle,
     signer: &PublicKey,
 ) -> Result<log::Appended> {
-    let mut log = Log::open(dir, None).map_err(|e| log_err(dir, e))?;
+    let pass = key_passphrase(&log::default_key_path(dir))?;
+    let mut log = Log::open_with_passphrase(dir, None, None, pass.as_ref().map(|p| p.as_bytes()))
+        .map_err(|e| log_err(dir, e))?;
     vouch_attest::logging::log_bundle(&mut log, bundle, signer).map_err(|e| match e {
         vouch_attest::logging::LogBundleError::Log(e) => log_err(dir, e),
         vouch_attest::logging::LogBundleError::Bundle(e) => anyhow!(InputError::new(e.to_string())),
@@ -302,7 +342,19 @@ fn add(global: &GlobalArgs, a: AddArgs) -> Result<u8> {
         return add_bundle(global, &a, path);
     }
     let open = || a.index.open_ops();
-    let acks = ops::add_files(&a.dir.dir, a.key.as_deref(), &a.files, &open).map_err(ops_err)?;
+    let key_path = a
+        .key
+        .clone()
+        .unwrap_or_else(|| log::default_key_path(&a.dir.dir));
+    let pass = key_passphrase(&key_path)?;
+    let acks = ops::add_files(
+        &a.dir.dir,
+        Some(&key_path),
+        pass.as_ref().map(|p| p.as_bytes()),
+        &a.files,
+        &open,
+    )
+    .map_err(ops_err)?;
     let json = global.format.as_deref() == Some("json");
     let mut out = String::new();
     if json {
@@ -454,7 +506,8 @@ fn now_secs() -> u64 {
 
 fn witness_cmd(global: &GlobalArgs, a: WitnessArgs) -> Result<u8> {
     if let Some(name) = &a.new_key {
-        let vkey = ops::new_witness_key(name, &a.key).map_err(ops_err)?;
+        let pass = new_key_passphrase(global)?;
+        let vkey = ops::new_witness_key(name, &a.key, pass.as_bytes()).map_err(ops_err)?;
         output::emit(global, format!("{vkey}\n").as_bytes())?;
         return Ok(0);
     }
@@ -467,7 +520,9 @@ fn witness_cmd(global: &GlobalArgs, a: WitnessArgs) -> Result<u8> {
         origin: a.origin.as_deref(),
         state,
     };
-    match ops::witness_once(&at, &a.key, vkey, now_secs()).map_err(ops_err)? {
+    let pass = key_passphrase(&a.key)?;
+    let pass = pass.as_ref().map(|p| p.as_bytes());
+    match ops::witness_once(&at, &a.key, pass, vkey, now_secs()).map_err(ops_err)? {
         Ok((cosigned, st)) => {
             save_state(state, &st)?;
             output::emit(global, cosigned.as_bytes())?;

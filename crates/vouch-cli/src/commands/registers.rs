@@ -32,8 +32,9 @@ pub enum RegisterCommand {
         #[arg(default_value = ".")]
         path: PathBuf,
     },
-    /// Write the register report: --format html (one self-contained file: gate status, heat
-    /// map, data-flow diagram, SLA status, tables) or markdown.
+    /// Write the register report: --format html (one self-contained file: the findings report
+    /// every vouch command writes — summary, findings by severity and rule with their fix —
+    /// plus gate status, heat map, data-flow diagram, SLA status and the tables) or markdown.
     Report {
         #[arg(default_value = ".")]
         path: PathBuf,
@@ -170,10 +171,10 @@ pub fn run(global: &GlobalArgs, cmd: RegisterCommand) -> Result<u8> {
             };
             let input = ReportInput {
                 registers: &registers,
-                findings: &report.findings,
+                report: &report,
                 flows: model.as_ref(),
                 today,
-                fail_on: report.summary.fail_on,
+                root: Some(&path),
             };
             let text = match output::format_as(global, ReportFormat::Html)? {
                 ReportFormat::Html => vouch_registers::report::html(&input),

@@ -400,7 +400,7 @@ pub fn run(global: &GlobalArgs, cmd: SigningCommand) -> Result<u8> {
 // secrets and keys
 
 /// Reads a passphrase from `var`, else prompts on the terminal (no echo), else errors.
-fn passphrase(var: &str, confirm: bool) -> Result<Zeroizing<String>> {
+pub(crate) fn passphrase(var: &str, confirm: bool) -> Result<Zeroizing<String>> {
     if let Ok(p) = std::env::var(var) {
         return Ok(Zeroizing::new(p));
     }

@@ -3,7 +3,7 @@
 
 use vouch_core::{Finding, Rule, Severity};
 
-use super::{GateContext, finding, review_date};
+use super::{GateContext, incomplete, review_date};
 use crate::register::Register;
 use crate::schema::RegisterKind::D1;
 
@@ -36,35 +36,24 @@ pub(super) fn check(r: &Register, ctx: &GateContext, out: &mut Vec<Finding>) {
             ("High", "High") | ("High", "Medium") | ("Medium", "High")
         );
         if serious {
-            for field in ["Control", "Owner"] {
-                if row.get(D1, field).is_none() {
-                    out.push(finding(
-                        &THREAT_UNCONTROLLED,
-                        r,
-                        row,
-                        field,
-                        format!("{threat} on {asset} is {impact} impact / {likelihood} likelihood but has no {}", field.to_lowercase()),
-                        &format!("no {}", field.to_lowercase()),
-                    ));
-                }
-            }
+            incomplete(
+                &THREAT_UNCONTROLLED,
+                r,
+                row,
+                &["Control", "Owner"],
+                &format!("{threat} on {asset} is {impact} impact / {likelihood} likelihood but"),
+                out,
+            );
         }
         if row.get(D1, "Status") == Some("Accepted") {
-            for field in ["Residual Risk", "Review Date"] {
-                if row.get(D1, field).is_none() {
-                    out.push(finding(
-                        &ACCEPTED_INCOMPLETE,
-                        r,
-                        row,
-                        field,
-                        format!(
-                            "accepted risk {threat} on {asset} has no {}",
-                            field.to_lowercase()
-                        ),
-                        "missing",
-                    ));
-                }
-            }
+            incomplete(
+                &ACCEPTED_INCOMPLETE,
+                r,
+                row,
+                &["Residual Risk", "Review Date"],
+                &format!("accepted risk {threat} on {asset}"),
+                out,
+            );
         }
         review_date(
             r,

@@ -3,7 +3,7 @@
 
 use vouch_core::{Finding, Rule, Severity};
 
-use super::{GateContext, finding, is_no};
+use super::{GateContext, either, empty_fields, incomplete, is_no, row_finding};
 use crate::register::Register;
 use crate::schema::RegisterKind::D2;
 
@@ -28,37 +28,43 @@ pub const RULES: &[&Rule] = &[&DATA_INCOMPLETE, &DATA_UNENCRYPTED];
 pub(super) fn check(r: &Register, _ctx: &GateContext, out: &mut Vec<Finding>) {
     for row in &r.rows {
         let item = row.get(D2, "Data Item").unwrap_or("(unnamed item)");
-        for field in ["Retention", "In-Transit", "At-Rest", "Access Roles"] {
-            match row.get(D2, field) {
-                None => out.push(finding(
-                    &DATA_INCOMPLETE,
-                    r,
-                    row,
-                    field,
-                    format!("data item {item} has no {field}"),
-                    "empty",
-                )),
-                Some(v) if field.ends_with("Transit") || field.ends_with("Rest") => {
-                    if is_no(v) {
-                        out.push(finding(
-                            &DATA_UNENCRYPTED,
-                            r,
-                            row,
-                            field,
-                            format!(
-                                "data item {item} is not encrypted {}",
-                                if field == "At-Rest" {
-                                    "at rest"
-                                } else {
-                                    "in transit"
-                                }
-                            ),
-                            "no encryption",
-                        ));
-                    }
-                }
-                Some(_) => {}
-            }
+        let unencrypted: Vec<&str> = ["In-Transit", "At-Rest"]
+            .into_iter()
+            .filter(|f| row.get(D2, f).is_some_and(is_no))
+            .collect();
+        let Some(first) = unencrypted.first() else {
+            incomplete(
+                &DATA_INCOMPLETE,
+                r,
+                row,
+                &FIELDS,
+                &format!("data item {item}"),
+                out,
+            );
+            continue;
+        };
+        // One problem, one finding: unencrypted data is the problem, and fixing it fills the
+        // row, so its empty fields are named here rather than reported again.
+        let how = match unencrypted.as_slice() {
+            [_, _] => "in transit or at rest",
+            ["At-Rest"] => "at rest",
+            _ => "in transit",
+        };
+        let mut message = format!("data item {item} is not encrypted {how}");
+        let empty = empty_fields(r, row, &FIELDS);
+        if !empty.is_empty() {
+            message.push_str(&format!(" (its row has no {} yet)", either(&empty)));
         }
+        out.push(row_finding(
+            &DATA_UNENCRYPTED,
+            r,
+            row,
+            first,
+            message,
+            "no encryption",
+        ));
     }
 }
+
+/// What every D2 row must record.
+const FIELDS: [&str; 4] = ["Retention", "In-Transit", "At-Rest", "Access Roles"];

@@ -3,7 +3,7 @@
 
 use vouch_core::{Finding, Rule, Severity};
 
-use super::{GateContext, finding};
+use super::{GateContext, finding, incomplete};
 use crate::register::Register;
 use crate::schema::RegisterKind::D3;
 
@@ -28,18 +28,14 @@ pub const RULES: &[&Rule] = &[&COMPONENT_INCOMPLETE, &LICENCE_NOT_ALLOWED];
 pub(super) fn check(r: &Register, ctx: &GateContext, out: &mut Vec<Finding>) {
     for row in &r.rows {
         let name = row.get(D3, "Component").unwrap_or("(unnamed component)");
-        for field in ["Version", "License", "Integrity"] {
-            if row.get(D3, field).is_none() {
-                out.push(finding(
-                    &COMPONENT_INCOMPLETE,
-                    r,
-                    row,
-                    field,
-                    format!("component {name} has no {}", field.to_lowercase()),
-                    "empty",
-                ));
-            }
-        }
+        incomplete(
+            &COMPONENT_INCOMPLETE,
+            r,
+            row,
+            &["Version", "License", "Integrity"],
+            &format!("component {name}"),
+            out,
+        );
         if let (Some(allowed), Some(licence)) = (&ctx.allowed_licences, row.get(D3, "License"))
             && !licence_allowed(licence, allowed)
         {

@@ -2,7 +2,7 @@
 
 use vouch_core::{Finding, Rule, Severity};
 
-use super::{GateContext, finding, is_no};
+use super::{GateContext, is_no, row_finding};
 use crate::register::Register;
 use crate::schema::RegisterKind::D4;
 
@@ -19,34 +19,31 @@ pub const RULES: &[&Rule] = &[&UNSIGNED_ARTIFACT];
 pub(super) fn check(r: &Register, _ctx: &GateContext, out: &mut Vec<Finding>) {
     for row in &r.rows {
         let input = row.get(D4, "Build Input").unwrap_or("(unnamed build)");
-        if row.get(D4, "Artifact Hash").is_none() {
-            out.push(finding(
-                &UNSIGNED_ARTIFACT,
-                r,
-                row,
+        let no_hash = row.get(D4, "Artifact Hash").is_none();
+        let signature = row.get(D4, "Signature/Attestation");
+        let unsigned = match signature {
+            None => Some("no signature or attestation"),
+            Some(v) if is_no(v) => Some("no signature"),
+            Some(_) => None,
+        };
+        // One artifact that cannot be checked is one problem, whatever it lacks.
+        let (field, message, annotation) = match (no_hash, unsigned) {
+            (false, None) => continue,
+            (true, None) => ("Artifact Hash", "no artifact hash".to_string(), "no hash"),
+            (false, Some(what)) => ("Signature/Attestation", what.to_string(), "unsigned"),
+            (true, Some(what)) => (
                 "Artifact Hash",
-                format!("build {input} records no artifact hash"),
-                "no hash",
-            ));
-        }
-        match row.get(D4, "Signature/Attestation") {
-            None => out.push(finding(
-                &UNSIGNED_ARTIFACT,
-                r,
-                row,
-                "Signature/Attestation",
-                format!("build {input} records no signature or attestation"),
-                "unsigned",
-            )),
-            Some(v) if is_no(v) => out.push(finding(
-                &UNSIGNED_ARTIFACT,
-                r,
-                row,
-                "Signature/Attestation",
-                format!("build {input} is not signed"),
-                "unsigned",
-            )),
-            Some(_) => {}
-        }
+                format!("no artifact hash and {what}"),
+                "no hash, unsigned",
+            ),
+        };
+        out.push(row_finding(
+            &UNSIGNED_ARTIFACT,
+            r,
+            row,
+            field,
+            format!("build {input} records {message}"),
+            annotation,
+        ));
     }
 }

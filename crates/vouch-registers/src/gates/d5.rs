@@ -2,7 +2,7 @@
 
 use vouch_core::{Finding, Rule, Severity};
 
-use super::{GateContext, finding, interval_days};
+use super::{GateContext, either, empty_fields, finding, incomplete, interval_days};
 use crate::register::Register;
 use crate::schema::RegisterKind::D5;
 
@@ -46,80 +46,96 @@ fn scanner_source(secret: &str) -> Option<(&str, &str, u32)> {
 pub(super) fn check(r: &Register, ctx: &GateContext, out: &mut Vec<Finding>) {
     for row in &r.rows {
         let name = row.get(D5, "Secret").unwrap_or("(unnamed secret)");
-        let missing: Vec<&str> = [
-            "Storage Method",
-            "Rotation Policy",
-            "Last Rotated",
-            "Access Roles",
-        ]
-        .into_iter()
-        .filter(|field| row.get(D5, field).is_none())
-        .collect();
-        let plaintext = row.get(D5, "Storage Method").filter(|storage| {
-            let s = storage.to_ascii_lowercase();
-            [
-                "plaintext",
-                "plain text",
-                "repo",
-                "repository",
-                "git",
-                "source code",
-                "hardcoded",
-                "hard-coded",
-            ]
-            .iter()
-            .any(|w| s.contains(w))
+        let overdue = rotation_due(row, ctx).map(|(due, policy, last)| {
+            (
+                due,
+                format!("secret {name} was due for rotation on {due} ({policy} after {last})"),
+            )
         });
-        if let Some(storage) = plaintext {
-            // One problem, one finding: a secret in plaintext is leaked, and the fix (move it
-            // to a store, rotate it) fills the row; its empty fields are named, not reported.
-            let mut message = format!("secret {name} is stored as `{storage}`");
-            if !missing.is_empty() {
-                let names: Vec<String> = missing.iter().map(|m| m.to_lowercase()).collect();
-                message.push_str(&format!(" (its row has no {} yet)", names.join(", ")));
-            }
-            let mut f = finding(
-                &SECRET_PLAINTEXT,
+        let Some(storage) = row.get(D5, "Storage Method").filter(|s| is_plaintext(s)) else {
+            incomplete(
+                &SECRET_INCOMPLETE,
                 r,
                 row,
-                "Storage Method",
-                message,
-                "plaintext storage",
+                &FIELDS,
+                &format!("secret {name}"),
+                out,
             );
-            if let Some((rule, path, line)) = scanner_source(name) {
-                f.properties.insert(
-                    vouch_core::engine::DERIVED_FROM.to_string(),
-                    serde_json::json!({"rule": rule, "path": path, "line": line}),
-                );
-            }
-            out.push(f);
-        } else {
-            for field in &missing {
-                out.push(finding(
-                    &SECRET_INCOMPLETE,
-                    r,
-                    row,
-                    field,
-                    format!("secret {name} has no {}", field.to_lowercase()),
-                    "empty",
-                ));
-            }
-        }
-        if let (Some(last), Some(policy)) =
-            (row.date(D5, "Last Rotated"), row.get(D5, "Rotation Policy"))
-            && let Some(days) = interval_days(policy)
-        {
-            let due = last.checked_add(jiff::Span::new().days(days)).ok();
-            if let Some(due) = due.filter(|d| *d < ctx.today) {
+            if let Some((_, message)) = overdue {
                 out.push(finding(
                     &ROTATION_OVERDUE,
                     r,
                     row,
                     "Last Rotated",
-                    format!("secret {name} was due for rotation on {due} ({policy} after {last})"),
+                    message,
                     "rotation overdue",
                 ));
             }
+            continue;
+        };
+        // One problem, one finding: a secret in plaintext is leaked, and the fix (move it to a
+        // store, rotate it) fills the row and restarts its rotation clock; its empty fields and
+        // an overdue rotation are named, not reported again.
+        let mut message = format!("secret {name} is stored as `{storage}`");
+        let empty = empty_fields(r, row, &FIELDS);
+        if !empty.is_empty() {
+            message.push_str(&format!(" (its row has no {} yet)", either(&empty)));
         }
+        if let Some((due, _)) = overdue {
+            message.push_str(&format!("; its rotation was due on {due}"));
+        }
+        let mut f = finding(
+            &SECRET_PLAINTEXT,
+            r,
+            row,
+            "Storage Method",
+            message,
+            "plaintext storage",
+        );
+        if let Some((rule, path, line)) = scanner_source(name) {
+            f.properties.insert(
+                vouch_core::engine::DERIVED_FROM.to_string(),
+                serde_json::json!({"rule": rule, "path": path, "line": line}),
+            );
+        }
+        out.push(f);
     }
+}
+
+/// What every D5 row must record.
+const FIELDS: [&str; 4] = [
+    "Storage Method",
+    "Rotation Policy",
+    "Last Rotated",
+    "Access Roles",
+];
+
+/// A Storage Method that says the secret is not in a store.
+fn is_plaintext(storage: &str) -> bool {
+    let s = storage.to_ascii_lowercase();
+    [
+        "plaintext",
+        "plain text",
+        "repo",
+        "repository",
+        "git",
+        "source code",
+        "hardcoded",
+        "hard-coded",
+    ]
+    .iter()
+    .any(|w| s.contains(w))
+}
+
+/// `(due date, policy, last rotated)` when the row's rotation date has passed.
+fn rotation_due<'r>(
+    row: &'r crate::register::Row,
+    ctx: &GateContext,
+) -> Option<(jiff::civil::Date, &'r str, jiff::civil::Date)> {
+    let last = row.date(D5, "Last Rotated")?;
+    let policy = row.get(D5, "Rotation Policy")?;
+    let due = last
+        .checked_add(jiff::Span::new().days(interval_days(policy)?))
+        .ok()?;
+    (due < ctx.today).then_some((due, policy, last))
 }

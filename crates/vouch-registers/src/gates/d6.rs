@@ -35,13 +35,13 @@ pub(super) fn check(r: &Register, ctx: &GateContext, out: &mut Vec<Finding>) {
         let Some(sla) = row.get(D6, "SLA").and_then(|s| s.parse::<i64>().ok()) else {
             continue;
         };
-        match row.date(D6, "Opened") {
+        let mut found = match row.date(D6, "Opened") {
             Some(opened) => {
                 if let Ok(due) = opened.checked_add(jiff::Span::new().days(sla))
                     && due < ctx.today
                 {
                     let late = (ctx.today - due).get_days();
-                    out.push(finding(
+                    Some(finding(
                         &SLA_OVERDUE,
                         r,
                         row,
@@ -50,10 +50,12 @@ pub(super) fn check(r: &Register, ctx: &GateContext, out: &mut Vec<Finding>) {
                             "{id} was due on {due} ({sla}-day SLA from {opened}), {late} days ago"
                         ),
                         "past SLA",
-                    ));
+                    ))
+                } else {
+                    None
                 }
             }
-            None => out.push(finding(
+            None => Some(finding(
                 &SLA_UNKNOWN,
                 r,
                 row,
@@ -61,6 +63,33 @@ pub(super) fn check(r: &Register, ctx: &GateContext, out: &mut Vec<Finding>) {
                 format!("{id} has a {sla}-day SLA but no Opened date"),
                 "no Opened date",
             )),
+        };
+        // The row is about a vulnerability the scanner may report in the same run: that is one
+        // problem, and `vouch check` keeps the scanner's finding with this row mentioned.
+        let ids = advisory_ids(id);
+        if let Some(f) = found.as_mut().filter(|_| !ids.is_empty()) {
+            f.properties.insert(
+                vouch_core::engine::DERIVED_FROM.to_string(),
+                serde_json::json!({"family": "vuln", "ids": ids}),
+            );
         }
+        out.extend(found);
     }
+}
+
+/// The advisory ids in a CVE/Issue cell (`GHSA-xxxx-xxxx-xxxx (CVE-2024-1234)`, `CVE-…`,
+/// `RUSTSEC-…`): `PREFIX-…` words with a digit after the prefix (a GHSA id may have none).
+/// Hand-written issue names (`login bypass`, `PR-fix`) give none.
+fn advisory_ids(cell: &str) -> Vec<&str> {
+    cell.split(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | ',' | ';' | '/'))
+        .filter(|w| {
+            let Some((prefix, rest)) = w.split_once('-') else {
+                return false;
+            };
+            prefix.len() >= 2
+                && prefix.chars().all(|c| c.is_ascii_uppercase())
+                && !rest.is_empty()
+                && (prefix == "GHSA" || rest.chars().any(|c| c.is_ascii_digit()))
+        })
+        .collect()
 }

@@ -3,7 +3,7 @@
 
 use vouch_core::{Finding, Location, Region, Rule, Severity};
 
-use super::{GateContext, finding};
+use super::{GateContext, incomplete};
 use crate::register::Register;
 use crate::schema::RegisterKind::D7;
 
@@ -52,18 +52,14 @@ pub(super) fn check(r: &Register, ctx: &GateContext, out: &mut Vec<Finding>) {
     }
     for row in &r.rows {
         let trigger = row.get(D7, "Trigger").unwrap_or("(unnamed trigger)");
-        for field in ["First-Hour Actions", "Roles/Contacts"] {
-            if row.get(D7, field).is_none() {
-                out.push(finding(
-                    &TRIGGER_INCOMPLETE,
-                    r,
-                    row,
-                    field,
-                    format!("trigger {trigger} has no {}", field.to_lowercase()),
-                    "empty",
-                ));
-            }
-        }
+        incomplete(
+            &TRIGGER_INCOMPLETE,
+            r,
+            row,
+            &["First-Hour Actions", "Roles/Contacts"],
+            &format!("trigger {trigger}"),
+            out,
+        );
     }
     let last = r
         .rows

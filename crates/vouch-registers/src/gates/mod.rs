@@ -135,6 +135,68 @@ pub(crate) fn finding(
     .with_annotation(annotation)
 }
 
+/// One finding of `rule` about `row` as a whole, located at field `at_field`. Its fingerprint
+/// names the rule, not the field, so a row's problem keeps its identity while its fields are
+/// filled in one by one.
+pub(crate) fn row_finding(
+    rule: &Rule,
+    register: &Register,
+    row: &Row,
+    at_field: &str,
+    message: String,
+    annotation: &str,
+) -> Finding {
+    Finding::new(
+        rule,
+        at(register, row, at_field),
+        message,
+        &format!("{}#{}", row_key(register, row), rule.id),
+    )
+    .with_annotation(annotation)
+}
+
+/// The fields of `row` among `fields` that are empty, in `fields`' order.
+pub(crate) fn empty_fields<'f>(register: &Register, row: &Row, fields: &[&'f str]) -> Vec<&'f str> {
+    fields
+        .iter()
+        .copied()
+        .filter(|f| row.get(register.kind, f).is_none())
+        .collect()
+}
+
+/// `a`, `a or b`, `a, b or c` — lowercased field names for a message.
+pub(crate) fn either(fields: &[&str]) -> String {
+    let names: Vec<String> = fields.iter().map(|f| f.to_lowercase()).collect();
+    match names.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
+/// One finding per row for its empty `fields` (none when all are filled): one incomplete
+/// row is one problem, located at its first empty field.
+pub(crate) fn incomplete(
+    rule: &Rule,
+    register: &Register,
+    row: &Row,
+    fields: &[&str],
+    what: &str,
+    out: &mut Vec<Finding>,
+) {
+    let empty = empty_fields(register, row, fields);
+    if let Some(first) = empty.first() {
+        out.push(row_finding(
+            rule,
+            register,
+            row,
+            first,
+            format!("{what} has no {}", either(&empty)),
+            "empty",
+        ));
+    }
+}
+
 /// `register/review-overdue` for a date field.
 pub(crate) fn review_date(
     register: &Register,
@@ -196,6 +258,17 @@ pub(crate) fn interval_days(text: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn field_lists_read_as_prose() {
+        assert_eq!(either(&[]), "");
+        assert_eq!(either(&["Owner"]), "owner");
+        assert_eq!(either(&["Control", "Owner"]), "control or owner");
+        assert_eq!(
+            either(&["Version", "License", "Integrity"]),
+            "version, license or integrity"
+        );
+    }
 
     #[test]
     fn intervals() {
