@@ -10,6 +10,7 @@
 //! - [`referrers`]: bundles as OCI 1.1 referrers (cosign v3), referrers API or tag schema.
 //! - [`legacy`]: cosign v2 `.sig` / `.att` tags, read as bundles.
 //! - [`ops`]: `sign`, `attest`, `verify`, `tree`.
+//! - [`layout`]: push a local OCI image layout to a registry.
 //!
 //! Signatures are made and judged by vouch-attest; nothing here decides whether a signature
 //! is good.
@@ -19,6 +20,7 @@
 
 pub mod digest;
 pub mod image;
+pub mod layout;
 pub mod legacy;
 pub mod manifest;
 pub mod ops;
@@ -53,7 +55,10 @@ pub enum OciError {
 impl OciError {
     /// A registry error about `what`.
     pub fn registry(what: String, source: RegistryError) -> OciError {
-        OciError::Registry { what, source }
+        match source {
+            RegistryError::Corrupt(m) => OciError::Integrity(format!("{what}: {m}")),
+            source => OciError::Registry { what, source },
+        }
     }
 }
 

@@ -29,6 +29,10 @@ pub enum RegistryError {
     /// 401/403 after authenticating (or no credentials).
     #[error("the registry refused the credentials: {0}")]
     Unauthorized(String),
+    /// The registry served bytes that do not match the digest they were asked by (found by
+    /// an implementation that checks digests while streaming).
+    #[error("{0}")]
+    Corrupt(String),
     /// Anything else: a connection error, a 5xx after retries, an unexpected answer.
     #[error("{0}")]
     Other(String),

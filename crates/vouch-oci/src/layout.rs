@@ -1,0 +1,146 @@
+//! Pushing a local OCI image layout (`oci-layout`, `index.json`, `blobs/sha256/…`) to a
+//! registry: `vouch push DIR IMAGE`, how a release pipeline (and vouch's tests and benchmark)
+//! puts an image built from files into a registry without a container runtime.
+//!
+//! The image is the one manifest `index.json` lists (or the one tagged with the reference's
+//! tag through `org.opencontainers.image.ref.name`); an index is pushed with its manifests.
+//! Every blob is read from a path built from a validated digest only, and its digest is
+//! checked before it is uploaded: a layout cannot make vouch read outside it or push bytes
+//! that are not what the manifest names.
+
+use std::path::{Path, PathBuf};
+
+use crate::OciError;
+use crate::digest::Digest;
+use crate::manifest::{self, Descriptor, Manifest};
+use crate::reference::Reference;
+use crate::registry::Registry;
+
+/// The largest blob pushed from a layout (blobs are read whole before upload).
+pub const MAX_BLOB_LEN: u64 = 2 * 1024 * 1024 * 1024;
+
+fn blob_path(dir: &Path, digest: &Digest) -> PathBuf {
+    dir.join("blobs/sha256").join(digest.hex())
+}
+
+fn read_blob(dir: &Path, desc: &Descriptor) -> Result<Vec<u8>, OciError> {
+    let digest = desc.valid_digest().ok_or_else(|| {
+        OciError::Usage(format!(
+            "{}: `{}` is not a sha256 digest",
+            dir.display(),
+            desc.digest
+        ))
+    })?;
+    let path = blob_path(dir, &digest);
+    let meta = std::fs::symlink_metadata(&path)
+        .map_err(|e| OciError::Usage(format!("{}: {e}", path.display())))?;
+    if !meta.is_file() || meta.len() > MAX_BLOB_LEN {
+        return Err(OciError::Usage(format!(
+            "{}: not a regular file of at most {MAX_BLOB_LEN} bytes",
+            path.display()
+        )));
+    }
+    let bytes =
+        std::fs::read(&path).map_err(|e| OciError::Usage(format!("{}: {e}", path.display())))?;
+    if Digest::of(&bytes) != digest {
+        return Err(OciError::Usage(format!(
+            "{}: the content is not {digest}",
+            path.display()
+        )));
+    }
+    Ok(bytes)
+}
+
+/// Pushes the image of layout `dir` to `reference` (its tag, or by digest); returns the
+/// digest of the pushed manifest or index.
+pub fn push(
+    registry: &dyn Registry,
+    dir: &Path,
+    reference: &Reference,
+) -> Result<Digest, OciError> {
+    let index_path = dir.join("index.json");
+    let index_bytes = std::fs::read(&index_path).map_err(|e| {
+        OciError::Usage(format!(
+            "{}: {e} (not an OCI image layout?)",
+            index_path.display()
+        ))
+    })?;
+    let Ok(Manifest::Index(index)) = Manifest::parse(&index_bytes, Some(manifest::OCI_INDEX))
+    else {
+        return Err(OciError::Usage(format!(
+            "{}: not an OCI image index",
+            index_path.display()
+        )));
+    };
+    let tagged: Vec<&Descriptor> = index
+        .manifests
+        .iter()
+        .filter(|d| {
+            reference.tag.is_some()
+                && d.annotations.get("org.opencontainers.image.ref.name") == reference.tag.as_ref()
+        })
+        .collect();
+    let chosen = match (tagged.as_slice(), index.manifests.as_slice()) {
+        ([one], _) => *one,
+        ([], [one]) => one,
+        _ => {
+            return Err(OciError::Usage(format!(
+                "{}: {} manifests and none tagged `{}`; which one to push is ambiguous",
+                index_path.display(),
+                index.manifests.len(),
+                reference.tag.as_deref().unwrap_or("")
+            )));
+        }
+    };
+    let digest = push_manifest(registry, dir, reference, chosen, true)?;
+    if let Some(wanted) = &reference.digest {
+        if *wanted != digest {
+            return Err(OciError::Usage(format!(
+                "the layout's image is {digest}, not {wanted}"
+            )));
+        }
+    }
+    Ok(digest)
+}
+
+fn push_manifest(
+    registry: &dyn Registry,
+    dir: &Path,
+    reference: &Reference,
+    desc: &Descriptor,
+    top: bool,
+) -> Result<Digest, OciError> {
+    let bytes = read_blob(dir, desc)?;
+    let digest = Digest::of(&bytes);
+    let parsed = Manifest::parse(&bytes, Some(&desc.media_type))
+        .map_err(|e| OciError::Usage(format!("{}: {e}", blob_path(dir, &digest).display())))?;
+    let upload = |d: &Descriptor| -> Result<(), OciError> {
+        let b = read_blob(dir, d)?;
+        registry
+            .put_blob(reference, &Digest::of(&b), &b)
+            .map_err(|e| {
+                OciError::registry(format!("{}: uploading {}", reference.name(), d.digest), e)
+            })
+    };
+    match &parsed {
+        Manifest::Image(m) => {
+            upload(&m.config)?;
+            for l in &m.layers {
+                upload(l)?;
+            }
+        }
+        Manifest::Index(i) => {
+            for m in &i.manifests {
+                push_manifest(registry, dir, reference, m, false)?;
+            }
+        }
+    }
+    let target = match (&reference.tag, top) {
+        (Some(t), true) => t.clone(),
+        _ => digest.to_string(),
+    };
+    registry
+        .put_manifest(reference, &target, parsed.media_type(), &bytes)
+        .map_err(|e| OciError::registry(format!("{}: pushing {target}", reference.name()), e))?;
+    Ok(digest)
+}
