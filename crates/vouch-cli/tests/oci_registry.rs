@@ -467,3 +467,118 @@ fn cosign_v2_legacy_signature_verifies() {
         "{tree}"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// A registry with the OCI 1.1 referrers API (the in-test registry of support/oci_server.rs).
+
+use support::oci_server::OciServer;
+
+fn push_to(dir: &Path, host: &str, repo_tag: &str, marker: &str) -> (String, Vec<u8>) {
+    let layout = dir.join(format!("layout-{marker}"));
+    let manifest = oci::write_layout(
+        &layout,
+        &[oci::tar_of(&[("app/marker.txt", marker.as_bytes())])],
+    );
+    vouch(dir)
+        .arg("push")
+        .arg(&layout)
+        .arg(format!("{host}/{repo_tag}"))
+        .assert()
+        .success();
+    (oci::sha256(&manifest), manifest)
+}
+
+#[test]
+fn referrers_api_registry_sign_attest_verify_without_tag_schema() {
+    let server = OciServer::start();
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    keys(dir, "a");
+    let (digest, _) = push_to(dir, &server.host, "team/app:v1", "native");
+    let image = format!("{}/team/app:v1", server.host);
+    let pinned = format!("{}/team/app@{digest}", server.host);
+    assert_eq!(
+        stdout(vouch(dir).args(["sign", &image, "--key", "a.key"])),
+        pinned
+    );
+    vouch(dir)
+        .args(["verify", &pinned, "--key", "a.pub"])
+        .assert()
+        .code(0);
+    vouch(dir)
+        .args(["verify", &image, "--key", "a.pub"])
+        .assert()
+        .code(0);
+    std::fs::write(
+        dir.join("vuln.json"),
+        r#"{"scanner":{"uri":"https://example.com/s"}}"#,
+    )
+    .unwrap();
+    vouch(dir)
+        .args([
+            "attest",
+            &image,
+            "--predicate",
+            "vuln.json",
+            "--type",
+            "vuln",
+            "--key",
+            "a.key",
+        ])
+        .assert()
+        .success();
+    vouch(dir)
+        .args([
+            "verify-attestation",
+            &image,
+            "--type",
+            "vuln",
+            "--key",
+            "a.pub",
+        ])
+        .assert()
+        .code(0);
+    let tree: serde_json::Value = serde_json::from_str(&stdout(
+        vouch(dir).args(["tree", &image, "--format", "json"]),
+    ))
+    .unwrap();
+    assert_eq!(tree["storage"], "referrers API");
+    assert_eq!(tree["attachments"].as_array().unwrap().len(), 2);
+    // With the API, no referrers tag schema index is written.
+    let (s, tags) = oci::http_get(&server.host, "/v2/team/app/tags/list", "application/json");
+    assert_eq!(s, 200);
+    let tags: serde_json::Value = serde_json::from_slice(&tags).unwrap();
+    assert_eq!(tags["tags"], serde_json::json!(["v1"]));
+}
+
+#[test]
+fn a_registry_serving_a_wrong_digest_fails_verification() {
+    let server = OciServer::start();
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    keys(dir, "a");
+    let (digest, _) = push_to(dir, &server.host, "app:1", "wrong");
+    let pinned = format!("{}/app@{digest}", server.host);
+    vouch(dir)
+        .args(["sign", &pinned, "--key", "a.key"])
+        .assert()
+        .success();
+    vouch(dir)
+        .args(["verify", &pinned, "--key", "a.pub"])
+        .assert()
+        .code(0);
+    server
+        .state
+        .wrong_digest
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    vouch(dir)
+        .args(["verify", &pinned, "--key", "a.pub"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("Verification failed"));
+    // Signing refuses too: nothing is signed that is not the digest asked for.
+    vouch(dir)
+        .args(["sign", &pinned, "--key", "a.key"])
+        .assert()
+        .code(2);
+}
