@@ -582,3 +582,46 @@ fn a_registry_serving_a_wrong_digest_fails_verification() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn sbom_of_a_registry_image_matches_the_saved_layout() {
+    let Some(bin) = oci::registry_binary() else {
+        return;
+    };
+    let reg = DockerRegistry::start(&bin, None);
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    let status = b"Package: zlib1g\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1:1.2.13.dfsg-1\n\nPackage: gone\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.0\n\n";
+    let status2 = b"Package: zlib1g\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1:1.2.13.dfsg-1\n\n";
+    let base = oci::tar_of(&[
+        (
+            "etc/os-release",
+            b"ID=debian\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\n",
+        ),
+        ("var/lib/dpkg/status", status),
+    ]);
+    // The upper layer replaces the status file (a package removed), as a real build would.
+    let upper = oci::tar_of(&[("var/lib/dpkg/status", status2)]);
+    let layout = dir.join("layout");
+    oci::write_layout(&layout, &[base, upper]);
+    let image = format!("{}/os/app:1", reg.host);
+    vouch(dir)
+        .arg("push")
+        .arg(&layout)
+        .arg(&image)
+        .assert()
+        .success();
+    let from_registry = stdout(vouch(dir).args(["sbom", "generate", &image]));
+    let from_layout = stdout(vouch(dir).arg("sbom").arg("generate").arg(&layout));
+    assert!(
+        from_registry.contains("pkg:deb/debian/zlib1g@1:1.2.13.dfsg-1"),
+        "{from_registry}"
+    );
+    assert!(
+        !from_registry.contains("\"gone\""),
+        "the upper layer's status wins"
+    );
+    let components =
+        |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap()["components"].clone();
+    assert_eq!(components(&from_registry), components(&from_layout));
+}

@@ -144,3 +144,83 @@ fn push_manifest(
         .map_err(|e| OciError::registry(format!("{}: pushing {target}", reference.name()), e))?;
     Ok(digest)
 }
+
+/// Pulls one image into a new OCI image layout at `dir` (which must not exist or be empty),
+/// streaming each blob to its file with its digest checked, so memory stays bounded whatever
+/// the layer sizes; vouch-sbom's image scanner reads the layout as it reads a local one.
+/// An index without `platform` is narrowed to `linux/amd64` when it has one (else its first
+/// manifest), the platform the scanner would pick in a saved index.
+pub fn pull(
+    registry: &dyn Registry,
+    reference: &Reference,
+    platform: Option<&str>,
+    dir: &Path,
+) -> Result<crate::image::Resolved, OciError> {
+    let mut image = crate::image::resolve(registry, reference, platform)?;
+    if let Manifest::Index(index) = &image.manifest {
+        let pick = index
+            .manifests
+            .iter()
+            .find(|d| {
+                d.platform
+                    .as_ref()
+                    .is_some_and(|p| p.matches("linux/amd64"))
+            })
+            .or_else(|| index.manifests.first())
+            .and_then(|d| d.platform.as_ref().map(|p| p.name()));
+        let Some(p) = pick else {
+            return Err(OciError::Usage(format!(
+                "{reference}: the index names no platform; pass --platform"
+            )));
+        };
+        image = crate::image::resolve(registry, reference, Some(&p))?;
+    }
+    let Manifest::Image(m) = &image.manifest else {
+        return Err(OciError::Integrity(format!(
+            "{reference}: not an image manifest"
+        )));
+    };
+    let blobs = dir.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs)
+        .map_err(|e| OciError::Usage(format!("{}: {e}", blobs.display())))?;
+    let io = |p: &Path, e: std::io::Error| OciError::Usage(format!("{}: {e}", p.display()));
+    for desc in std::iter::once(&m.config).chain(&m.layers) {
+        let digest = desc.valid_digest().ok_or_else(|| {
+            OciError::Integrity(format!(
+                "a descriptor names `{}`, not a sha256 digest",
+                desc.digest
+            ))
+        })?;
+        let path = blob_path(dir, &digest);
+        let file = std::fs::File::create(&path).map_err(|e| io(&path, e))?;
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+        if let Err(e) = crate::image::fetch_blob(registry, &image.reference, desc, &mut w) {
+            drop(w);
+            let _ = std::fs::remove_file(&path);
+            return Err(e);
+        }
+        std::io::Write::flush(&mut w).map_err(|e| io(&path, e))?;
+    }
+    let manifest_bytes = m.to_json();
+    // The manifest as the registry served it (its digest is the image's): re-fetched
+    // digest-checked rather than re-serialised.
+    let (_, raw) = crate::image::fetch_manifest(registry, &image.reference, &image.digest)?;
+    drop(manifest_bytes);
+    let mpath = blob_path(dir, &image.digest);
+    std::fs::write(&mpath, &raw).map_err(|e| io(&mpath, e))?;
+    let mut entry = Descriptor::of(manifest::OCI_MANIFEST, &raw);
+    entry.media_type = image.descriptor.media_type.clone();
+    entry.annotations.insert(
+        "org.opencontainers.image.ref.name".into(),
+        reference.to_string(),
+    );
+    let mut index = crate::manifest::ImageIndex::empty();
+    index.manifests.push(entry);
+    let write = |name: &str, bytes: &[u8]| {
+        let p = dir.join(name);
+        std::fs::write(&p, bytes).map_err(|e| io(&p, e))
+    };
+    write("oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#)?;
+    write("index.json", &index.to_json())?;
+    Ok(image)
+}

@@ -427,3 +427,32 @@ fn tree(global: &GlobalArgs, a: TreeArgs) -> Result<u8> {
     output::emit(global, &bytes)?;
     Ok(0)
 }
+
+/// For `sbom generate` / `vuln scan`: when `path` is no file but an image reference, pulls
+/// the image (layers streamed to disk, digests checked) into a temporary OCI layout and
+/// returns it; the caller scans the layout as it would a local one.
+pub fn pull_for_scan(
+    global: &GlobalArgs,
+    path: &std::path::Path,
+    registry_args: &RegistryArgs,
+) -> Result<Option<tempfile::TempDir>> {
+    let Some(s) = path
+        .to_str()
+        .filter(|s| !path.exists() && vouch_oci::looks_like_image(s))
+    else {
+        return Ok(None);
+    };
+    let r = parse(s)?;
+    let registry = HttpRegistry::new(&r, registry_args)?;
+    let dir = tempfile::Builder::new().prefix("vouch-image-").tempdir()?;
+    match vouch_oci::layout::pull(&registry, &r, registry_args.platform.as_deref(), dir.path()) {
+        Ok(image) => {
+            if !global.quiet {
+                eprintln!("Pulled {}", image.pinned());
+            }
+            Ok(Some(dir))
+        }
+        Err(OciError::Usage(m)) => Err(anyhow!(InputError::new(m))),
+        Err(e) => Err(anyhow!("{e}")),
+    }
+}
