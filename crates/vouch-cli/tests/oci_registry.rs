@@ -625,3 +625,67 @@ fn sbom_of_a_registry_image_matches_the_saved_layout() {
         |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap()["components"].clone();
     assert_eq!(components(&from_registry), components(&from_layout));
 }
+
+#[test]
+fn gate_a_registry_image_by_its_referrers() {
+    let Some(bin) = oci::registry_binary() else {
+        return;
+    };
+    let reg = DockerRegistry::start(&bin, None);
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    keys(dir, "release");
+    let (digest, _) = push_image(dir, &reg, "gated/app:1", "gate");
+    let image = format!("{}/gated/app:1", reg.host);
+    std::fs::write(
+        dir.join("gate.yaml"),
+        "signatures:\n  keys: [release.pub]\n  threshold: 1\nattestations:\n  - type: slsaprovenance\n",
+    )
+    .unwrap();
+    // Nothing attached yet: denied.
+    vouch(dir)
+        .args(["gate", &image, "--policy", "gate.yaml"])
+        .assert()
+        .code(1);
+    vouch(dir)
+        .args(["sign", &image, "--key", "release.key"])
+        .assert()
+        .success();
+    std::fs::write(
+        dir.join("slsa.json"),
+        r#"{"buildDefinition":{"buildType":"https://example.com/b","externalParameters":{}},"runDetails":{"builder":{"id":"https://example.com/builder"}}}"#,
+    )
+    .unwrap();
+    // Signed but no provenance: still denied.
+    vouch(dir)
+        .args(["gate", &image, "--policy", "gate.yaml"])
+        .assert()
+        .code(1);
+    vouch(dir)
+        .args([
+            "attest",
+            &image,
+            "--predicate",
+            "slsa.json",
+            "--type",
+            "slsaprovenance",
+            "--key",
+            "release.key",
+        ])
+        .assert()
+        .success();
+    vouch(dir)
+        .args(["gate", &image, "--policy", "gate.yaml"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(format!(
+            "ALLOW: {}/gated/app@{digest}",
+            reg.host
+        )));
+    // The tag moved: the new image has no evidence.
+    push_image(dir, &reg, "gated/app:1", "moved");
+    vouch(dir)
+        .args(["gate", &image, "--policy", "gate.yaml"])
+        .assert()
+        .code(1);
+}

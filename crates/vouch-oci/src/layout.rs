@@ -145,16 +145,27 @@ fn push_manifest(
     Ok(digest)
 }
 
+/// What [`pull`] copies besides the image manifest and config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PullOptions {
+    /// The layers (for SBOMs and scans).
+    pub layers: bool,
+    /// The Sigstore bundles attached as referrers, as referrer manifests in the layout (for
+    /// the deploy gate, which finds evidence in a layout this way).
+    pub referrers: bool,
+}
+
 /// Pulls one image into a new OCI image layout at `dir` (which must not exist or be empty),
 /// streaming each blob to its file with its digest checked, so memory stays bounded whatever
-/// the layer sizes; vouch-sbom's image scanner reads the layout as it reads a local one.
-/// An index without `platform` is narrowed to `linux/amd64` when it has one (else its first
-/// manifest), the platform the scanner would pick in a saved index.
+/// the layer sizes; vouch-sbom's image scanner and vouch-gate read the layout as they read a
+/// local one. An index without `platform` is narrowed to `linux/amd64` when it has one (else
+/// its first manifest), the platform the scanner would pick in a saved index.
 pub fn pull(
     registry: &dyn Registry,
     reference: &Reference,
     platform: Option<&str>,
     dir: &Path,
+    options: PullOptions,
 ) -> Result<crate::image::Resolved, OciError> {
     let mut image = crate::image::resolve(registry, reference, platform)?;
     if let Manifest::Index(index) = &image.manifest {
@@ -184,7 +195,8 @@ pub fn pull(
     std::fs::create_dir_all(&blobs)
         .map_err(|e| OciError::Usage(format!("{}: {e}", blobs.display())))?;
     let io = |p: &Path, e: std::io::Error| OciError::Usage(format!("{}: {e}", p.display()));
-    for desc in std::iter::once(&m.config).chain(&m.layers) {
+    let layers: &[Descriptor] = if options.layers { &m.layers } else { &[] };
+    for desc in std::iter::once(&m.config).chain(layers) {
         let digest = desc.valid_digest().ok_or_else(|| {
             OciError::Integrity(format!(
                 "a descriptor names `{}`, not a sha256 digest",
@@ -216,6 +228,42 @@ pub fn pull(
     );
     let mut index = crate::manifest::ImageIndex::empty();
     index.manifests.push(entry);
+    if options.referrers {
+        let repo = &image.reference;
+        let (_, found) = crate::referrers::list(registry, repo, &image.digest)?;
+        for d in found
+            .iter()
+            .filter(|d| d.artifact_type.as_deref() == Some(crate::referrers::BUNDLE_ARTIFACT_TYPE))
+        {
+            let Some(digest) = d.valid_digest() else {
+                return Err(OciError::Integrity(format!(
+                    "a referrer is listed as `{}`",
+                    d.digest
+                )));
+            };
+            let (rm, bytes) = crate::image::fetch_manifest(registry, repo, &digest)?;
+            let Manifest::Image(rm) = rm else { continue };
+            if rm.subject.as_ref().map(|s| s.digest.as_str()) != Some(image.digest.as_str()) {
+                continue;
+            }
+            for b in std::iter::once(&rm.config).chain(&rm.layers) {
+                let blob = crate::image::fetch_small_blob(
+                    registry,
+                    repo,
+                    b,
+                    crate::referrers::MAX_BUNDLE_LEN,
+                )?;
+                let Some(bd) = b.valid_digest() else { continue };
+                let p = blob_path(dir, &bd);
+                std::fs::write(&p, &blob).map_err(|e| io(&p, e))?;
+            }
+            let p = blob_path(dir, &digest);
+            std::fs::write(&p, &bytes).map_err(|e| io(&p, e))?;
+            let mut e = Descriptor::of(manifest::OCI_MANIFEST, &bytes);
+            e.artifact_type = rm.artifact_type.clone();
+            index.manifests.push(e);
+        }
+    }
     let write = |name: &str, bytes: &[u8]| {
         let p = dir.join(name);
         std::fs::write(&p, bytes).map_err(|e| io(&p, e))

@@ -88,6 +88,14 @@ impl fmt::Display for Reference {
 /// `127.0.0.1:5000/app@sha256:…`). A bare `name` or `dir/file` is not taken for an image,
 /// so a mistyped file path stays a "no such file" error instead of a network request.
 pub fn looks_like_image(s: &str) -> bool {
+    // `sha256:<hex>` (or sha384/sha512) is a digest subject, not the image `sha256` tagged
+    // with hex.
+    if ["sha256:", "sha384:", "sha512:"]
+        .iter()
+        .any(|p| s.starts_with(p))
+    {
+        return false;
+    }
     match parse(s) {
         Ok((r, explicit_registry)) => {
             explicit_registry || s.contains('@') || r.tag.is_some() && has_explicit_tag(s)
@@ -332,5 +340,6 @@ mod tests {
         assert!(!looks_like_image("alpine"));
         assert!(!looks_like_image("dist/app.tar"));
         assert!(!looks_like_image("./app.tar"));
+        assert!(!looks_like_image(&Digest::of(b"x").to_string()));
     }
 }

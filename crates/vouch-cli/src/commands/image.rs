@@ -114,6 +114,16 @@ fn push(global: &GlobalArgs, a: PushArgs) -> Result<u8> {
     }
 }
 
+/// Whether a command argument names a registry image rather than a local path: no file or
+/// directory by that name (nor a `DIR:REF` layout reference whose DIR exists), and it reads
+/// as an image reference naming a registry, tag or digest (`vouch_oci::looks_like_image`).
+pub fn names_image(arg: &str) -> bool {
+    let local = |p: &str| std::path::Path::new(p).exists();
+    !local(arg)
+        && !arg.rsplit_once(':').is_some_and(|(dir, _)| local(dir))
+        && vouch_oci::looks_like_image(arg)
+}
+
 fn parse(image: &str) -> Result<Reference> {
     Reference::parse(image).map_err(|e| {
         anyhow!(
@@ -445,12 +455,60 @@ pub fn pull_for_scan(
     let r = parse(s)?;
     let registry = HttpRegistry::new(&r, registry_args)?;
     let dir = tempfile::Builder::new().prefix("vouch-image-").tempdir()?;
-    match vouch_oci::layout::pull(&registry, &r, registry_args.platform.as_deref(), dir.path()) {
+    let options = vouch_oci::layout::PullOptions {
+        layers: true,
+        referrers: false,
+    };
+    match vouch_oci::layout::pull(
+        &registry,
+        &r,
+        registry_args.platform.as_deref(),
+        dir.path(),
+        options,
+    ) {
         Ok(image) => {
             if !global.quiet {
                 eprintln!("Pulled {}", image.pinned());
             }
             Ok(Some(dir))
+        }
+        Err(OciError::Usage(m)) => Err(anyhow!(InputError::new(m))),
+        Err(e) => Err(anyhow!("{e}")),
+    }
+}
+
+/// For `gate`: when `subject` is no file but an image reference, pulls its manifest, config
+/// and attached bundles (no layers) into a temporary OCI layout, which vouch-gate gates as it
+/// gates a local layout. Returns the layout, its path (the subject to hand the gate: it holds
+/// one image) and the pinned reference (the name in the decision).
+pub fn pull_for_gate(
+    global: &GlobalArgs,
+    subject: &str,
+    registry_args: &RegistryArgs,
+) -> Result<Option<(tempfile::TempDir, String, String)>> {
+    if !names_image(subject) {
+        return Ok(None);
+    }
+    let r = parse(subject)?;
+    let registry = HttpRegistry::new(&r, registry_args)?;
+    let dir = tempfile::Builder::new().prefix("vouch-image-").tempdir()?;
+    let options = vouch_oci::layout::PullOptions {
+        layers: false,
+        referrers: true,
+    };
+    match vouch_oci::layout::pull(
+        &registry,
+        &r,
+        registry_args.platform.as_deref(),
+        dir.path(),
+        options,
+    ) {
+        Ok(image) => {
+            if !global.quiet {
+                eprintln!("Pulled {} and its referrers", image.pinned());
+            }
+            let layout_subject = dir.path().display().to_string();
+            Ok(Some((dir, layout_subject, image.pinned().to_string())))
         }
         Err(OciError::Usage(m)) => Err(anyhow!(InputError::new(m))),
         Err(e) => Err(anyhow!("{e}")),

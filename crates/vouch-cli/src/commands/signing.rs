@@ -733,7 +733,7 @@ fn verify_blob(global: &GlobalArgs, a: VerifyBlobArgs) -> Result<u8> {
 
 /// A subject that is no file but reads as an image reference is an image in a registry.
 fn is_image(subject: &str) -> bool {
-    !Path::new(subject).exists() && vouch_oci::looks_like_image(subject)
+    crate::commands::image::names_image(subject)
 }
 
 fn attest(global: &GlobalArgs, a: AttestArgs) -> Result<u8> {
