@@ -557,57 +557,55 @@ fn docker_credentials(registry: &str) -> Result<Credentials> {
         .map_err(|e| anyhow!(InputError::in_file(&path, format!("not JSON: {e}"))))?;
     let keys = config_keys(registry);
     let hosts: Vec<&str> = keys.iter().map(|k| config_host(k)).collect();
-    if let Some(helpers) = config.get("credHelpers").and_then(|v| v.as_object()) {
-        if let Some(helper) = helpers
+    if let Some(helpers) = config.get("credHelpers").and_then(|v| v.as_object())
+        && let Some(helper) = helpers
             .iter()
             .find(|(k, _)| hosts.contains(&config_host(k)))
             .and_then(|(_, v)| v.as_str())
-        {
-            return credential_helper(helper, &keys[0]);
-        }
+    {
+        return credential_helper(helper, &keys[0]);
     }
-    if let Some(auths) = config.get("auths").and_then(|v| v.as_object()) {
-        if let Some(entry) = auths
+    if let Some(auths) = config.get("auths").and_then(|v| v.as_object())
+        && let Some(entry) = auths
             .iter()
             .find(|(k, _)| hosts.contains(&config_host(k)))
             .map(|(_, v)| v)
+    {
+        if let Some(t) = entry
+            .get("identitytoken")
+            .and_then(|v| v.as_str())
+            .filter(|t| !t.is_empty())
         {
-            if let Some(t) = entry
-                .get("identitytoken")
-                .and_then(|v| v.as_str())
-                .filter(|t| !t.is_empty())
-            {
-                return Ok(Credentials::IdentityToken(t.to_string()));
-            }
-            if let Some(a) = entry
-                .get("auth")
-                .and_then(|v| v.as_str())
-                .filter(|a| !a.is_empty())
-            {
-                let decoded = base64::engine::general_purpose::STANDARD
-                    .decode(a.trim())
-                    .ok()
-                    .and_then(|d| String::from_utf8(d).ok())
-                    .ok_or_else(|| {
-                        anyhow!(InputError::in_file(
-                            &path,
-                            format!("auths.{registry}.auth is not base64 of user:password")
-                        ))
-                    })?;
-                let (u, p) = decoded.split_once(':').ok_or_else(|| {
+            return Ok(Credentials::IdentityToken(t.to_string()));
+        }
+        if let Some(a) = entry
+            .get("auth")
+            .and_then(|v| v.as_str())
+            .filter(|a| !a.is_empty())
+        {
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(a.trim())
+                .ok()
+                .and_then(|d| String::from_utf8(d).ok())
+                .ok_or_else(|| {
                     anyhow!(InputError::in_file(
                         &path,
-                        format!("auths.{registry}.auth is not user:password")
+                        format!("auths.{registry}.auth is not base64 of user:password")
                     ))
                 })?;
-                return Ok(Credentials::Basic(u.to_string(), p.to_string()));
-            }
-            if let (Some(u), Some(p)) = (
-                entry.get("username").and_then(|v| v.as_str()),
-                entry.get("password").and_then(|v| v.as_str()),
-            ) {
-                return Ok(Credentials::Basic(u.to_string(), p.to_string()));
-            }
+            let (u, p) = decoded.split_once(':').ok_or_else(|| {
+                anyhow!(InputError::in_file(
+                    &path,
+                    format!("auths.{registry}.auth is not user:password")
+                ))
+            })?;
+            return Ok(Credentials::Basic(u.to_string(), p.to_string()));
+        }
+        if let (Some(u), Some(p)) = (
+            entry.get("username").and_then(|v| v.as_str()),
+            entry.get("password").and_then(|v| v.as_str()),
+        ) {
+            return Ok(Credentials::Basic(u.to_string(), p.to_string()));
         }
     }
     if let Some(store) = config

@@ -93,12 +93,12 @@ pub fn push(
         }
     };
     let digest = push_manifest(registry, dir, reference, chosen, true)?;
-    if let Some(wanted) = &reference.digest {
-        if *wanted != digest {
-            return Err(OciError::Usage(format!(
-                "the layout's image is {digest}, not {wanted}"
-            )));
-        }
+    if let Some(wanted) = &reference.digest
+        && *wanted != digest
+    {
+        return Err(OciError::Usage(format!(
+            "the layout's image is {digest}, not {wanted}"
+        )));
     }
     Ok(digest)
 }
