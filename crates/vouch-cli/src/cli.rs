@@ -134,6 +134,11 @@ pub enum Command {
 
     #[command(flatten)]
     Gate(commands::gate::GateCommand),
+
+    /// Container images in registries: `vouch sign IMAGE`, `vouch verify IMAGE`, `vouch tree
+    /// IMAGE` (cosign v2/v3 compatible; see docs/oci.md).
+    #[command(flatten)]
+    Image(commands::image::ImageCommand),
     /// Encrypt secrets and config at rest: AES-256-GCM with a keyring, key IDs and rotation.
     ///
     /// `keygen` creates the keyring (.vouch/seal/keyring, encrypted under the key-encryption

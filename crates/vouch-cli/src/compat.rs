@@ -384,10 +384,6 @@ fn subcommand_tip(got: &str) -> Option<&'static str> {
         "lint" => "`vouch check PATH`, `vouch iam lint FILE...` or `vouch register lint`",
         "audit" => "`vouch ci audit [PATH]` audits GitHub Actions workflows",
         "test" | "verify-policy" => "`vouch policy test --policy DIR FILE...` (conftest test)",
-        "verify" => {
-            "`vouch verify-blob`, `vouch verify-attestation`, or `vouch gate` to decide a deploy"
-        }
-        "sign" => "`vouch sign-blob FILE --key KEYREF --bundle OUT`",
         "generate-key-pair" | "keygen" | "genkey" => "`vouch key generate`",
         "generate" | "packages" | "sbom-generate" => "`vouch sbom generate PATH`",
         "source" | "vuln-scan" => "`vouch vuln scan PATH|SBOM --db osv.db`",

@@ -11,6 +11,7 @@ mod commands;
 mod compat;
 mod gitignore;
 mod output;
+mod registry;
 mod tuf;
 
 use std::process::ExitCode;

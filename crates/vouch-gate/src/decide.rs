@@ -54,6 +54,9 @@ pub struct BreakGlassRequest<'a> {
 pub struct GateRequest<'a> {
     /// A file, a `sha256:…` digest, or an OCI image layout `DIR[:REF]`.
     pub subject: &'a str,
+    /// The subject's name in the decision when `subject` is not what the user named (a
+    /// registry image the CLI pulled into a temporary layout: its pinned reference).
+    pub subject_name: Option<&'a str>,
     /// The gate policy (YAML).
     pub policy_path: &'a Path,
     /// The environment deployed to; `None` takes the policy's `environment`.
@@ -135,7 +138,10 @@ pub fn decide(req: &GateRequest<'_>) -> Result<GateOutcome, GateError> {
         .environment
         .map(str::to_string)
         .or_else(|| policy.environment.clone());
-    let (subject, found) = resolve_subject(req.subject, req.releases)?;
+    let (mut subject, found) = resolve_subject(req.subject, req.releases)?;
+    if let Some(name) = req.subject_name {
+        subject.name = name.to_string();
+    }
     let digest = format!("sha256:{}", subject.sha256);
 
     let trust = match trust(&policy, req.policy_path, req.keys)? {
@@ -506,6 +512,7 @@ mod tests {
         let policy = d.join("gate.yaml");
         let releases = [d.join("rel")];
         decide(&GateRequest {
+            subject_name: None,
             subject: &subject,
             policy_path: &policy,
             environment: Some("prod"),
@@ -600,6 +607,7 @@ mod tests {
         let d = released();
         let policy = d.path().join("gate.yaml");
         let e = decide(&GateRequest {
+            subject_name: None,
             subject: "sha256:abc",
             policy_path: &policy,
             environment: None,

@@ -14,7 +14,8 @@ use std::sync::Arc;
 use vouch_attest::bundle::{Bundle, Content};
 use vouch_attest::trusted_root::TrustedRoot;
 use vouch_attest::verify::{
-    CertificateSigner, Evidence as Signed, Identity, Outcome as Verdict, Policy, Verifier,
+    CertificateSigner, Evidence as Signed, Identity, Outcome as Verdict, Policy, SubjectDigest,
+    Verifier,
 };
 use vouch_crypto::keys::PublicKey;
 
@@ -214,6 +215,62 @@ fn hint_of(s: &Signed) -> Option<String> {
     }
 }
 
+/// The in-toto predicate type of a cosign v3 image signature (a DSSE statement about the
+/// image digest), which `vouch sign IMAGE` writes.
+pub const IMAGE_SIGNATURE_PREDICATE: &str = "https://sigstore.dev/cosign/sign/v1";
+
+/// A cosign v3 image signature: a DSSE bundle whose statement, of the image-signature
+/// predicate type, names the subject's digest; by a trusted key or keyless signer.
+fn verify_image_signature(
+    bundle: &Bundle,
+    subject: &Subject,
+    trust: &Trust,
+) -> Result<String, SignatureProblem> {
+    let Some(digest) = SubjectDigest::parse(&format!("sha256:{}", subject.sha256)) else {
+        return Err(SignatureProblem::Malformed(
+            "the subject has no sha256 digest".into(),
+        ));
+    };
+    let predicate = vouch_attest::statement::PredicateType {
+        uri: IMAGE_SIGNATURE_PREDICATE.to_string(),
+        accepted: vec![IMAGE_SIGNATURE_PREDICATE.to_string()],
+    };
+    let evidence = Signed::Bundle(Box::new(bundle.clone()));
+    if is_certificate_signed(bundle) {
+        let Some(k) = &trust.keyless else {
+            return Err(SignatureProblem::UntrustedSigner(NO_KEYLESS_TRUST.into()));
+        };
+        let verifier = Verifier::new(
+            Policy::keyless(k.root.clone(), k.identities.clone()).with_predicate_type(predicate),
+        );
+        return match verifier.verify_attestation_for(&evidence, std::slice::from_ref(&digest)) {
+            Ok(Verdict::Verified(v)) => Ok(v
+                .certificate
+                .as_deref()
+                .map(identity_name)
+                .unwrap_or_default()),
+            Ok(Verdict::SubjectDigestMismatch { .. }) => Err(modified()),
+            Ok(other) => Err(keyless_problem(&other)),
+            Err(e) => Err(SignatureProblem::Malformed(e.to_string())),
+        };
+    }
+    let mut last = String::from("no trusted key verifies it");
+    for k in &trust.keys {
+        let verifier = Verifier::new(
+            trust
+                .with_logs(Policy::keys(vec![k.key.clone()]))
+                .with_predicate_type(predicate.clone()),
+        );
+        match verifier.verify_attestation_for(&evidence, std::slice::from_ref(&digest)) {
+            Ok(Verdict::Verified(_)) => return Ok(k.name.clone()),
+            Ok(Verdict::SubjectDigestMismatch { .. }) => return Err(modified()),
+            Ok(other) => last = other.message(),
+            Err(e) => return Err(SignatureProblem::Malformed(e.to_string())),
+        }
+    }
+    Err(SignatureProblem::DoesNotVerify(last))
+}
+
 /// Verifies what [`discover`] found.
 pub fn verify(subject: &Subject, found: &Found, trust: &Trust) -> Evidence {
     let mut evidence = Evidence::default();
@@ -227,6 +284,9 @@ pub fn verify(subject: &Subject, found: &Found, trust: &Trust) -> Evidence {
                     "a DSSE envelope where a blob signature was expected".into(),
                 ));
             };
+            if matches!(bundle.content(), Some(Content::Dsse(_))) {
+                return verify_image_signature(bundle, subject, trust);
+            }
             if !matches!(bundle.content(), Some(Content::Message(_))) {
                 return Err(SignatureProblem::Malformed(
                     "holds an attestation, not a blob signature".into(),

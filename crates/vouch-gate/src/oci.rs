@@ -1,7 +1,10 @@
 //! Gating a local OCI image layout (`oci-layout` + `index.json` + `blobs/`): the subject is
 //! the image manifest, and evidence is found as OCI 1.1 referrers — manifests in the layout
 //! whose `subject` is the image manifest and whose `artifactType` is the Sigstore bundle media
-//! type, with the bundle as their first layer.
+//! type, with the bundle as their first layer. A referrer annotated with the cosign v3
+//! image-signature predicate type (what `vouch sign IMAGE` writes) is a signature; other DSSE
+//! bundles are attestations. `vouch gate IMAGE` pulls a registry image and its referrers into
+//! such a layout first.
 //!
 //! Blob paths are built only from validated `sha256:<64 hex>` digests, so a hostile
 //! `index.json` cannot make the gate read outside the layout.
@@ -134,7 +137,12 @@ pub fn load(dir: &Path, reference: Option<&str>) -> Result<(Subject, Found), Inp
             let bytes =
                 vouch_core::fs::read_regular(&p, vouch_core::fs::MAX_INPUT_LEN).unwrap_or_default();
             let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-            if v.get("dsseEnvelope").is_some() {
+            // A cosign v3 image signature is a DSSE statement too; its referrer says so.
+            let image_signature = m
+                .pointer("/annotations/dev.sigstore.bundle.predicateType")
+                .and_then(Value::as_str)
+                == Some(crate::evidence::IMAGE_SIGNATURE_PREDICATE);
+            if v.get("dsseEnvelope").is_some() && !image_signature {
                 found.attestations.push(p);
             } else {
                 found.signatures.push(p);

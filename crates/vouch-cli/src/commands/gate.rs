@@ -120,9 +120,12 @@ pub struct ReleaseArgs {
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct GateArgs {
-    /// A file, or a digest (sha256:…).
+    /// A file, a digest (sha256:…), an OCI image layout (DIR[:REF]), or a container image in
+    /// a registry (`registry/repo:tag`; its attached bundles are the evidence).
     #[arg(required = true)]
     pub subject: Option<String>,
+    #[command(flatten)]
+    pub registry: crate::registry::RegistryArgs,
     /// The gate policy (YAML; see docs/deploy-gate.md).
     #[arg(long, value_name = "FILE", required = true)]
     pub policy: Option<PathBuf>,
@@ -307,8 +310,14 @@ fn gate(global: &GlobalArgs, a: GateArgs) -> Result<u8> {
     // One keyref rule for the gate and verify-blob: a missing key file is usage (exit 2), one
     // that cannot be used denies (exit 1).
     let keys = |refs: &[String]| verification_keys(refs).map_err(as_input);
+    let pulled = crate::commands::image::pull_for_gate(global, subject, &a.registry)?;
+    let (subject, subject_name) = match &pulled {
+        Some((_, layout, name)) => (layout.as_str(), Some(name.as_str())),
+        None => (subject, None),
+    };
     let outcome = vouch_gate::decide(&vouch_gate::GateRequest {
         subject,
+        subject_name,
         policy_path,
         environment: a.environment.as_deref(),
         releases: &a.releases,

@@ -8,6 +8,7 @@ pub mod exceptions;
 pub mod explain;
 pub mod gate;
 pub mod iam;
+pub mod image;
 pub mod log;
 pub mod policy;
 pub mod registers;
@@ -34,6 +35,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Explain(args) => explain::run(g, args),
         Command::Signing(cmd) => signing::run(g, cmd),
         Command::Gate(cmd) => gate::run(g, cmd),
+        Command::Image(cmd) => image::run(g, cmd),
         Command::Seal(args) => seal::run(g, args),
         Command::Iam(cmd) => iam::run(g, cmd),
         Command::Policy(cmd) => policy::run(g, cmd),

@@ -36,8 +36,12 @@ pub enum SbomCommand {
 
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
-    /// Project directory, lockfile or root filesystem.
+    /// Project directory, lockfile, root filesystem, saved image (`docker save` tarball or
+    /// OCI layout), or a container image in a registry (`registry/repo:tag`, pulled with
+    /// its layers streamed to a temporary directory).
     pub path: PathBuf,
+    #[command(flatten)]
+    pub registry: crate::registry::RegistryArgs,
     /// CycloneDX specification version.
     #[arg(long, value_name = "VERSION", default_value = "1.6", value_parser = ["1.6", "1.7"])]
     pub spec_version: String,
@@ -131,9 +135,11 @@ fn generate(global: &GlobalArgs, a: GenerateArgs) -> Result<u8> {
         serial_number: a.serial_number.clone(),
         timestamp: WriteOptions::timestamp_from_env()?,
     };
-    let inv = vouch_sbom::scan_with(&a.path, &ScanOptions { strict: a.strict })?;
+    let pulled = crate::commands::image::pull_for_scan(global, &a.path, &a.registry)?;
+    let path = pulled.as_ref().map_or(a.path.as_path(), |d| d.path());
+    let inv = vouch_sbom::scan_with(path, &ScanOptions { strict: a.strict })?;
     if !a.allow_empty {
-        vouch_sbom::scan::require_sources(&a.path, &inv)?;
+        vouch_sbom::scan::require_sources(path, &inv)?;
     }
     for w in &inv.warnings {
         output::warn(

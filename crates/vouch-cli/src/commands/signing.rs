@@ -227,7 +227,7 @@ pub struct KeylessArgs {
 impl KeylessArgs {
     /// The trust options of these flags; `stored` is the installed trusted root, the keyless
     /// fallback for --trusted-root.
-    fn trust<'a>(&'a self, stored: Option<&'a Path>) -> TrustOptions<'a> {
+    pub(crate) fn trust<'a>(&'a self, stored: Option<&'a Path>) -> TrustOptions<'a> {
         TrustOptions {
             identity: self.certificate_identity.as_deref(),
             identity_regexp: self.certificate_identity_regexp.as_deref(),
@@ -243,7 +243,7 @@ impl KeylessArgs {
     }
 
     /// The trust store's trusted root, looked up only for keyless verification.
-    fn stored_root(&self) -> Option<PathBuf> {
+    pub(crate) fn stored_root(&self) -> Option<PathBuf> {
         if self.trust(None).keyless() {
             crate::commands::trust::stored_root()
         } else {
@@ -301,7 +301,8 @@ pub enum AttestFormat {
 
 #[derive(Debug, Args)]
 pub struct AttestArgs {
-    /// The artifact the statement is about.
+    /// The artifact the statement is about: a file, or a container image in a registry
+    /// (`registry/repo:tag`, `…@sha256:…`; the statement is then attached as an OCI referrer).
     pub subject: PathBuf,
     /// The predicate (JSON file).
     #[arg(long, value_name = "FILE")]
@@ -320,17 +321,20 @@ pub struct AttestArgs {
     /// dsse v0.0.2), its inclusion proof and the signed checkpoint in the bundle.
     #[arg(long, value_name = "DIR")]
     pub tlog: Option<PathBuf>,
+    #[command(flatten)]
+    pub registry: crate::registry::RegistryArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct VerifyAttestationArgs {
     /// The artifact (its sha256 must be a subject), or its digest: `sha256:<hex>`,
-    /// `sha512:<hex>`.
-    #[arg(value_name = "FILE|DIGEST")]
+    /// `sha512:<hex>`, or a container image in a registry (its attestations are read from
+    /// the registry; no --bundle).
+    #[arg(value_name = "FILE|DIGEST|IMAGE")]
     pub subject: String,
-    /// The bundle or raw DSSE envelope.
+    /// The bundle or raw DSSE envelope (required unless SUBJECT is an image).
     #[arg(long, value_name = "FILE")]
-    pub bundle: PathBuf,
+    pub bundle: Option<PathBuf>,
     /// Required predicate type (names as for attest). `slsaprovenance` accepts SLSA v1 and
     /// v0.2. Without it any type is accepted.
     #[arg(long = "type", value_name = "TYPE")]
@@ -346,6 +350,8 @@ pub struct VerifyAttestationArgs {
     /// Print the verified statement (to FILE, or stdout / -o without a value).
     #[arg(long, value_name = "FILE", num_args = 0..=1)]
     pub output_statement: Option<Option<PathBuf>>,
+    #[command(flatten)]
+    pub registry: crate::registry::RegistryArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -725,7 +731,27 @@ fn verify_blob(global: &GlobalArgs, a: VerifyBlobArgs) -> Result<u8> {
     Ok(report(global, checked))
 }
 
+/// A subject that is no file but reads as an image reference is an image in a registry.
+fn is_image(subject: &str) -> bool {
+    crate::commands::image::names_image(subject)
+}
+
 fn attest(global: &GlobalArgs, a: AttestArgs) -> Result<u8> {
+    if let Some(image) = a.subject.to_str().filter(|s| is_image(s)) {
+        let [key] = a.key.as_slice() else {
+            return Err(anyhow!(InputError::new(
+                "an image attestation is signed by one --key"
+            )));
+        };
+        return crate::commands::image::attest(
+            global,
+            image,
+            &a.predicate,
+            &a.type_,
+            key,
+            &a.registry,
+        );
+    }
     let format = match output::format_as(global, AttestFormat::Bundle)? {
         AttestFormat::Bundle => request::AttestFormat::Bundle,
         AttestFormat::Dsse => request::AttestFormat::Dsse,
@@ -753,10 +779,25 @@ fn attest(global: &GlobalArgs, a: AttestArgs) -> Result<u8> {
 }
 
 fn verify_attestation(global: &GlobalArgs, a: VerifyAttestationArgs) -> Result<u8> {
+    let Some(bundle) = &a.bundle else {
+        if is_image(&a.subject) {
+            return crate::commands::image::verify_attestation(
+                global,
+                &a.subject,
+                a.type_.as_deref(),
+                &a.key,
+                &a.keyless,
+                &a.registry,
+            );
+        }
+        return Err(anyhow!(InputError::new("--bundle is required").with_hint(
+            "give the bundle or DSSE envelope; only an image subject is verified from its registry"
+        )));
+    };
     let stored = a.keyless.stored_root();
     let checked = request::verify_attestation(&request::VerifyAttestationRequest {
         subject: &a.subject,
-        bundle: &a.bundle,
+        bundle,
         predicate_type: a.type_.as_deref(),
         keys: &a.key,
         threshold: a.threshold,

@@ -37,8 +37,11 @@ pub enum VulnCommand {
 #[derive(Debug, Args)]
 pub struct ScanArgs {
     /// A project directory (its lockfiles and manifests, and SBOM files: *.cdx.json,
-    /// bom.json, *.spdx.json, *.spdx), a single lockfile, or a CycloneDX / SPDX SBOM.
+    /// bom.json, *.spdx.json, *.spdx), a single lockfile, a CycloneDX / SPDX SBOM, or a
+    /// container image in a registry (pulled, then scanned as a saved image).
     pub path: PathBuf,
+    #[command(flatten)]
+    pub registry: crate::registry::RegistryArgs,
     /// Accept a directory without any package source (or an SBOM without components)
     /// instead of failing with exit 2.
     #[arg(long)]
@@ -95,8 +98,10 @@ struct Scanned {
 
 fn scan_sbom(global: &GlobalArgs, args: &ScanArgs) -> Result<Scanned> {
     let config = vuln_config(global)?;
+    let pulled = crate::commands::image::pull_for_scan(global, &args.path, &args.registry)?;
+    let scanned = pulled.as_ref().map_or(args.path.as_path(), |d| d.path());
     let rel = args.path.display().to_string();
-    let collected = scan::collect(&args.path, args.allow_empty)?;
+    let collected = scan::collect(scanned, args.allow_empty)?;
     let (packages, without_purl, products) = (
         collected.packages,
         collected.without_purl,

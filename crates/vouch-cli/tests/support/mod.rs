@@ -1,0 +1,2 @@
+pub mod oci;
+pub mod oci_server;
