@@ -8,6 +8,7 @@
 //! `vouch-attest`'s. It must never start with half a keyless setup it cannot serve: a CA
 //! without a CT key, or a key that does not match its certificate, is a start-up error.
 
+pub mod ambient;
 pub mod ca;
 pub mod client;
 pub mod rekor;
