@@ -11,6 +11,7 @@
 pub mod ambient;
 pub mod ca;
 pub mod client;
+pub mod oidc;
 pub mod rekor;
 pub mod trust;
 pub mod tsa;
@@ -49,6 +50,9 @@ pub struct KeylessConfig {
     /// The `operator` the SigningConfig names [default: vouch].
     #[serde(default = "default_operator")]
     pub operator: String,
+    /// A local OIDC issuer for tests and demos (docs/keyless.md); off unless given.
+    #[serde(default)]
+    pub test_issuer: Option<oidc::TestIssuerConfig>,
 }
 
 fn default_operator() -> String {
@@ -134,6 +138,9 @@ impl KeylessConfig {
             fix(&mut t.chain);
             fix_ref(&mut t.key);
         }
+        if let Some(d) = self.test_issuer.as_mut().and_then(|t| t.dir.as_mut()) {
+            fix(d);
+        }
     }
 }
 
@@ -143,6 +150,8 @@ pub struct Keyless {
     pub tsa: Option<TsaService>,
     pub trust: KeylessTrust,
     pub operator: String,
+    /// The test identity provider, when configured.
+    pub test_issuer: Option<oidc::TestIssuer>,
     /// The CT log's sequencer (kept alive for `ca`'s append closure).
     _ct: Option<Arc<Sequencer>>,
 }
@@ -152,6 +161,7 @@ impl std::fmt::Debug for Keyless {
         f.debug_struct("Keyless")
             .field("ca", &self.ca.is_some())
             .field("tsa", &self.tsa.is_some())
+            .field("test_issuer", &self.test_issuer.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -261,6 +271,12 @@ pub async fn build(
 ) -> Result<Keyless, StartError> {
     let mut trust = KeylessTrust::default();
     let mut ct_seq = None;
+    let test_issuer = config
+        .test_issuer
+        .as_ref()
+        .map(|t| oidc::TestIssuer::open(t, data_dir))
+        .transpose()
+        .map_err(err("test_issuer"))?;
     let ca = match &config.ca {
         None => None,
         Some(c) => {
@@ -284,12 +300,25 @@ pub async fn build(
             ct_seq = Some(seq.clone());
             let append: ca::CtAppend =
                 Box::new(move |leaf| seq.append(leaf).map(|a| a.index).map_err(|e| e.to_string()));
-            Some(CaService::new(
-                keys,
-                ct,
-                append,
-                issuers(&c.oidc_issuers).await?,
-            ))
+            let mut accepted = issuers(&c.oidc_issuers).await?;
+            // The CA takes the test issuer's tokens (unless an issuer of that URL is listed).
+            if let Some(t) = &test_issuer
+                && !accepted.iter().any(|i| i.url == t.issuer_url())
+            {
+                let jwks = KeySource::file(
+                    &t.jwks_path(),
+                    Duration::from_secs(300),
+                    Duration::from_secs(30),
+                )
+                .await
+                .map_err(|e| err("test_issuer")(e.to_string()))?;
+                accepted.push(OidcIssuer::new(
+                    t.issuer_url().to_string(),
+                    IssuerType::Email,
+                    jwks,
+                ));
+            }
+            Some(CaService::new(keys, ct, append, accepted))
         }
     };
     let tsa = match &config.tsa {
@@ -309,6 +338,7 @@ pub async fn build(
         tsa,
         trust,
         operator: config.operator.clone(),
+        test_issuer,
         _ct: ct_seq,
     })
 }
@@ -387,5 +417,11 @@ pub fn dev_config(
             pkcs11_pin_env: None,
         }),
         operator: "vouch-dev".into(),
+        // The same issuer (and key) as `vouch serve dev-token`.
+        test_issuer: Some(oidc::TestIssuerConfig {
+            issuer: dev_issuer.to_string(),
+            dir: Some(dir.to_path_buf()),
+            audience: None,
+        }),
     })
 }
