@@ -25,6 +25,7 @@ use vouch_ca::chain::{CaCert, CaKeys};
 use vouch_ca::ct::CtLog;
 use vouch_ca::fulcio::cert_pem;
 use vouch_ca::identity::IssuerType;
+use vouch_ca::protected_key::ProtectedKey;
 use vouch_ca::tsa::{DEFAULT_POLICY, TsaKeys};
 use vouch_crypto::keys::{KeyAlgorithm, PrivateKey};
 use vouch_crypto::signer::{KeyRef, SecretInputs, Signer, load_signer};
@@ -183,9 +184,23 @@ fn secrets(pass: &Option<String>, pin: &Option<String>) -> SecretInputs {
     }
 }
 
+/// A CA, CT or TSA key: a PKCS#11 key stays in the HSM; a key file (or env://) is moved
+/// into protected memory (`vouch_ca::protected_key`) and its PEM text zeroized.
 fn signer(keyref: &str, s: &SecretInputs) -> Result<Box<dyn Signer>, String> {
     let r = KeyRef::parse(keyref).map_err(|e| e.to_string())?;
-    load_signer(&r, s).map_err(|e| e.to_string())
+    let pem = match &r {
+        KeyRef::Pkcs11(_) => return load_signer(&r, s).map_err(|e| e.to_string()),
+        KeyRef::Path(p) => std::fs::read_to_string(p)
+            .map(Zeroizing::new)
+            .map_err(|e| format!("{}: {e}", p.display()))?,
+        KeyRef::Env(v) => std::env::var(v)
+            .map(Zeroizing::new)
+            .map_err(|_| format!("the environment variable {v} is not set"))?,
+    };
+    let pass = s.passphrase.as_ref().map(|p| p.as_bytes());
+    let key = PrivateKey::from_pem(&pem, pass).map_err(|e| e.to_string())?;
+    let protected = ProtectedKey::new(key).map_err(|e| e.to_string())?;
+    Ok(Box::new(protected))
 }
 
 /// PEM certificates → DER, in file order.
@@ -299,7 +314,7 @@ pub async fn build(
                 .map_err(err("the CT log"))?;
             ct_seq = Some(seq.clone());
             let append: ca::CtAppend =
-                Box::new(move |leaf| seq.append(leaf).map(|a| a.index).map_err(|e| e.to_string()));
+                Arc::new(move |leaf| seq.append(leaf).map(|a| a.index).map_err(|e| e.to_string()));
             let mut accepted = issuers(&c.oidc_issuers).await?;
             // The CA takes the test issuer's tokens (unless an issuer of that URL is listed).
             if let Some(t) = &test_issuer
