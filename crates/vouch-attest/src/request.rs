@@ -459,39 +459,49 @@ impl Attested {
     }
 }
 
-/// Builds the in-toto statement about the subject (its file name and sha256) and signs it.
-pub fn attest(req: &AttestRequest<'_>) -> Result<Attested, BadInput> {
-    if req.format == AttestFormat::Bundle && req.keys.len() > 1 {
-        return Err(BadInput::new("a Sigstore bundle carries one signature")
-            .with_hint("use --format dsse for several --key"));
-    }
-    let ptype = PredicateType::resolve(req.predicate_type).map_err(|e| {
+/// The in-toto statement `attest` signs: about `subject` (its file name and sha256), with
+/// the predicate read from `predicate` (a JSON file) of type `predicate_type` (a name or a
+/// URI). Keyless attestation builds the same statement.
+pub fn attest_statement(
+    subject: &Path,
+    predicate: &Path,
+    predicate_type: &str,
+) -> Result<Statement, BadInput> {
+    let ptype = PredicateType::resolve(predicate_type).map_err(|e| {
         BadInput::new(e.to_string()).with_hint(
             "use slsaprovenance, slsaprovenance1, slsaprovenance02, link, spdx, spdxjson, cyclonedx, vuln, openvex, custom or a URI",
         )
     })?;
-    let pred_bytes = read_file(req.predicate)?;
-    let predicate: serde_json::Value = serde_json::from_slice(&pred_bytes).map_err(|e| {
+    let pred_bytes = read_file(predicate)?;
+    let predicate_json: serde_json::Value = serde_json::from_slice(&pred_bytes).map_err(|e| {
         BadInput::at(
-            req.predicate,
+            predicate,
             u32::try_from(e.line()).unwrap_or(0),
             u32::try_from(e.column()).unwrap_or(0),
             format!("not JSON: {e}"),
         )
     })?;
     if ptype.uri == statement::SLSA_V1 {
-        statement::validate_slsa_v1(&predicate).map_err(|e| {
-            BadInput::in_file(req.predicate, e.to_string())
+        statement::validate_slsa_v1(&predicate_json).map_err(|e| {
+            BadInput::in_file(predicate, e.to_string())
                 .with_hint("see https://slsa.dev/provenance/v1")
         })?;
     }
-    let digest = sha256_file(req.subject)?;
-    let name = req
-        .subject
+    let digest = sha256_file(subject)?;
+    let name = subject
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| req.subject.display().to_string());
-    let st = Statement::new(&name, &digest, &ptype.uri, predicate);
+        .unwrap_or_else(|| subject.display().to_string());
+    Ok(Statement::new(&name, &digest, &ptype.uri, predicate_json))
+}
+
+/// Builds the in-toto statement about the subject (its file name and sha256) and signs it.
+pub fn attest(req: &AttestRequest<'_>) -> Result<Attested, BadInput> {
+    if req.format == AttestFormat::Bundle && req.keys.len() > 1 {
+        return Err(BadInput::new("a Sigstore bundle carries one signature")
+            .with_hint("use --format dsse for several --key"));
+    }
+    let st = attest_statement(req.subject, req.predicate, req.predicate_type)?;
     let signers: Vec<Box<dyn Signer>> = req
         .keys
         .iter()

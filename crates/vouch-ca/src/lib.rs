@@ -20,4 +20,5 @@ pub mod chain;
 pub mod ct;
 pub mod fulcio;
 pub mod identity;
+pub mod protected_key;
 pub mod tsa;

@@ -55,6 +55,12 @@ pub fn router(service: Shared, max_body: usize, timeout: std::time::Duration) ->
         )
         .route("/api/v1/timestamp", post(tsa_timestamp))
         .route("/api/v1/trust/config", get(trust_config))
+        .route(
+            "/.well-known/openid-configuration",
+            get(crate::keyless::oidc::routes::discovery),
+        )
+        .route("/oidc/jwks", get(crate::keyless::oidc::routes::jwks))
+        .route("/oidc/token", post(crate::keyless::oidc::routes::token))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))

@@ -90,7 +90,10 @@ pub async fn serve(
             () = &mut shutdown => return Ok(()),
         };
         let _ = stream.set_nodelay(true);
-        let app = app.clone();
+        // The peer's address, for endpoints that answer loopback clients only.
+        let app = app
+            .clone()
+            .layer(axum::Extension(axum::extract::ConnectInfo(peer)));
         let acceptor = acceptor.clone();
         tokio::spawn(async move {
             match acceptor {

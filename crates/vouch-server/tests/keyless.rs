@@ -231,3 +231,114 @@ async fn keyless_endpoints_are_rate_limited() {
     assert_eq!(entry.status, 400, "{}", entry.text());
     inst.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_test_issuer_serves_discovery_jwks_and_loopback_tokens_the_ca_takes() {
+    let mut inst = start().await;
+    let doc = inst.get("/.well-known/openid-configuration").await.ok();
+    assert_eq!(doc["issuer"], vouch_server::dev::DEV_ISSUER);
+    assert_eq!(doc["jwks_uri"], inst.url("/oidc/jwks"));
+    assert_eq!(doc["token_endpoint"], inst.url("/oidc/token"));
+    assert_eq!(
+        doc["id_token_signing_alg_values_supported"],
+        json!(["ES256"])
+    );
+
+    let answer = inst
+        .post_public(
+            "/oidc/token",
+            &json!({"subject": "demo", "email": "demo@test.invalid"}),
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    assert_eq!(answer.header("cache-control").as_deref(), Some("no-store"));
+    let token = answer.json()["id_token"].as_str().unwrap().to_string();
+
+    // The JWKS the discovery document names verifies the token.
+    let jwks: jsonwebtoken::jwk::JwkSet =
+        serde_json::from_slice(&inst.get("/oidc/jwks").await.body).unwrap();
+    let kid = jsonwebtoken::decode_header(&token).unwrap().kid.unwrap();
+    let jwk = jwks.find(&kid).unwrap();
+    assert!(!serde_json::to_string(jwk).unwrap().contains("\"d\""));
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
+    validation.set_audience(&["sigstore"]);
+    validation.set_issuer(&[vouch_server::dev::DEV_ISSUER]);
+    let claims = jsonwebtoken::decode::<Value>(
+        &token,
+        &jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap(),
+        &validation,
+    )
+    .unwrap()
+    .claims;
+    assert_eq!(claims["sub"], "demo");
+    assert_eq!(claims["email"], "demo@test.invalid");
+    // Another key does not verify it.
+    let other = vouch_server::auth::issuer::DpopKey::generate().unwrap();
+    let other_jwk: jsonwebtoken::jwk::Jwk =
+        serde_json::from_value(Value::Object(other.public_jwk().clone())).unwrap();
+    assert!(
+        jsonwebtoken::decode::<Value>(
+            &token,
+            &jsonwebtoken::DecodingKey::from_jwk(&other_jwk).unwrap(),
+            &validation
+        )
+        .is_err()
+    );
+
+    // The CA takes it: a keyless signature for that identity.
+    let config = inst.get("/api/v1/trust/config").await.ok();
+    let artifact_sha256: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(b"x").into();
+    let request = vouch_server::keyless::client::KeylessSignRequest {
+        artifact_sha256,
+        identity_token: token,
+        trust_config: config.clone(),
+    };
+    let bundle = vouch_server::keyless::client::sign_blob(&request)
+        .await
+        .unwrap();
+    let root_json = serde_json::to_vec(&config["trustedRoot"]).unwrap();
+    let bundle = vouch_attest::Bundle::from_json(&bundle).unwrap();
+    let ours = verifier(&root_json, "demo@test.invalid")
+        .verify_blob(&bundle, &b"x"[..])
+        .unwrap();
+    assert!(ours.is_verified(), "{}", ours.message());
+
+    // Through a proxy the peer is not the client: refused.
+    for h in ["x-forwarded-for", "forwarded"] {
+        let proxied = inst
+            .raw(
+                "POST",
+                "/oidc/token",
+                &[(h, "192.0.2.7".to_string())],
+                Some(b"{}".to_vec()),
+            )
+            .await;
+        proxied.refused(404, "not_found");
+    }
+    inst.stop().await;
+}
+
+#[tokio::test]
+async fn the_test_issuer_is_off_unless_configured() {
+    let mut inst = start_with(|c| {
+        if let Some(k) = &mut c.keyless {
+            k.test_issuer = None;
+        }
+    })
+    .await;
+    for path in ["/.well-known/openid-configuration", "/oidc/jwks"] {
+        inst.get(path).await.refused(404, "not_found");
+    }
+    inst.post_public("/oidc/token", &json!({}))
+        .await
+        .refused(404, "not_found");
+    inst.stop().await;
+
+    // A serve.toml `[keyless]` without `[keyless.test_issuer]` has none.
+    let parsed: vouch_server::keyless::KeylessConfig =
+        toml::from_str("operator = \"acme\"\n").unwrap();
+    assert!(parsed.test_issuer.is_none());
+    let parsed: vouch_server::keyless::KeylessConfig =
+        toml::from_str("[test_issuer]\nissuer = \"https://demo.invalid\"\n").unwrap();
+    assert_eq!(parsed.test_issuer.unwrap().issuer, "https://demo.invalid");
+}

@@ -130,7 +130,9 @@ pub struct SignBlobArgs {
     /// is verified against the config's trusted root before it is written.
     #[arg(long, conflicts_with_all = ["key", "tlog", "output_signature"], requires = "trust_config")]
     pub keyless: bool,
-    /// The OIDC identity token for --keyless: a file holding the JWT, or env://VAR.
+    /// The OIDC identity token for --keyless: a file holding the JWT, or env://VAR. Without
+    /// it: SIGSTORE_ID_TOKEN, then the GitHub Actions ambient token
+    /// (ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN, audience sigstore).
     #[arg(long, value_name = "FILE|env://VAR", requires = "keyless")]
     pub identity_token: Option<String>,
     /// The ClientTrustConfig JSON naming the CA, TSA and log, and their trusted root (a
@@ -312,8 +314,20 @@ pub struct AttestArgs {
     #[arg(long = "type", value_name = "TYPE", default_value = "custom")]
     pub type_: String,
     /// Private key(s): PEM path, env://VAR, or pkcs11: URI. Several only with --format dsse.
-    #[arg(long, value_name = "KEYREF", required = true)]
+    #[arg(long, value_name = "KEYREF", required_unless_present = "keyless")]
     pub key: Vec<String>,
+    /// Attest keylessly: an ephemeral key, a certificate for the identity token's identity
+    /// from the CA the --trust-config names, an RFC 3161 timestamp and a Rekor v2 entry. The
+    /// bundle is verified against the config's trusted root before it is written.
+    #[arg(long, conflicts_with_all = ["key", "tlog"], requires = "trust_config")]
+    pub keyless: bool,
+    /// The OIDC identity token for --keyless: a file holding the JWT, or env://VAR. Without
+    /// it: SIGSTORE_ID_TOKEN, then the GitHub Actions ambient token.
+    #[arg(long, value_name = "FILE|env://VAR", requires = "keyless")]
+    pub identity_token: Option<String>,
+    /// The ClientTrustConfig JSON naming the CA, TSA and log, and their trusted root.
+    #[arg(long, value_name = "FILE", requires = "keyless")]
+    pub trust_config: Option<PathBuf>,
     /// Write the bundle (or envelope) here instead of stdout / -o.
     #[arg(long, value_name = "FILE")]
     pub bundle: Option<PathBuf>,
@@ -630,58 +644,95 @@ fn sign_blob(global: &GlobalArgs, a: SignBlobArgs) -> Result<u8> {
     Ok(0)
 }
 
-/// `sign-blob --keyless`: bad input (file, token, trust config) exits 2, a service that
-/// refuses or answers something that does not verify exits 1.
-fn sign_blob_keyless(global: &GlobalArgs, a: &SignBlobArgs) -> Result<u8> {
-    use vouch_server::keyless::client::{ClientError, KeylessSignRequest, sign_blob_blocking};
-    let token_ref = match &a.identity_token {
-        Some(t) => t,
-        None if std::env::var_os("ACTIONS_ID_TOKEN_REQUEST_URL").is_some()
-            && std::env::var_os("ACTIONS_ID_TOKEN_REQUEST_TOKEN").is_some() =>
-        {
-            return Err(anyhow!(InputError::new(
-                "GitHub Actions ambient tokens are not fetched yet; pass --identity-token"
-            )));
-        }
+/// The identity token and trust config of a keyless command: `--identity-token` (a file or
+/// env://VAR), else the ambient token (SIGSTORE_ID_TOKEN, GitHub Actions). `Ok(Err(code))`
+/// is a failure already reported (fetching the ambient token failed: exit 1).
+fn keyless_inputs(
+    identity_token: Option<&str>,
+    trust_config: Option<&Path>,
+) -> Result<std::result::Result<(String, serde_json::Value), u8>> {
+    use vouch_server::keyless::ambient::{AmbientEnv, ambient_identity_token_blocking};
+    use vouch_server::keyless::client::ClientError;
+    let token = match identity_token {
+        Some(token_ref) => match token_ref.strip_prefix("env://") {
+            Some(var) => std::env::var(var).map_err(|_| {
+                anyhow!(InputError::new(format!(
+                    "--identity-token: the environment variable {var} is not set"
+                )))
+            })?,
+            None => std::fs::read_to_string(token_ref).map_err(|e| {
+                anyhow!(InputError::new(format!(
+                    "--identity-token {token_ref}: {e}"
+                )))
+            })?,
+        },
         None => {
-            return Err(anyhow!(
-                InputError::new("--keyless needs an identity token")
-                    .with_hint("pass --identity-token FILE or env://VAR")
-            ));
+            let env = AmbientEnv::from_process();
+            if !env.has_token_source() {
+                return Err(anyhow!(
+                    InputError::new("--keyless needs an identity token").with_hint(
+                        "pass --identity-token FILE or env://VAR, set SIGSTORE_ID_TOKEN, or run in GitHub Actions with `permissions: id-token: write`"
+                    )
+                ));
+            }
+            match ambient_identity_token_blocking(&env) {
+                Ok(Some(t)) => t.to_string(),
+                Ok(None) => return Err(anyhow!(InputError::new("no ambient identity token"))),
+                Err(ClientError::BadInput(m)) => return Err(anyhow!(InputError::new(m))),
+                Err(ClientError::Service(m)) => {
+                    output::print_error(&anyhow!("no ambient identity token: {m}"));
+                    return Ok(Err(1));
+                }
+            }
         }
-    };
-    let token = match token_ref.strip_prefix("env://") {
-        Some(var) => std::env::var(var).map_err(|_| {
-            anyhow!(InputError::new(format!(
-                "--identity-token: the environment variable {var} is not set"
-            )))
-        })?,
-        None => std::fs::read_to_string(token_ref).map_err(|e| {
-            anyhow!(InputError::new(format!(
-                "--identity-token {token_ref}: {e}"
-            )))
-        })?,
     };
     let token = token.trim().to_string();
     if token.is_empty() {
         return Err(anyhow!(InputError::new("the identity token is empty")));
     }
-    let cfg_path = a
-        .trust_config
-        .as_deref()
-        .ok_or_else(|| anyhow!(InputError::new("--keyless needs --trust-config")))?;
+    let cfg_path =
+        trust_config.ok_or_else(|| anyhow!(InputError::new("--keyless needs --trust-config")))?;
     let cfg_bytes = std::fs::read(cfg_path).map_err(|e| {
         anyhow!(InputError::new(format!(
             "--trust-config {}: {e}",
             cfg_path.display()
         )))
     })?;
-    let trust_config: serde_json::Value = serde_json::from_slice(&cfg_bytes).map_err(|e| {
+    let config: serde_json::Value = serde_json::from_slice(&cfg_bytes).map_err(|e| {
         anyhow!(InputError::new(format!(
             "--trust-config {}: not JSON: {e}",
             cfg_path.display()
         )))
     })?;
+    Ok(Ok((token, config)))
+}
+
+/// A keyless client's answer: bad input exits 2, a service that refuses or answers
+/// something that does not verify exits 1 (reported here).
+fn keyless_outcome(
+    result: std::result::Result<Vec<u8>, vouch_server::keyless::client::ClientError>,
+    what: &str,
+) -> Result<std::result::Result<Vec<u8>, u8>> {
+    use vouch_server::keyless::client::ClientError;
+    match result {
+        Ok(b) => Ok(Ok(b)),
+        Err(ClientError::BadInput(m)) => Err(anyhow!(InputError::new(m))),
+        Err(ClientError::Service(m)) => {
+            output::print_error(&anyhow!("keyless {what} failed: {m}"));
+            Ok(Err(1))
+        }
+    }
+}
+
+/// `sign-blob --keyless`: bad input (file, token, trust config) exits 2, a service that
+/// refuses or answers something that does not verify exits 1.
+fn sign_blob_keyless(global: &GlobalArgs, a: &SignBlobArgs) -> Result<u8> {
+    use vouch_server::keyless::client::{KeylessSignRequest, sign_blob_blocking};
+    let (token, trust_config) =
+        match keyless_inputs(a.identity_token.as_deref(), a.trust_config.as_deref())? {
+            Ok(inputs) => inputs,
+            Err(code) => return Ok(code),
+        };
     let file = std::fs::File::open(&a.file)
         .map_err(|e| anyhow!(InputError::new(format!("{}: {e}", a.file.display()))))?;
     let mut hasher = HashAlgorithm::Sha256.hasher();
@@ -693,17 +744,49 @@ fn sign_blob_keyless(global: &GlobalArgs, a: &SignBlobArgs) -> Result<u8> {
         .as_slice()
         .try_into()
         .map_err(|_| anyhow!("SHA-256 gave {} bytes", digest.len()))?;
-    let bundle = match sign_blob_blocking(&KeylessSignRequest {
+    let signed = sign_blob_blocking(&KeylessSignRequest {
         artifact_sha256,
         identity_token: token,
         trust_config,
-    }) {
+    });
+    let bundle = match keyless_outcome(signed, "signing")? {
         Ok(b) => b,
-        Err(ClientError::BadInput(m)) => return Err(anyhow!(InputError::new(m))),
-        Err(ClientError::Service(m)) => {
-            output::print_error(&anyhow!("keyless signing failed: {m}"));
-            return Ok(1);
-        }
+        Err(code) => return Ok(code),
+    };
+    match &a.bundle {
+        Some(p) => output::write_atomic(p, &bundle)?,
+        None => output::emit(global, &bundle)?,
+    }
+    Ok(0)
+}
+
+/// `attest --keyless`: the same statement as `attest --key`, signed with an ephemeral key
+/// whose certificate, log entry and timestamp go into the bundle.
+fn attest_keyless(global: &GlobalArgs, a: &AttestArgs) -> Result<u8> {
+    use vouch_server::keyless::client::{KeylessAttestRequest, attest_blocking};
+    if matches!(
+        output::format_as(global, AttestFormat::Bundle)?,
+        AttestFormat::Dsse
+    ) {
+        return Err(anyhow!(
+            InputError::new("--keyless writes a Sigstore bundle")
+                .with_hint("drop --format dsse: a raw envelope cannot carry the certificate")
+        ));
+    }
+    let statement = request::attest_statement(&a.subject, &a.predicate, &a.type_).map_err(input)?;
+    let (token, trust_config) =
+        match keyless_inputs(a.identity_token.as_deref(), a.trust_config.as_deref())? {
+            Ok(inputs) => inputs,
+            Err(code) => return Ok(code),
+        };
+    let attested = attest_blocking(&KeylessAttestRequest {
+        statement,
+        identity_token: token,
+        trust_config,
+    });
+    let bundle = match keyless_outcome(attested, "attestation")? {
+        Ok(b) => b,
+        Err(code) => return Ok(code),
     };
     match &a.bundle {
         Some(p) => output::write_atomic(p, &bundle)?,
@@ -738,6 +821,11 @@ fn is_image(subject: &str) -> bool {
 
 fn attest(global: &GlobalArgs, a: AttestArgs) -> Result<u8> {
     if let Some(image) = a.subject.to_str().filter(|s| is_image(s)) {
+        if a.keyless {
+            return Err(anyhow!(InputError::new(
+                "keyless attestation of a registry image is not supported yet: attest the image with --key, or attest a file with --keyless"
+            )));
+        }
         let [key] = a.key.as_slice() else {
             return Err(anyhow!(InputError::new(
                 "an image attestation is signed by one --key"
@@ -751,6 +839,9 @@ fn attest(global: &GlobalArgs, a: AttestArgs) -> Result<u8> {
             key,
             &a.registry,
         );
+    }
+    if a.keyless {
+        return attest_keyless(global, &a);
     }
     let format = match output::format_as(global, AttestFormat::Bundle)? {
         AttestFormat::Bundle => request::AttestFormat::Bundle,

@@ -16,6 +16,8 @@
 //! It must never: issue for a token that did not verify, put the token into an error, or
 //! return a certificate whose precertificate was not durably appended.
 
+use std::sync::Arc;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::{Map, Value, json};
@@ -34,8 +36,9 @@ const MAX_TOKEN_LEN: usize = 16 * 1024;
 /// The largest request body read, in bytes.
 const MAX_BODY_LEN: usize = 64 * 1024;
 
-/// Appends a CT Merkle leaf (RFC 6962 `MerkleTreeLeaf`) durably; returns its index.
-pub type CtAppend = Box<dyn Fn(Vec<u8>) -> Result<u64, String> + Send + Sync>;
+/// Appends a CT Merkle leaf (RFC 6962 `MerkleTreeLeaf`) durably; returns its index. It
+/// blocks until the leaf's batch is written, so it is only called on a blocking thread.
+pub type CtAppend = Arc<dyn Fn(Vec<u8>) -> Result<u64, String> + Send + Sync>;
 
 /// One OIDC issuer whose identity tokens are accepted.
 #[derive(Debug)]
@@ -67,8 +70,8 @@ impl OidcIssuer {
 
 /// The keyless CA: its keys, its CT log and where the log's leaves go, and the issuers.
 pub struct CaService {
-    pub ca: CaKeys,
-    pub ct: CtLog,
+    pub ca: Arc<CaKeys>,
+    pub ct: Arc<CtLog>,
     pub ct_append: CtAppend,
     pub issuers: Vec<OidcIssuer>,
     /// How long issued certificates are valid (at most 10 minutes).
@@ -248,8 +251,8 @@ impl CaService {
     /// A service issuing 10-minute certificates, with 60 s of clock leeway on tokens.
     pub fn new(ca: CaKeys, ct: CtLog, ct_append: CtAppend, issuers: Vec<OidcIssuer>) -> Self {
         CaService {
-            ca,
-            ct,
+            ca: Arc::new(ca),
+            ct: Arc::new(ct),
             ct_append,
             issuers,
             validity: MAX_VALIDITY,
@@ -388,15 +391,26 @@ impl CaService {
 
         let timestamp_ms = u64::try_from(now.as_millisecond())
             .map_err(|_| ApiError::internal("the clock is before 1970"))?;
-        let issued = fulcio::issue(&self.ca, &spki, &identity, now, self.validity, |entry| {
-            let sct = self
-                .ct
-                .sign_precert(&entry.issuer_key_hash, &entry.tbs_der, timestamp_ms)?;
-            let leaf =
-                vouch_ca::ct::merkle_leaf(&entry.issuer_key_hash, &entry.tbs_der, timestamp_ms)?;
-            (self.ct_append)(leaf).map_err(CaError::Ct)?;
-            Ok(sct)
+        // Signing (three ECDSA signatures) and the CT append (which waits for the CT log's
+        // batch to be durable) run on a blocking thread, never on an async worker: a worker
+        // parked on the CT batch would stall every other request it serves. No SCT, no
+        // certificate: the append's error ends the issuing.
+        let (ca, ct, append) = (self.ca.clone(), self.ct.clone(), self.ct_append.clone());
+        let validity = self.validity;
+        let issued = tokio::task::spawn_blocking(move || {
+            fulcio::issue(&ca, &spki, &identity, now, validity, |entry| {
+                let sct = ct.sign_precert(&entry.issuer_key_hash, &entry.tbs_der, timestamp_ms)?;
+                let leaf = vouch_ca::ct::merkle_leaf(
+                    &entry.issuer_key_hash,
+                    &entry.tbs_der,
+                    timestamp_ms,
+                )?;
+                append(leaf).map_err(CaError::Ct)?;
+                Ok(sct)
+            })
         })
+        .await
+        .map_err(|e| ApiError::internal(format!("the issuing task failed: {e}")))?
         .map_err(from_ca_error)?;
         Ok(json!({
             "signedCertificateEmbeddedSct": {
@@ -470,7 +484,7 @@ mod tests {
         .unwrap();
         let leaves = Arc::new(Mutex::new(Vec::new()));
         let l2 = leaves.clone();
-        let append: CtAppend = Box::new(move |leaf| {
+        let append: CtAppend = Arc::new(move |leaf| {
             let mut l = l2.lock().map_err(|_| "poisoned".to_string())?;
             l.push(leaf);
             Ok(l.len() as u64 - 1)
@@ -684,7 +698,7 @@ mod tests {
     #[tokio::test]
     async fn ct_failure_issues_nothing() {
         let mut e = env(IssuerType::Email);
-        e.svc.ct_append = Box::new(|_| Err("disk full".into()));
+        e.svc.ct_append = Arc::new(|_| Err("disk full".into()));
         let token = e.idp.sign_claims(&claims()).unwrap();
         let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap();
         let err = e

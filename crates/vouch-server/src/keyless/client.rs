@@ -21,9 +21,13 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
 use serde_json::{Value, json};
 use sha2::Digest as _;
+use vouch_attest::dsse::{IN_TOTO_PAYLOAD_TYPE, KeyIdStyle};
 use vouch_attest::verify::SubjectDigest;
 use vouch_attest::x509::Cert;
-use vouch_attest::{Bundle, Identity, Matcher, Policy, TrustedRoot, Verifier};
+use vouch_attest::{
+    Bundle, Envelope, Evidence, Identity, Matcher, Outcome, Policy, Statement, TrustedRoot,
+    Verifier,
+};
 use vouch_crypto::keys::{HashAlgorithm, KeyAlgorithm, Prehash, PrivateKey};
 
 use crate::http_client::{loopback_http, redact_url};
@@ -31,8 +35,8 @@ use crate::http_client::{loopback_http, redact_url};
 /// The v0.3 bundle media type.
 pub const BUNDLE_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
 
-const TIMEOUT: Duration = Duration::from_secs(60);
-const MAX_RESPONSE: usize = 1 << 20;
+pub(crate) const TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const MAX_RESPONSE: usize = 1 << 20;
 
 /// What to sign and with which identity, against which instance.
 #[derive(Debug, Clone)]
@@ -56,11 +60,11 @@ pub enum ClientError {
     Service(String),
 }
 
-fn bad(m: impl Into<String>) -> ClientError {
+pub(crate) fn bad(m: impl Into<String>) -> ClientError {
     ClientError::BadInput(m.into())
 }
 
-fn service(m: impl Into<String>) -> ClientError {
+pub(crate) fn service(m: impl Into<String>) -> ClientError {
     ClientError::Service(m.into())
 }
 
@@ -147,12 +151,12 @@ fn challenge(token: &str) -> Result<String, ClientError> {
         .ok_or_else(|| bad("the identity token has no `sub` claim"))
 }
 
-type Client = hyper_util::client::legacy::Client<
+pub(crate) type Client = hyper_util::client::legacy::Client<
     hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
     Full<Bytes>,
 >;
 
-fn client() -> Result<Client, ClientError> {
+pub(crate) fn client() -> Result<Client, ClientError> {
     let https = hyper_rustls::HttpsConnectorBuilder::new()
         .with_native_roots()
         .map_err(|e| service(format!("cannot load the system's TLS roots: {e}")))?
@@ -399,23 +403,27 @@ async fn timestamp(client: &Client, url: &str, signature: &[u8]) -> Result<Vec<u
 
 // ---------------------------------------------------------------------------------------
 
-/// Signs `request.artifact_sha256` keylessly; returns the v0.3 bundle JSON, verified against
-/// the trust config's trusted root for the certificate's own identity.
-pub async fn sign_blob(request: &KeylessSignRequest) -> Result<Vec<u8>, ClientError> {
-    let ep = parse_config(&request.trust_config)?;
-    let token = request.identity_token.trim();
-    let challenge = challenge(token)?;
-    let client = client()?;
+/// An ephemeral key and the certificate the CA issued for it.
+struct Ephemeral {
+    key: PrivateKey,
+    leaf_der: Vec<u8>,
+    /// The certificate's identity (SAN) and OIDC issuer, which the new bundle is verified for.
+    subject: String,
+    issuer: String,
+}
 
-    // 1. An ephemeral key and its certificate.
+/// Generates the ephemeral key and asks the CA for its certificate (proof of possession over
+/// the token's challenge claim).
+async fn certificate(client: &Client, ca: &str, token: &str) -> Result<Ephemeral, ClientError> {
+    let challenge = challenge(token)?;
     let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256)
         .map_err(|e| service(format!("cannot generate the ephemeral key: {e}")))?;
     let proof = key
         .sign(challenge.as_bytes())
         .map_err(|e| service(format!("cannot sign the proof of possession: {e}")))?;
     let answer = post_json(
-        &client,
-        &ep.ca,
+        client,
+        ca,
         &json!({
             "credentials": {"oidcIdentityToken": token},
             "publicKeyRequest": {
@@ -425,7 +433,7 @@ pub async fn sign_blob(request: &KeylessSignRequest) -> Result<Vec<u8>, ClientEr
         }),
     )
     .await?;
-    let shown_ca = redact_url(&ep.ca);
+    let shown_ca = redact_url(ca);
     let chain = answer
         .pointer("/signedCertificateEmbeddedSct/chain/certificates")
         .and_then(Value::as_array)
@@ -452,34 +460,60 @@ pub async fn sign_blob(request: &KeylessSignRequest) -> Result<Vec<u8>, ClientEr
             "{shown_ca}: the certificate has no OIDC issuer extension"
         ))
     })?;
+    Ok(Ephemeral {
+        key,
+        leaf_der,
+        subject,
+        issuer,
+    })
+}
 
-    // 2. The signature over the digest.
-    let prehash = Prehash {
-        algorithm: HashAlgorithm::Sha256,
-        value: request.artifact_sha256.to_vec(),
-    };
-    let signature = key
-        .sign_prehashed(&prehash)
-        .map_err(|e| service(format!("cannot sign: {e}")))?;
+/// What witnesses one signature: an RFC 3161 timestamp over it from every TSA, and the
+/// Rekor v2 entry logging it (as proto3 JSON, ready for a bundle's verification material).
+#[derive(Debug, Clone)]
+pub struct Witness {
+    /// `{"signedTimestamp": b64}` per TSA, in the signing config's order.
+    pub timestamps: Vec<Value>,
+    /// The `TransparencyLogEntry`.
+    pub tlog_entry: Value,
+}
 
-    // 3. Timestamps over the signature, from every TSA (before the log, as sigstore-python).
-    let mut stamps = Vec::new();
+/// Asks the trust config's TSAs to timestamp `signature` (before the log, as
+/// sigstore-python does), then its Rekor v2 log to record the `hashedrekord` of `digest`,
+/// `signature` and the certificate `leaf_der`. Nothing here checks the certificate: the
+/// caller verifies the bundle it builds from the answer.
+pub async fn witness(
+    trust_config: &Value,
+    leaf_der: &[u8],
+    digest: &[u8; 32],
+    signature: &[u8],
+) -> Result<Witness, ClientError> {
+    let ep = parse_config(trust_config)?;
+    witness_with(&client()?, &ep, leaf_der, digest, signature).await
+}
+
+async fn witness_with(
+    client: &Client,
+    ep: &Endpoints,
+    leaf_der: &[u8],
+    digest: &[u8; 32],
+    signature: &[u8],
+) -> Result<Witness, ClientError> {
+    let mut timestamps = Vec::new();
     for url in &ep.tsas {
-        let der = timestamp(&client, url, &signature).await?;
-        stamps.push(json!({"signedTimestamp": STANDARD.encode(der)}));
+        let der = timestamp(client, url, signature).await?;
+        timestamps.push(json!({"signedTimestamp": STANDARD.encode(der)}));
     }
-
-    // 4. The log entry.
-    let entry = post_json(
-        &client,
+    let tlog_entry = post_json(
+        client,
         &ep.rekor,
         &json!({
             "hashedRekordRequestV002": {
-                "digest": STANDARD.encode(request.artifact_sha256),
+                "digest": STANDARD.encode(digest),
                 "signature": {
-                    "content": STANDARD.encode(&signature),
+                    "content": STANDARD.encode(signature),
                     "verifier": {
-                        "x509Certificate": {"rawBytes": STANDARD.encode(&leaf_der)},
+                        "x509Certificate": {"rawBytes": STANDARD.encode(leaf_der)},
                         "keyDetails": "PKIX_ECDSA_P256_SHA_256",
                     }
                 }
@@ -487,57 +521,198 @@ pub async fn sign_blob(request: &KeylessSignRequest) -> Result<Vec<u8>, ClientEr
         }),
     )
     .await?;
+    Ok(Witness {
+        timestamps,
+        tlog_entry,
+    })
+}
 
-    // 5. The bundle, 6. verified before anyone sees it.
-    let bundle = json!({
+/// A v0.3 bundle's `verificationMaterial` for a certificate and its witness.
+fn verification_material(leaf_der: &[u8], witness: &Witness) -> Value {
+    json!({
+        "certificate": {"rawBytes": STANDARD.encode(leaf_der)},
+        "tlogEntries": [witness.tlog_entry],
+        "timestampVerificationData": {"rfc3161Timestamps": witness.timestamps},
+    })
+}
+
+/// The v0.3 message-signature bundle (unverified) for a blob's `digest` and `signature`.
+pub fn blob_bundle(
+    leaf_der: &[u8],
+    witness: &Witness,
+    digest: &[u8; 32],
+    signature: &[u8],
+) -> Value {
+    json!({
         "mediaType": BUNDLE_MEDIA_TYPE,
-        "verificationMaterial": {
-            "certificate": {"rawBytes": STANDARD.encode(&leaf_der)},
-            "tlogEntries": [entry],
-            "timestampVerificationData": {"rfc3161Timestamps": stamps},
-        },
+        "verificationMaterial": verification_material(leaf_der, witness),
         "messageSignature": {
-            "messageDigest": {"algorithm": "SHA2_256", "digest": STANDARD.encode(request.artifact_sha256)},
-            "signature": STANDARD.encode(&signature),
+            "messageDigest": {"algorithm": "SHA2_256", "digest": STANDARD.encode(digest)},
+            "signature": STANDARD.encode(signature),
         }
-    });
-    let bytes = serde_json::to_vec_pretty(&bundle).unwrap_or_default();
-    let parsed = Bundle::from_json(&bytes)
-        .map_err(|e| service(format!("the services' answers make no valid bundle: {e}")))?;
-    let policy = Policy::keyless(
-        Arc::new(ep.root),
+    })
+}
+
+/// The v0.3 DSSE bundle (unverified) for an envelope with one signature.
+fn dsse_bundle(leaf_der: &[u8], witness: &Witness, envelope: &Envelope) -> Value {
+    json!({
+        "mediaType": BUNDLE_MEDIA_TYPE,
+        "verificationMaterial": verification_material(leaf_der, witness),
+        "dsseEnvelope": serde_json::to_value(envelope).unwrap_or(Value::Null),
+    })
+}
+
+/// The policy a new bundle must pass: the config's trusted root, the certificate's own
+/// identity and issuer.
+fn own_policy(root: TrustedRoot, cert: &Ephemeral) -> Policy {
+    Policy::keyless(
+        Arc::new(root),
         vec![Identity {
-            subject: Matcher::Exact(subject),
-            issuer: Matcher::Exact(issuer),
+            subject: Matcher::Exact(cert.subject.clone()),
+            issuer: Matcher::Exact(cert.issuer.clone()),
         }],
-    );
-    let outcome = Verifier::new(policy)
-        .verify_blob_digest(
-            &parsed,
-            &SubjectDigest {
-                algorithm: HashAlgorithm::Sha256,
-                value: request.artifact_sha256.to_vec(),
-            },
-        )
-        .map_err(|e| service(format!("the new bundle cannot be checked: {e}")))?;
+    )
+}
+
+fn checked(outcome: Result<Outcome, vouch_attest::AttestError>) -> Result<(), ClientError> {
+    let outcome = outcome.map_err(|e| service(format!("the new bundle cannot be checked: {e}")))?;
     if !outcome.is_verified() {
         return Err(service(format!(
             "the new bundle does not verify against the trust config's root: {}",
             outcome.message()
         )));
     }
-    let mut out = bytes;
+    Ok(())
+}
+
+fn bundle_bytes(bundle: &Value) -> Vec<u8> {
+    let mut out = serde_json::to_vec_pretty(bundle).unwrap_or_default();
     out.push(b'\n');
-    Ok(out)
+    out
+}
+
+/// Signs `request.artifact_sha256` keylessly; returns the v0.3 bundle JSON, verified against
+/// the trust config's trusted root for the certificate's own identity.
+pub async fn sign_blob(request: &KeylessSignRequest) -> Result<Vec<u8>, ClientError> {
+    let ep = parse_config(&request.trust_config)?;
+    let token = request.identity_token.trim();
+    let client = client()?;
+    let cert = certificate(&client, &ep.ca, token).await?;
+    let prehash = Prehash {
+        algorithm: HashAlgorithm::Sha256,
+        value: request.artifact_sha256.to_vec(),
+    };
+    let signature = cert
+        .key
+        .sign_prehashed(&prehash)
+        .map_err(|e| service(format!("cannot sign: {e}")))?;
+    let witness = witness_with(
+        &client,
+        &ep,
+        &cert.leaf_der,
+        &request.artifact_sha256,
+        &signature,
+    )
+    .await?;
+    let bytes = bundle_bytes(&blob_bundle(
+        &cert.leaf_der,
+        &witness,
+        &request.artifact_sha256,
+        &signature,
+    ));
+    let parsed = Bundle::from_json(&bytes)
+        .map_err(|e| service(format!("the services' answers make no valid bundle: {e}")))?;
+    checked(
+        Verifier::new(own_policy(ep.root, &cert)).verify_blob_digest(
+            &parsed,
+            &SubjectDigest {
+                algorithm: HashAlgorithm::Sha256,
+                value: request.artifact_sha256.to_vec(),
+            },
+        ),
+    )?;
+    Ok(bytes)
+}
+
+/// What to attest keylessly.
+#[derive(Debug, Clone)]
+pub struct KeylessAttestRequest {
+    /// The in-toto statement (DSSE payload).
+    pub statement: Statement,
+    /// The OIDC identity token.
+    pub identity_token: String,
+    /// The `ClientTrustConfig`.
+    pub trust_config: Value,
+}
+
+/// Attests `request.statement` keylessly: a DSSE envelope signed by the ephemeral key, logged
+/// (as Sigstore clients do with Rekor v2) as a `hashedrekord` over SHA-256 of the PAE, and
+/// timestamped; returns the v0.3 bundle JSON, verified as `verify-attestation` would for the
+/// statement's subjects and the certificate's own identity.
+pub async fn attest(request: &KeylessAttestRequest) -> Result<Vec<u8>, ClientError> {
+    request
+        .statement
+        .validate()
+        .map_err(|e| bad(format!("the statement: {e}")))?;
+    let ep = parse_config(&request.trust_config)?;
+    let token = request.identity_token.trim();
+    let client = client()?;
+    let cert = certificate(&client, &ep.ca, token).await?;
+    let envelope = Envelope::sign(
+        IN_TOTO_PAYLOAD_TYPE,
+        request.statement.to_canonical_json(),
+        &[&cert.key],
+        KeyIdStyle::Empty,
+    )
+    .map_err(|e| service(format!("cannot sign: {e}")))?;
+    let signature = envelope
+        .signatures
+        .first()
+        .map(|s| s.sig.0.clone())
+        .ok_or_else(|| service("the envelope has no signature"))?;
+    let pae_digest: [u8; 32] = sha2::Sha256::digest(envelope.pae()).into();
+    let witness = witness_with(&client, &ep, &cert.leaf_der, &pae_digest, &signature).await?;
+    let bytes = bundle_bytes(&dsse_bundle(&cert.leaf_der, &witness, &envelope));
+    let evidence = Evidence::from_json(&bytes)
+        .map_err(|e| service(format!("the services' answers make no valid bundle: {e}")))?;
+    let subjects: Vec<SubjectDigest> = request
+        .statement
+        .subject
+        .iter()
+        .filter_map(|s| s.digest.get("sha256"))
+        .filter_map(|hex| SubjectDigest::parse(&format!("sha256:{hex}")))
+        .collect();
+    checked(
+        Verifier::new(own_policy(ep.root, &cert)).verify_attestation_for(&evidence, &subjects),
+    )?;
+    Ok(bytes)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, ClientError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| service(format!("cannot start the async runtime: {e}")))
 }
 
 /// [`sign_blob`] on a runtime of its own, for callers without one.
 pub fn sign_blob_blocking(request: &KeylessSignRequest) -> Result<Vec<u8>, ClientError> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| service(format!("cannot start the async runtime: {e}")))?
-        .block_on(sign_blob(request))
+    runtime()?.block_on(sign_blob(request))
+}
+
+/// [`attest`] on a runtime of its own, for callers without one.
+pub fn attest_blocking(request: &KeylessAttestRequest) -> Result<Vec<u8>, ClientError> {
+    runtime()?.block_on(attest(request))
+}
+
+/// [`witness`] on a runtime of its own, for callers without one.
+pub fn witness_blocking(
+    trust_config: &Value,
+    leaf_der: &[u8],
+    digest: &[u8; 32],
+    signature: &[u8],
+) -> Result<Witness, ClientError> {
+    runtime()?.block_on(witness(trust_config, leaf_der, digest, signature))
 }
 
 #[cfg(test)]

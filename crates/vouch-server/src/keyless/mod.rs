@@ -8,8 +8,10 @@
 //! `vouch-attest`'s. It must never start with half a keyless setup it cannot serve: a CA
 //! without a CT key, or a key that does not match its certificate, is a start-up error.
 
+pub mod ambient;
 pub mod ca;
 pub mod client;
+pub mod oidc;
 pub mod rekor;
 pub mod trust;
 pub mod tsa;
@@ -23,6 +25,7 @@ use vouch_ca::chain::{CaCert, CaKeys};
 use vouch_ca::ct::CtLog;
 use vouch_ca::fulcio::cert_pem;
 use vouch_ca::identity::IssuerType;
+use vouch_ca::protected_key::ProtectedKey;
 use vouch_ca::tsa::{DEFAULT_POLICY, TsaKeys};
 use vouch_crypto::keys::{KeyAlgorithm, PrivateKey};
 use vouch_crypto::signer::{KeyRef, SecretInputs, Signer, load_signer};
@@ -48,6 +51,9 @@ pub struct KeylessConfig {
     /// The `operator` the SigningConfig names [default: vouch].
     #[serde(default = "default_operator")]
     pub operator: String,
+    /// A local OIDC issuer for tests and demos (docs/keyless.md); off unless given.
+    #[serde(default)]
+    pub test_issuer: Option<oidc::TestIssuerConfig>,
 }
 
 fn default_operator() -> String {
@@ -133,6 +139,9 @@ impl KeylessConfig {
             fix(&mut t.chain);
             fix_ref(&mut t.key);
         }
+        if let Some(d) = self.test_issuer.as_mut().and_then(|t| t.dir.as_mut()) {
+            fix(d);
+        }
     }
 }
 
@@ -142,6 +151,8 @@ pub struct Keyless {
     pub tsa: Option<TsaService>,
     pub trust: KeylessTrust,
     pub operator: String,
+    /// The test identity provider, when configured.
+    pub test_issuer: Option<oidc::TestIssuer>,
     /// The CT log's sequencer (kept alive for `ca`'s append closure).
     _ct: Option<Arc<Sequencer>>,
 }
@@ -151,6 +162,7 @@ impl std::fmt::Debug for Keyless {
         f.debug_struct("Keyless")
             .field("ca", &self.ca.is_some())
             .field("tsa", &self.tsa.is_some())
+            .field("test_issuer", &self.test_issuer.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -172,9 +184,23 @@ fn secrets(pass: &Option<String>, pin: &Option<String>) -> SecretInputs {
     }
 }
 
+/// A CA, CT or TSA key: a PKCS#11 key stays in the HSM; a key file (or env://) is moved
+/// into protected memory (`vouch_ca::protected_key`) and its PEM text zeroized.
 fn signer(keyref: &str, s: &SecretInputs) -> Result<Box<dyn Signer>, String> {
     let r = KeyRef::parse(keyref).map_err(|e| e.to_string())?;
-    load_signer(&r, s).map_err(|e| e.to_string())
+    let pem = match &r {
+        KeyRef::Pkcs11(_) => return load_signer(&r, s).map_err(|e| e.to_string()),
+        KeyRef::Path(p) => std::fs::read_to_string(p)
+            .map(Zeroizing::new)
+            .map_err(|e| format!("{}: {e}", p.display()))?,
+        KeyRef::Env(v) => std::env::var(v)
+            .map(Zeroizing::new)
+            .map_err(|_| format!("the environment variable {v} is not set"))?,
+    };
+    let pass = s.passphrase.as_ref().map(|p| p.as_bytes());
+    let key = PrivateKey::from_pem(&pem, pass).map_err(|e| e.to_string())?;
+    let protected = ProtectedKey::new(key).map_err(|e| e.to_string())?;
+    Ok(Box::new(protected))
 }
 
 /// PEM certificates → DER, in file order.
@@ -260,6 +286,12 @@ pub async fn build(
 ) -> Result<Keyless, StartError> {
     let mut trust = KeylessTrust::default();
     let mut ct_seq = None;
+    let test_issuer = config
+        .test_issuer
+        .as_ref()
+        .map(|t| oidc::TestIssuer::open(t, data_dir))
+        .transpose()
+        .map_err(err("test_issuer"))?;
     let ca = match &config.ca {
         None => None,
         Some(c) => {
@@ -282,13 +314,26 @@ pub async fn build(
                 .map_err(err("the CT log"))?;
             ct_seq = Some(seq.clone());
             let append: ca::CtAppend =
-                Box::new(move |leaf| seq.append(leaf).map(|a| a.index).map_err(|e| e.to_string()));
-            Some(CaService::new(
-                keys,
-                ct,
-                append,
-                issuers(&c.oidc_issuers).await?,
-            ))
+                Arc::new(move |leaf| seq.append(leaf).map(|a| a.index).map_err(|e| e.to_string()));
+            let mut accepted = issuers(&c.oidc_issuers).await?;
+            // The CA takes the test issuer's tokens (unless an issuer of that URL is listed).
+            if let Some(t) = &test_issuer
+                && !accepted.iter().any(|i| i.url == t.issuer_url())
+            {
+                let jwks = KeySource::file(
+                    &t.jwks_path(),
+                    Duration::from_secs(300),
+                    Duration::from_secs(30),
+                )
+                .await
+                .map_err(|e| err("test_issuer")(e.to_string()))?;
+                accepted.push(OidcIssuer::new(
+                    t.issuer_url().to_string(),
+                    IssuerType::Email,
+                    jwks,
+                ));
+            }
+            Some(CaService::new(keys, ct, append, accepted))
         }
     };
     let tsa = match &config.tsa {
@@ -308,6 +353,7 @@ pub async fn build(
         tsa,
         trust,
         operator: config.operator.clone(),
+        test_issuer,
         _ct: ct_seq,
     })
 }
@@ -386,5 +432,11 @@ pub fn dev_config(
             pkcs11_pin_env: None,
         }),
         operator: "vouch-dev".into(),
+        // The same issuer (and key) as `vouch serve dev-token`.
+        test_issuer: Some(oidc::TestIssuerConfig {
+            issuer: dev_issuer.to_string(),
+            dir: Some(dir.to_path_buf()),
+            audience: None,
+        }),
     })
 }
