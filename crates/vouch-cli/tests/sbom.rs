@@ -150,7 +150,7 @@ fn malformed_lockfile_names_file_and_line() {
 }
 
 #[test]
-fn monorepo_with_one_broken_lockfile_warns_unless_strict() {
+fn monorepo_with_one_broken_lockfile_fails_unless_skipped() {
     let dir = tempfile::tempdir().unwrap();
     let web = dir.path().join("web");
     let api = dir.path().join("api");
@@ -162,27 +162,57 @@ fn monorepo_with_one_broken_lockfile_warns_unless_strict() {
         "left-pad@^1:\n  version \"1.3.0\"\nbroken line\n",
     )
     .unwrap();
-    let out = vouch()
-        .args(["sbom", "generate"])
+    // By default: exit 2 with file and line:column, and nothing written.
+    let out_file = dir.path().join("sbom.cdx.json");
+    vouch()
+        .args(["sbom", "generate", "-o"])
+        .arg(&out_file)
         .arg(dir.path())
         .assert()
-        .success()
-        .stderr(predicate::str::contains("warning: web/yarn.lock:3:1:"));
-    let doc = json(&out.get_output().stdout);
-    assert_eq!(doc["components"].as_array().unwrap().len(), 29);
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::contains("error: web/yarn.lock:3:1:"));
+    assert!(
+        !out_file.exists(),
+        "nothing is written on an unreadable lockfile"
+    );
+    // --strict (the old spelling of the default) still fails.
     vouch()
         .args(["sbom", "generate", "--strict"])
         .arg(dir.path())
         .assert()
         .code(2)
         .stderr(predicate::str::contains("error: web/yarn.lock:3:1:"));
+    // --skip-unreadable goes on with the other lockfiles, warning about the skipped one.
+    let out = vouch()
+        .args(["sbom", "generate", "--skip-unreadable"])
+        .arg(dir.path())
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("warning: web/yarn.lock:3:1:"));
+    let doc = json(&out.get_output().stdout);
+    assert_eq!(doc["components"].as_array().unwrap().len(), 29);
     // --quiet silences the warning, not the result.
     vouch()
-        .args(["sbom", "generate", "--quiet"])
+        .args(["sbom", "generate", "--skip-unreadable", "--quiet"])
         .arg(dir.path())
         .assert()
         .success()
         .stderr("");
+    // Every other reader of a project fails the same way: diff, vuln scan, release SBOM.
+    vouch()
+        .args(["sbom", "diff"])
+        .arg(dir.path())
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("web/yarn.lock:3:1:"));
+    vouch()
+        .args(["vuln", "scan"])
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("web/yarn.lock:3:1:"));
 }
 
 #[test]

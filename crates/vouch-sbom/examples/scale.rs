@@ -26,9 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             eprintln!("{} components", inv.components.len());
         }
         ["diff", old, new] => {
-            let old = vouch_sbom::scan(Path::new(old))?;
-            let new = vouch_sbom::scan(Path::new(new))?;
-            let d = vouch_sbom::diff(&old, &new);
+            let d = vouch_sbom::diff::diff_paths(Path::new(old), Path::new(new))?;
             let md = vouch_sbom::diff::to_markdown(&d);
             eprintln!(
                 "{} / {} components, {} added, {} removed, {} upgraded; {} bytes of Markdown",

@@ -8,13 +8,14 @@
 //! versions without epochs; it is used only to label the change.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
+use std::path::Path;
 
 use serde::Serialize;
+use vouch_core::InputError;
 
-use crate::model::{Component, Inventory};
-use crate::purl::Purl;
+pub use crate::diff_rows::{Row, Rows};
+use crate::model::Inventory;
 
 /// One package-level change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -52,22 +53,6 @@ impl Diff {
             && self.upgraded.is_empty()
             && self.downgraded.is_empty()
             && self.license_changed.is_empty()
-    }
-}
-
-/// Ecosystem + name key, version-less.
-fn key(c: &Component) -> (String, String) {
-    match Purl::parse(&c.purl) {
-        Some(p) => {
-            let name = match &p.namespace {
-                Some(ns) if p.ty == "maven" => format!("{ns}:{}", p.name),
-                Some(_) if matches!(p.ty.as_str(), "deb" | "apk" | "rpm") => p.name.clone(),
-                Some(ns) => format!("{ns}/{}", p.name),
-                None => p.name.clone(),
-            };
-            (p.ty, name)
-        }
-        None => ("generic".into(), c.name.clone()),
     }
 }
 
@@ -134,74 +119,104 @@ pub fn compare_versions(a: &str, b: &str) -> Ordering {
     }
 }
 
-fn change(c_old: Option<&Component>, c_new: Option<&Component>, k: &(String, String)) -> Change {
+fn change(c_old: Option<&Row>, c_new: Option<&Row>) -> Change {
+    let any = c_new.or(c_old);
     Change {
-        name: k.1.clone(),
-        ecosystem: k.0.clone(),
-        old_version: c_old.map(|c| c.version.clone()),
-        new_version: c_new.map(|c| c.version.clone()),
-        old_licenses: c_old.map(|c| c.licenses.clone()).unwrap_or_default(),
-        new_licenses: c_new.map(|c| c.licenses.clone()).unwrap_or_default(),
-        purl: c_new.or(c_old).map(|c| c.purl.clone()).unwrap_or_default(),
+        name: any.map(|c| c.name.to_string()).unwrap_or_default(),
+        ecosystem: any.map(|c| c.ty.to_string()).unwrap_or_default(),
+        old_version: c_old.map(|c| c.version.to_string()),
+        new_version: c_new.map(|c| c.version.to_string()),
+        old_licenses: c_old.map(|c| c.licenses.to_vec()).unwrap_or_default(),
+        new_licenses: c_new.map(|c| c.licenses.to_vec()).unwrap_or_default(),
+        purl: any.map(|c| c.purl.to_string()).unwrap_or_default(),
     }
 }
 
 /// Computes the difference from `old` to `new`.
 pub fn diff(old: &Inventory, new: &Inventory) -> Diff {
-    type Group<'a> = BTreeMap<(String, String), BTreeMap<String, &'a Component>>;
-    fn build(inv: &Inventory) -> Group<'_> {
-        let mut g: Group<'_> = BTreeMap::new();
-        for c in &inv.components {
-            g.entry(key(c)).or_default().insert(c.version.clone(), c);
-        }
-        g
-    }
-    let (go, gn) = (build(old), build(new));
+    diff_rows(&Rows::from_inventory(old), &Rows::from_inventory(new))
+}
+
+/// Computes the difference between two paths (SBOM documents, lockfiles, directories, images,
+/// in any mix); CycloneDX files are streamed (see [`crate::diff_rows`]).
+pub fn diff_paths(old: &Path, new: &Path) -> Result<Diff, InputError> {
+    let old = Rows::read(old)?;
+    let new = Rows::read(new)?;
+    Ok(diff_rows(&old, &new))
+}
+
+/// One package (ecosystem and name) of a sorted row list: its rows, one per version (when two
+/// components share a version, the last by purl stands for it).
+fn groups(rows: &[Row]) -> impl Iterator<Item = Vec<&Row>> {
+    rows.chunk_by(|a, b| a.ty == b.ty && a.name == b.name)
+        .map(|g| {
+            g.chunk_by(|a, b| a.version == b.version)
+                .filter_map(<[Row]>::last)
+                .collect()
+        })
+}
+
+/// The difference between two sorted row lists, walking both in key order.
+pub fn diff_rows(old: &Rows, new: &Rows) -> Diff {
     let mut d = Diff {
-        old_components: old.components.len(),
-        new_components: new.components.len(),
+        old_components: old.components,
+        new_components: new.components,
         ..Diff::default()
     };
-    let keys: BTreeSet<&(String, String)> = go.keys().chain(gn.keys()).collect();
-    let empty = BTreeMap::new();
-    for k in keys {
-        let o = go.get(k).unwrap_or(&empty);
-        let n = gn.get(k).unwrap_or(&empty);
-        let gone: Vec<&&Component> = o
-            .iter()
-            .filter(|(v, _)| !n.contains_key(*v))
-            .map(|(_, c)| c)
-            .collect();
-        let came: Vec<&&Component> = n
-            .iter()
-            .filter(|(v, _)| !o.contains_key(*v))
-            .map(|(_, c)| c)
-            .collect();
-        for (v, c_new) in n {
-            if let Some(c_old) = o.get(v)
-                && c_old.licenses != c_new.licenses
-            {
-                d.license_changed.push(change(Some(c_old), Some(c_new), k));
-            }
-        }
-        if gone.len() == 1 && came.len() == 1 {
-            let ch = change(Some(gone[0]), Some(came[0]), k);
-            if compare_versions(&gone[0].version, &came[0].version) == Ordering::Greater {
-                d.downgraded.push(ch.clone());
-            } else {
-                d.upgraded.push(ch.clone());
-            }
-            if gone[0].licenses != came[0].licenses {
-                d.license_changed.push(ch);
-            }
-            continue;
-        }
-        d.removed
-            .extend(gone.iter().map(|c| change(Some(c), None, k)));
-        d.added
-            .extend(came.iter().map(|c| change(None, Some(c), k)));
+    let key = |g: &[&Row]| g.first().map(|r| (r.ty.clone(), r.name.clone()));
+    let (mut go, mut gn) = (groups(&old.rows).peekable(), groups(&new.rows).peekable());
+    loop {
+        let (o, n): (Vec<&Row>, Vec<&Row>) = match (go.peek(), gn.peek()) {
+            (None, None) => break,
+            (Some(_), None) => (go.next().unwrap_or_default(), Vec::new()),
+            (None, Some(_)) => (Vec::new(), gn.next().unwrap_or_default()),
+            (Some(a), Some(b)) => match key(a).cmp(&key(b)) {
+                Ordering::Less => (go.next().unwrap_or_default(), Vec::new()),
+                Ordering::Greater => (Vec::new(), gn.next().unwrap_or_default()),
+                Ordering::Equal => (go.next().unwrap_or_default(), gn.next().unwrap_or_default()),
+            },
+        };
+        diff_package(&o, &n, &mut d);
     }
     d
+}
+
+/// One package's versions on each side (sorted by version, one row each).
+fn diff_package(o: &[&Row], n: &[&Row], d: &mut Diff) {
+    let find = |side: &[&Row], v: &str| -> Option<usize> {
+        side.binary_search_by(|r| (*r.version).cmp(v)).ok()
+    };
+    let gone: Vec<&Row> = o
+        .iter()
+        .filter(|r| find(n, &r.version).is_none())
+        .copied()
+        .collect();
+    let came: Vec<&Row> = n
+        .iter()
+        .filter(|r| find(o, &r.version).is_none())
+        .copied()
+        .collect();
+    for c_new in n {
+        if let Some(i) = find(o, &c_new.version)
+            && o[i].licenses != c_new.licenses
+        {
+            d.license_changed.push(change(Some(o[i]), Some(c_new)));
+        }
+    }
+    if let ([was], [now]) = (gone.as_slice(), came.as_slice()) {
+        let ch = change(Some(was), Some(now));
+        if compare_versions(&was.version, &now.version) == Ordering::Greater {
+            d.downgraded.push(ch.clone());
+        } else {
+            d.upgraded.push(ch.clone());
+        }
+        if was.licenses != now.licenses {
+            d.license_changed.push(ch);
+        }
+        return;
+    }
+    d.removed.extend(gone.iter().map(|c| change(Some(c), None)));
+    d.added.extend(came.iter().map(|c| change(None, Some(c))));
 }
 
 /// Rows per section in Markdown; GitHub comments are limited to 65,536 characters.
@@ -317,7 +332,7 @@ pub fn to_json(d: &Diff) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Ecosystem, Subject};
+    use crate::model::{Component, Ecosystem, Subject};
 
     fn c(name: &str, v: &str, lic: &[&str]) -> Component {
         let mut c = Component::new(

@@ -445,7 +445,7 @@ pub fn scan_image(path: &Path, opts: &ScanOptions) -> Result<Inventory, InputErr
                 inv.direct.extend(p.direct);
                 inv.add(p.components);
             }
-            Err(e) if opts.strict => return Err(e),
+            Err(e) if !opts.skip_unreadable => return Err(e),
             Err(e) => inv.warnings.push(e),
         }
     }

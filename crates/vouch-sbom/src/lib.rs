@@ -19,6 +19,7 @@
 pub mod checks;
 pub mod cyclonedx;
 pub mod diff;
+pub mod diff_rows;
 pub mod image;
 pub mod licence;
 pub mod model;

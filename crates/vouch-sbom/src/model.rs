@@ -312,7 +312,7 @@ pub struct Inventory {
     pub direct: Vec<String>,
     /// Files that were read, relative to the scanned root.
     pub files: Vec<String>,
-    /// Files that could not be read (scan continues past them unless strict).
+    /// Files that could not be read (only when the scan was asked to skip them).
     #[serde(skip)]
     pub warnings: Vec<vouch_core::InputError>,
 }

@@ -13,8 +13,10 @@ use crate::readers::{self, Parsed};
 /// How to scan.
 #[derive(Debug, Clone, Default)]
 pub struct ScanOptions {
-    /// Fail on the first unreadable lockfile instead of warning and going on.
-    pub strict: bool,
+    /// Go on past a lockfile that cannot be read, recording it in [`Inventory::warnings`],
+    /// instead of failing on it (the default: an SBOM missing a lockfile's components reads
+    /// as "those packages are not there" downstream, so skipping must be asked for).
+    pub skip_unreadable: bool,
 }
 
 /// Directories never descended into: installed dependency trees and VCS metadata (their
@@ -31,7 +33,7 @@ const SKIP_DIRS: &[&str] = &[
     ".tox",
 ];
 
-/// Scans `path` with default options (a broken lockfile is a warning).
+/// Scans `path` with default options (a lockfile that cannot be read is an error).
 pub fn scan(path: &Path) -> Result<Inventory, InputError> {
     scan_with(path, &ScanOptions::default())
 }
@@ -71,7 +73,7 @@ pub fn scan_with(path: &Path, opts: &ScanOptions) -> Result<Inventory, InputErro
                     } else {
                         let e =
                             InputError::in_file(&rel, format!("included file `{inc}` not found"));
-                        if opts.strict {
+                        if !opts.skip_unreadable {
                             return Err(e);
                         }
                         inv.warnings.push(e);
@@ -88,7 +90,7 @@ pub fn scan_with(path: &Path, opts: &ScanOptions) -> Result<Inventory, InputErro
                 inv.add(parsed.components);
             }
             Err(e) => {
-                if opts.strict {
+                if !opts.skip_unreadable {
                     return Err(e);
                 }
                 inv.warnings.push(e);

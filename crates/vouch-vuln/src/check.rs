@@ -89,7 +89,7 @@ impl Check for VulnCheck {
                 }
             },
         };
-        let mut packages: Vec<PackageRef> = scan::packages_from_project(root).unwrap_or_default();
+        let mut packages: Vec<PackageRef> = scan::packages_from_project(root)?;
         let mut products: Vec<String> = Vec::new();
         for rel in ctx.files.iter().filter(|f| sbom::looks_like_sbom(f)) {
             let full = root.join(rel);

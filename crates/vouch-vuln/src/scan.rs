@@ -126,12 +126,13 @@ fn read_sbom_into(
     Ok(())
 }
 
-/// The packages of a project directory or lockfile, read by vouch-sbom's readers. `None` when
-/// the path cannot be read as a project (the caller then reports it); packages of ecosystems
-/// OSV does not cover keep their purl type as ecosystem and are reported as unchecked.
-pub fn packages_from_project(root: &std::path::Path) -> Option<Vec<PackageRef>> {
-    let inventory = vouch_sbom::scan(root).ok()?;
-    Some(packages_from_inventory(&inventory))
+/// The packages of a project directory or lockfile, read by vouch-sbom's readers. A lockfile
+/// that cannot be read is an error (never a project with fewer packages to check); packages
+/// of ecosystems OSV does not cover keep their purl type as ecosystem and are reported as
+/// unchecked.
+pub fn packages_from_project(root: &std::path::Path) -> Result<Vec<PackageRef>, InputError> {
+    let inventory = vouch_sbom::scan(root)?;
+    Ok(packages_from_inventory(&inventory))
 }
 
 /// The packages of an SBOM inventory, named as OSV names them.

@@ -18,8 +18,8 @@ pub enum SbomCommand {
     /// PATH is a project directory (every lockfile below it, for monorepos), one lockfile, or
     /// an unpacked root filesystem (dpkg / apk databases). Formats (--format): cyclonedx-json
     /// (default), cyclonedx-xml (1.6 only), spdx-json (2.3). Output is byte-deterministic; set
-    /// SOURCE_DATE_EPOCH to record a creation time. A lockfile that cannot be read is a warning
-    /// (its components are missing) unless --strict.
+    /// SOURCE_DATE_EPOCH to record a creation time. A lockfile that cannot be read is an
+    /// error (exit 2, file and line:column, nothing written) unless --skip-unreadable.
     Generate(GenerateArgs),
 
     /// Check a CycloneDX 1.6/1.7 or SPDX 2.3 JSON document against its specification.
@@ -48,8 +48,12 @@ pub struct GenerateArgs {
     /// Use this `urn:uuid:…` as the CycloneDX serialNumber instead of one derived from the content.
     #[arg(long, value_name = "URN")]
     pub serial_number: Option<String>,
-    /// Fail (exit 2) when any lockfile cannot be read, instead of warning.
+    /// Skip a lockfile that cannot be read (with a warning; its components are then missing
+    /// from the SBOM) instead of failing with exit 2.
     #[arg(long)]
+    pub skip_unreadable: bool,
+    /// Fail on a lockfile that cannot be read: the default; kept so that existing scripts work.
+    #[arg(long, hide = true, conflicts_with = "skip_unreadable")]
     pub strict: bool,
     /// Write an empty SBOM for a directory without any package source (lockfile, manifest,
     /// OS package database) instead of failing with exit 2.
@@ -137,14 +141,17 @@ fn generate(global: &GlobalArgs, a: GenerateArgs) -> Result<u8> {
     };
     let pulled = crate::commands::image::pull_for_scan(global, &a.path, &a.registry)?;
     let path = pulled.as_ref().map_or(a.path.as_path(), |d| d.path());
-    let inv = vouch_sbom::scan_with(path, &ScanOptions { strict: a.strict })?;
+    let scan_opts = ScanOptions {
+        skip_unreadable: a.skip_unreadable,
+    };
+    let inv = vouch_sbom::scan_with(path, &scan_opts)?;
     if !a.allow_empty {
         vouch_sbom::scan::require_sources(path, &inv)?;
     }
     for w in &inv.warnings {
         output::warn(
             global,
-            &format!("{w} (skipped; --strict makes this an error)"),
+            &format!("{w} (skipped: --skip-unreadable; its components are missing)"),
         );
     }
     if matches!(format, SbomFormat::CycloneDxJson) {
@@ -226,12 +233,8 @@ fn validate(global: &GlobalArgs, a: ValidateArgs) -> Result<u8> {
 
 fn diff(global: &GlobalArgs, a: DiffArgs) -> Result<u8> {
     let format = output::format_as(global, DiffFormat::Markdown)?;
-    let old = vouch_sbom::scan(&a.old)?;
-    let new = vouch_sbom::scan(&a.new)?;
-    for w in old.warnings.iter().chain(&new.warnings) {
-        output::warn(global, &format!("{w} (skipped)"));
-    }
-    let d = vouch_sbom::diff(&old, &new);
+    // CycloneDX files are streamed: two million-component SBOMs are never held as documents.
+    let d = vouch_sbom::diff::diff_paths(&a.old, &a.new)?;
     let bytes = match format {
         DiffFormat::Markdown => vouch_sbom::diff::to_markdown(&d).into_bytes(),
         DiffFormat::Json => vouch_sbom::diff::to_json(&d),

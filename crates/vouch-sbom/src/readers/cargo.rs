@@ -15,7 +15,7 @@ use super::{Parsed, shape_err, toml_err};
 use crate::model::{Component, Ecosystem, Hash, HashAlg, Subject};
 use crate::purl::Purl;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default, Debug, PartialEq)]
 struct Lock {
     #[serde(default)]
     package: Vec<Package>,
@@ -23,7 +23,7 @@ struct Lock {
     metadata: BTreeMap<String, String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default, Debug, PartialEq)]
 struct Package {
     name: String,
     version: String,
@@ -53,7 +53,10 @@ fn purl(p: &Package) -> String {
 
 /// Reads a `Cargo.lock`.
 pub fn read(path: &str, text: &str) -> Result<Parsed, InputError> {
-    let lock: Lock = toml::from_str(text).map_err(|e| toml_err(path, text, &e))?;
+    let lock: Lock = match fast::parse(text) {
+        Some(lock) => lock,
+        None => toml::from_str(text).map_err(|e| toml_err(path, text, &e))?,
+    };
     if lock.package.is_empty() && !text.contains("[[package]]") && !text.trim().is_empty() {
         return Err(shape_err(path, 1, "no [[package]] entries"));
     }
@@ -120,6 +123,120 @@ pub fn read(path: &str, text: &str) -> Result<Parsed, InputError> {
     Ok(out)
 }
 
+/// A line reader for the layout Cargo itself writes (`[[package]]` tables of plain strings and
+/// one-string-per-line `dependencies` arrays, a `[metadata]` table of checksums). A general
+/// TOML parser first builds a document tree of the whole file, several times the file's size;
+/// this reads the same lockfile straight into packages. Anything outside that layout (an
+/// escape in a string, an inline table, a key it does not know, a repeated key) returns
+/// `None`, and the file is read by the TOML parser, which also reports errors: both readers
+/// give the same packages for every file this one accepts.
+mod fast {
+    use super::{Lock, Package};
+
+    /// A basic TOML string without escapes or control characters: `"…"`, nothing after it.
+    fn plain_string(v: &str) -> Option<&str> {
+        let inner = v.strip_prefix('"')?.strip_suffix('"')?;
+        (!inner.contains(['"', '\\']) && !inner.chars().any(|c| c.is_control() && c != '\t'))
+            .then_some(inner)
+    }
+
+    fn set(slot: &mut Option<String>, v: &str) -> Option<()> {
+        if slot.is_some() {
+            return None; // a repeated key is a TOML error: the full parser reports it
+        }
+        *slot = Some(plain_string(v)?.to_string());
+        Some(())
+    }
+
+    #[derive(PartialEq)]
+    enum Table {
+        Top,
+        Package,
+        Metadata,
+    }
+
+    pub(super) fn parse(text: &str) -> Option<Lock> {
+        let mut lock = Lock::default();
+        let mut table = Table::Top;
+        let mut top_version = false;
+        // The package being read: (name, version, source, checksum, dependencies).
+        let mut cur: Option<(Option<String>, Option<String>, Package)> = None;
+        let finish = |cur: &mut Option<(Option<String>, Option<String>, Package)>,
+                      lock: &mut Lock|
+         -> Option<()> {
+            if let Some((name, version, mut p)) = cur.take() {
+                p.name = name?;
+                p.version = version?;
+                lock.package.push(p);
+            }
+            Some(())
+        };
+        let mut lines = text.lines();
+        while let Some(raw) = lines.next() {
+            let line = raw.trim_end_matches([' ', '\t', '\r']);
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            if line == "[[package]]" {
+                finish(&mut cur, &mut lock)?;
+                cur = Some((None, None, Package::default()));
+                table = Table::Package;
+                continue;
+            }
+            if line == "[metadata]" {
+                finish(&mut cur, &mut lock)?;
+                if table == Table::Metadata || !lock.metadata.is_empty() {
+                    return None;
+                }
+                table = Table::Metadata;
+                continue;
+            }
+            let (k, v) = line.split_once(" = ")?;
+            match table {
+                Table::Top => {
+                    // `version = 3`: the lockfile format, not read.
+                    if k != "version" || top_version || !v.bytes().all(|b| b.is_ascii_digit()) {
+                        return None;
+                    }
+                    top_version = true;
+                }
+                Table::Metadata => {
+                    let key = plain_string(k)?.to_string();
+                    let val = plain_string(v)?.to_string();
+                    if lock.metadata.insert(key, val).is_some() {
+                        return None;
+                    }
+                }
+                Table::Package => {
+                    let (name, version, p) = cur.as_mut()?;
+                    match k {
+                        "name" => set(name, v)?,
+                        "version" => set(version, v)?,
+                        "source" => set(&mut p.source, v)?,
+                        "checksum" => set(&mut p.checksum, v)?,
+                        "dependencies" if p.dependencies.is_empty() && v == "[" => {
+                            loop {
+                                let item = lines.next()?.trim();
+                                if item == "]" {
+                                    break;
+                                }
+                                let dep = plain_string(item.strip_suffix(',')?)?;
+                                p.dependencies.push(dep.to_string());
+                            }
+                            if p.dependencies.is_empty() {
+                                return None;
+                            }
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+        }
+        finish(&mut cur, &mut lock)?;
+        Some(lock)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,7 +278,64 @@ source = "git+https://github.com/rust-random/rand?rev=abc#abcdef"
         assert!(e.line.is_some(), "{e}");
     }
 
+    /// Both readers on one text: the fast one, when it accepts it, agrees with TOML.
+    fn agree(text: &str) -> bool {
+        let fast = fast::parse(text);
+        let full: Result<Lock, _> = toml::from_str(text);
+        if let Some(f) = &fast {
+            assert_eq!(Some(f), full.as_ref().ok(), "{text}");
+        }
+        fast.is_some()
+    }
+
+    #[test]
+    fn fast_reader_reads_real_lockfiles_as_toml_does() {
+        let fx = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        for name in ["axum/Cargo.lock", "clap/Cargo.lock"] {
+            let text = std::fs::read_to_string(fx.join(name)).unwrap();
+            assert!(agree(&text), "{name} is read by the fast reader");
+        }
+        let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/corpora/lockfiles");
+        for e in std::fs::read_dir(&corpus).into_iter().flatten().flatten() {
+            let p = e.path().join("Cargo.lock");
+            if let Ok(text) = std::fs::read_to_string(&p) {
+                assert!(agree(&text), "{} is read by the fast reader", p.display());
+            }
+        }
+    }
+
+    #[test]
+    fn fast_reader_leaves_anything_else_to_toml() {
+        for text in [
+            "[[package]]\nname = \"a\\u0041\"\nversion = \"1\"\n",
+            "[[package]]\nname = \"a\"\nname = \"b\"\nversion = \"1\"\n",
+            "[[package]]\nname = \"a\"\n",
+            "[[package]]\nname = \"a\"\nversion = \"1\" # c\n",
+            "[[package]]\nname = \"a\"\nversion = \"1\"\ndependencies = [\n \"b\"\n]\n",
+            "[[package]]\nname = \"a\"\nversion = \"1\"\nreplace = \"x\"\n",
+            "[[patch.unused]]\nname = \"a\"\nversion = \"1\"\n",
+            "[metadata]\n\"k\" = \"v\"\n[metadata]\n",
+            "version = \"4\"\n",
+        ] {
+            assert!(!agree(text), "{text}");
+        }
+    }
+
     proptest::proptest! {
+        /// Lockfile-shaped text assembled from the pieces Cargo writes and a few it does not:
+        /// whenever the fast reader accepts one, TOML reads the same packages.
+        #[test]
+        fn fast_reader_agrees_with_toml(pieces in proptest::collection::vec(proptest::sample::select(vec![
+            "[[package]]", "name = \"a\"", "name = \"b\"", "version = \"1.0.0\"", "version = 4",
+            "source = \"registry+https://github.com/rust-lang/crates.io-index\"",
+            "checksum = \"ddc6f9cc94d67c0e21aaf7eda3a010fd3af78ebf6e096aa6e2e13c79749cce4f\"",
+            "dependencies = [", " \"a\",", " \"b 1.0.0\",", "]", "", "# comment", "[metadata]",
+            "\"checksum a 1.0.0 (registry+x)\" = \"ab\"", "name = \"t\\tx\"", "x = 1",
+        ]), 0..30)) {
+            let _ = agree(&pieces.join("\n"));
+        }
+
         #[test]
         fn never_panics(s in "\\PC{0,400}") { super::super::testutil::no_panic(read, &s); }
         #[test]
