@@ -5,15 +5,15 @@
 # file key standing in for the keyless signature.
 #
 #   release/build.sh --key release.key --tlog .vouch/log --out dist/release   # local
-#   release/build.sh --keyless --out dist/release                             # GitHub Actions
+#   release/build.sh --keyless --identity-token env://TOKEN --out dist/release   # GitHub Actions
 #   release/build.sh --build-only --out dist/bin                              # binary only
-#   release/build.sh --binary dist/bin/vouch-0.1.0-x86_64-unknown-linux-gnu --keyless --out dist/release
+#   release/build.sh --binary dist/bin/vouch-0.1.0-x86_64-unknown-linux-gnu --keyless --identity-token env://TOKEN --out dist/release
 #                    # package a binary an earlier --build-only made (the workflow builds in a job
 #                    # without the OIDC permission and signs in another)
 #
-# What it must never do: print or keep a secret (the identity token and the per-release key's
-# password live in the environment of this process only; the per-release private key is deleted
-# on exit), publish anything it has not verified, or leave a half-written output directory.
+# What it must never do: print or keep a secret (the identity token comes from the caller, the
+# per-release key's password lives in this process's environment only, the per-release private
+# key is deleted as soon as it has signed), publish anything it has not verified, or leave a half-written output directory.
 #
 # Reproducibility (docs/security/verify-releases.md): the same commit and toolchain give the same
 # binary bytes in any directory. The inputs that would otherwise leak into the binary are pinned:
@@ -42,7 +42,7 @@ set -euo pipefail
 
 usage() {
   cat >&2 <<'EOF'
-usage: release/build.sh --out DIR [--binary FILE] (--key KEYREF [--tlog DIR] | --keyless [--identity-token FILE|env://VAR] [--trust-config FILE])
+usage: release/build.sh --out DIR [--binary FILE] (--key KEYREF [--tlog DIR] | --keyless --identity-token FILE|env://VAR [--trust-config FILE])
        release/build.sh --out DIR --build-only
 EOF
   exit 2
@@ -72,6 +72,14 @@ if [ "$build_only" = 1 ] && [ -n "$binary" ]; then
 fi
 if [ -n "$binary" ] && [ ! -f "$binary" ]; then
   echo "error: --binary $binary: no such file" >&2
+  exit 2
+fi
+if [ "$keyless" = 1 ] && [ -z "$identity_token" ]; then
+  echo "error: --keyless needs --identity-token (in GitHub Actions, the job's OIDC token for audience sigstore)" >&2
+  exit 2
+fi
+if [ "$keyless" = 0 ] && { [ -n "$identity_token" ] || [ -n "$trust_config" ]; }; then
+  echo "error: --identity-token and --trust-config go with --keyless" >&2
   exit 2
 fi
 if [ "$keyless" = 1 ] && [ -n "$tlog" ]; then
@@ -189,18 +197,6 @@ if [ -n "$key" ]; then
   "$vouch" -q sign-blob "$stage/out/SHA256SUMS" --key "$key" "${tlog_args[@]}" \
     --bundle "$stage/out/SHA256SUMS.sigstore.json" >&2
 else
-  if [ -z "$identity_token" ]; then
-    # GitHub Actions: the job's OIDC token, for audience sigstore. Kept in this process's
-    # environment only, never on disk or in the log.
-    : "${ACTIONS_ID_TOKEN_REQUEST_URL:?--keyless outside GitHub Actions needs --identity-token}"
-    : "${ACTIONS_ID_TOKEN_REQUEST_TOKEN:?the job needs permissions: id-token: write}"
-    VOUCH_RELEASE_IDENTITY_TOKEN=$(curl -sSf --retry 3 \
-      -H "Authorization: bearer $ACTIONS_ID_TOKEN_REQUEST_TOKEN" \
-      "$ACTIONS_ID_TOKEN_REQUEST_URL&audience=sigstore" | jq -r '.value // empty')
-    [ -n "$VOUCH_RELEASE_IDENTITY_TOKEN" ] || { echo "error: no OIDC token from GitHub" >&2; exit 1; }
-    export VOUCH_RELEASE_IDENTITY_TOKEN
-    identity_token=env://VOUCH_RELEASE_IDENTITY_TOKEN
-  fi
   if [ -z "$trust_config" ]; then
     # Sigstore's public-good instance: its trusted root and signing config through TUF, every
     # TUF check passed before anything is used.
@@ -213,7 +209,6 @@ else
   fi
   "$vouch" -q sign-blob "$stage/out/SHA256SUMS" --keyless --identity-token "$identity_token" \
     --trust-config "$trust_config" --bundle "$stage/out/SHA256SUMS.sigstore.json" >&2
-  unset VOUCH_RELEASE_IDENTITY_TOKEN
 fi
 
 # ---- verify before publishing -------------------------------------------------------------
