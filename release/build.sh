@@ -94,7 +94,7 @@ fi
 abs() { case "$1" in /*|env://*|pkcs11:*) printf '%s' "$1" ;; *) printf '%s/%s' "$PWD" "$1" ;; esac; }
 out=$(abs "$out")
 out_parent=$(dirname "$out")
-[ -d "$out_parent" ] || { echo "error: $out_parent: no such directory" >&2; exit 2; }
+mkdir -p "$out_parent"
 [ -z "$key" ] || key=$(abs "$key")
 [ -z "$binary" ] || binary=$(abs "$binary")
 [ -z "$tlog" ] || tlog=$(abs "$tlog")
