@@ -264,6 +264,36 @@ fn exceptions_suppress_findings() {
 }
 
 #[test]
+fn only_exceptions_about_workflow_rules_are_judged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), ".github/workflows/ci.yml", CLEAN);
+    // An exception for another family matches nothing here and is not stale here.
+    write(
+        dir.path(),
+        ".vouch/exceptions.yaml",
+        "exceptions:\n  - id: EXC-REG\n    rule: register/ir-rehearsal-overdue\n    owner: sec@example.com\n    expires: 2026-07-01\n    reason: rehearsal booked\n",
+    );
+    vouch()
+        .args(["ci", "audit"])
+        .arg(dir.path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("exception/stale").not());
+    // One about a workflow rule that matches nothing is.
+    write(
+        dir.path(),
+        ".vouch/exceptions.yaml",
+        "exceptions:\n  - id: EXC-WF\n    rule: workflow/unpinned-action\n    owner: sec@example.com\n    expires: 2026-07-01\n    reason: vendor action\n",
+    );
+    vouch()
+        .args(["ci", "audit"])
+        .arg(dir.path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("exception/stale"));
+}
+
+#[test]
 fn sarif_output_to_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     write(dir.path(), ".github/workflows/ci.yml", BAD);

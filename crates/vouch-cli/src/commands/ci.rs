@@ -122,7 +122,13 @@ fn audit(global: &GlobalArgs, args: AuditArgs) -> Result<u8> {
 
     let today = output::today()?;
     let exceptions = ExceptionSet::discover(&root)?;
-    let meta = engine::settle(&config, &mut findings, &exceptions, today);
+    // Only exceptions about workflow rules are judged (expired, stale) here, as in the other
+    // one-family commands: an exception for a register or a secret matches nothing in a
+    // workflow audit without being stale.
+    let rule_ids: Vec<&str> = vouch_workflow::rules().iter().map(|r| r.id).collect();
+    let meta = engine::settle_scoped(&config, &mut findings, &exceptions, today, |e| {
+        rule_ids.iter().any(|id| e.names_rule(id))
+    });
     findings.extend(meta);
 
     let mut report = Report::new(
