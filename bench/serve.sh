@@ -12,6 +12,7 @@
 # The goal: a signing request at ≥ 80% of the bare endpoint's throughput, p99 < 20 ms.
 # Usage: bench/serve.sh [SECONDS] [CONNECTIONS]   (from anywhere; builds release binaries first)
 #   VOUCH_BENCH_PG    libpq parameters for (c) [host=127.0.0.1 user=postgres dbname=test]
+#   VOUCH_BENCH_PREBUILT=1  skip the release build and measure the binaries already there
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-8}
@@ -24,8 +25,11 @@ PG=${VOUCH_BENCH_PG:-host=127.0.0.1 user=postgres dbname=test}
 export CARGO_INCREMENTAL=0
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 
-cargo build --release -q -p vouch-cli --bin vouch
-cargo build --release -q -p vouch-server --example bare_sign --example serve_load
+# VOUCH_BENCH_PREBUILT=1 measures the release binaries already built (say which commit).
+if [ -z "${VOUCH_BENCH_PREBUILT:-}" ]; then
+  cargo build --release -q -p vouch-cli --bin vouch
+  cargo build --release -q -p vouch-server --example bare_sign --example serve_load
+fi
 R="$(bash .ci/target-dir)/release"
 V="$R/vouch"
 LOAD="$R/examples/serve_load"

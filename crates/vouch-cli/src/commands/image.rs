@@ -452,12 +452,26 @@ pub fn pull_for_scan(
     else {
         return Ok(None);
     };
-    let r = parse(s)?;
+    let (dir, pinned) = pull_to_layout(s, registry_args, true)?;
+    if !global.quiet {
+        eprintln!("Pulled {pinned}");
+    }
+    Ok(Some(dir))
+}
+
+/// Pulls `image` into a temporary OCI layout (layers only when `layers`; attached bundles
+/// otherwise) and returns it with the pinned reference it holds.
+fn pull_to_layout(
+    image: &str,
+    registry_args: &RegistryArgs,
+    layers: bool,
+) -> Result<(tempfile::TempDir, String)> {
+    let r = parse(image)?;
     let registry = HttpRegistry::new(&r, registry_args)?;
     let dir = tempfile::Builder::new().prefix("vouch-image-").tempdir()?;
     let options = vouch_oci::layout::PullOptions {
-        layers: true,
-        referrers: false,
+        layers,
+        referrers: !layers,
     };
     match vouch_oci::layout::pull(
         &registry,
@@ -466,12 +480,7 @@ pub fn pull_for_scan(
         dir.path(),
         options,
     ) {
-        Ok(image) => {
-            if !global.quiet {
-                eprintln!("Pulled {}", image.pinned());
-            }
-            Ok(Some(dir))
-        }
+        Ok(pulled) => Ok((dir, pulled.pinned().to_string())),
         Err(OciError::Usage(m)) => Err(anyhow!(InputError::new(m))),
         Err(e) => Err(anyhow!("{e}")),
     }
@@ -489,28 +498,10 @@ pub fn pull_for_gate(
     if !names_image(subject) {
         return Ok(None);
     }
-    let r = parse(subject)?;
-    let registry = HttpRegistry::new(&r, registry_args)?;
-    let dir = tempfile::Builder::new().prefix("vouch-image-").tempdir()?;
-    let options = vouch_oci::layout::PullOptions {
-        layers: false,
-        referrers: true,
-    };
-    match vouch_oci::layout::pull(
-        &registry,
-        &r,
-        registry_args.platform.as_deref(),
-        dir.path(),
-        options,
-    ) {
-        Ok(image) => {
-            if !global.quiet {
-                eprintln!("Pulled {} and its referrers", image.pinned());
-            }
-            let layout_subject = dir.path().display().to_string();
-            Ok(Some((dir, layout_subject, image.pinned().to_string())))
-        }
-        Err(OciError::Usage(m)) => Err(anyhow!(InputError::new(m))),
-        Err(e) => Err(anyhow!("{e}")),
+    let (dir, pinned) = pull_to_layout(subject, registry_args, false)?;
+    if !global.quiet {
+        eprintln!("Pulled {pinned} and its referrers");
     }
+    let layout_subject = dir.path().display().to_string();
+    Ok(Some((dir, layout_subject, pinned)))
 }
